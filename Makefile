@@ -1,0 +1,37 @@
+# walcast: the two commands are `make run` and `make test` (see README.md).
+# Both install what is missing (scripts/install-deps.sh), build, then run.
+
+JOBS ?= $(shell nproc)
+ARGS ?=
+
+.PHONY: run test bench deps release debug clean format
+
+deps:
+	@./scripts/install-deps.sh
+
+release: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+debug: deps
+	@cmake --preset debug >/dev/null
+	@cmake --build --preset debug -j $(JOBS)
+
+## Build (release) and start the server. With no database configured it starts its own
+## throwaway Postgres under .walcast/pgdata. Pass flags with ARGS="--port 4100".
+run: release
+	./build/release/walcast serve $(ARGS)
+
+## Build (debug, with ASan+UBSan) and run every test: unit, integration, compat.
+test: debug
+	@ctest --preset debug -j $(JOBS)
+
+## Benchmarks (release build); results are written up in bench/README.md.
+bench: release
+	./bench/run-all.sh
+
+format:
+	@clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp' 'bench/*.cpp')
+
+clean:
+	rm -rf build

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs the Debian and npm packages walcast builds, tests and runs with. Idempotent: only what
+# is missing is installed, so `make run` / `make test` can call it every time at little cost.
+set -euo pipefail
+
+# Debian packages (bookworm). Boost 1.81 rather than the default 1.74 because Boost.JSON and
+# Boost.URL are needed; postgresql-15 for the embedded/test clusters and pg_recvlogical.
+debs=(
+  g++ cmake make pkg-config
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libpq-dev libssl-dev libjwt-dev libspdlog-dev libfmt-dev libcli11-dev
+  googletest libgtest-dev libbenchmark-dev
+  postgresql-15 postgresql-client-15
+)
+# Node.js runs the realtime-js compatibility tests and builds the inspector page's bundle;
+# Chromium runs the inspector's browser test.
+command -v node >/dev/null 2>&1 || debs+=(nodejs)
+command -v npm >/dev/null 2>&1 || debs+=(npm)
+if [ "${WALCAST_SKIP_BROWSER:-0}" != 1 ]; then debs+=(chromium); fi
+
+missing=()
+for p in "${debs[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # The Debian postgresql package starts a system cluster on 5432; walcast never uses it, and
+  # on a CI machine it only costs memory, so stop it when we were the ones who installed it.
+  if printf '%s\n' "${missing[@]}" | grep -qx postgresql-15; then
+    $sudo pg_ctlcluster 15 main stop >/dev/null 2>&1 || true
+  fi
+fi
+
+# npm packages: pinned by the lock files, installed only when node_modules is missing or stale.
+top=$(cd "$(dirname "$0")/.." && pwd)
+for dir in "$top/web" "$top/tests/compat"; do
+  [ -f "$dir/package.json" ] || continue
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "install-deps: npm ci in ${dir#$top/}"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done

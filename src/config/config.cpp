@@ -1,0 +1,132 @@
+#include "config/config.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/json/parse.hpp>
+
+namespace walcast {
+
+namespace {
+
+template <class T>
+CLI::Option* opt(CLI::App& app, const std::string& flag, T& field, const std::string& env,
+                 const std::string& help) {
+    return app.add_option(flag, field, help)->envname(env)->capture_default_str();
+}
+
+} // namespace
+
+void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
+    if (has(groups, ConfigOptions::Database)) {
+        const std::string g = "Database";
+        opt(app, "--database-url", c.database_url, "DATABASE_URL",
+            "libpq URI or conninfo of the database; wins over the DB_* options")
+            ->group(g);
+        opt(app, "--db-host", c.db_host, "DB_HOST", "database host")->group(g);
+        opt(app, "--db-port", c.db_port, "DB_PORT", "database port")->group(g);
+        opt(app, "--db-name", c.db_name, "DB_NAME", "database name")->group(g);
+        opt(app, "--db-user", c.db_user, "DB_USER", "database user")->group(g);
+        opt(app, "--db-password", c.db_password, "DB_PASSWORD", "database password")->group(g);
+        opt(app, "--slot-name", c.slot_name, "SLOT_NAME",
+            "permanent replication slot to create/resume; empty = temporary slot")
+            ->group(g);
+        opt(app, "--publication", c.publication, "PUBLICATION",
+            "publication whose tables are streamed")
+            ->group(g);
+    }
+    if (has(groups, ConfigOptions::Server)) {
+        const std::string g = "Server";
+        opt(app, "--host", c.host, "HOST", "address to listen on")->group(g);
+        opt(app, "--port", c.port, "PORT", "HTTP and WebSocket port")->group(g);
+        opt(app, "--threads", c.threads, "WALCAST_THREADS", "I/O threads; 0 = one per core")
+            ->group(g);
+        opt(app, "--max-record-bytes", c.max_record_bytes, "MAX_RECORD_BYTES",
+            "rows larger than this are sent reduced with Error 413")
+            ->group(g);
+        opt(app, "--client-queue-soft-bytes", c.client_queue_soft_bytes,
+            "CLIENT_QUEUE_SOFT_BYTES",
+            "a client whose unsent bytes stay above this for the grace period is disconnected")
+            ->group(g);
+        opt(app, "--client-queue-soft-seconds", c.client_queue_soft_seconds,
+            "CLIENT_QUEUE_SOFT_SECONDS", "grace period for the soft limit, in seconds")
+            ->group(g);
+        opt(app, "--client-queue-hard-bytes", c.client_queue_hard_bytes,
+            "CLIENT_QUEUE_HARD_BYTES", "a client with more unsent bytes is disconnected at once")
+            ->group(g);
+        opt(app, "--connect-error-backoff-ms", c.connect_error_backoff_ms,
+            "CONNECT_ERROR_BACKOFF_MS", "delay before refusing a WebSocket upgrade")
+            ->group(g);
+        opt(app, "--channel-error-backoff-ms", c.channel_error_backoff_ms,
+            "CHANNEL_ERROR_BACKOFF_MS", "delay before a join error reply")
+            ->group(g);
+        opt(app, "--max-channels-per-client", c.max_channels_per_client,
+            "MAX_CHANNELS_PER_CLIENT", "channels one socket may join")
+            ->group(g);
+    }
+    if (has(groups, ConfigOptions::Auth)) {
+        const std::string g = "Authentication";
+        opt(app, "--jwt-secret", c.jwt_secret, "JWT_SECRET", "HS256/384/512 signing secret")
+            ->group(g);
+        opt(app, "--jwt-jwks", c.jwt_jwks, "JWT_JWKS",
+            "JWKS document (JSON) or path to one, for RS*/ES*/EdDSA tokens")
+            ->group(g);
+        opt(app, "--jwt-claim-validators", c.jwt_claim_validators, "JWT_CLAIM_VALIDATORS",
+            "JSON object of claim values every token must carry, e.g. {\"iss\":\"me\"}")
+            ->group(g);
+        opt(app, "--auth-pool-size", c.auth_pool_size, "AUTH_POOL_SIZE",
+            "database connections used for row-level security checks")
+            ->group(g);
+        opt(app, "--auth-timeout-ms", c.auth_timeout_ms, "AUTH_TIMEOUT_MS",
+            "statement timeout of one row-level security check")
+            ->group(g);
+    }
+    if (has(groups, ConfigOptions::Embedded)) {
+        const std::string g = "Embedded Postgres (when no database is configured)";
+        opt(app, "--data-dir", c.data_dir, "WALCAST_DATA_DIR", "data directory of the cluster")
+            ->group(g);
+        opt(app, "--embedded-db-port", c.embedded_db_port, "EMBEDDED_DB_PORT",
+            "port of the cluster on 127.0.0.1; 0 = a free port")
+            ->group(g);
+    }
+    if (has(groups, ConfigOptions::Logging)) {
+        opt(app, "--log-level", c.log_level, "LOG_LEVEL",
+            "trace, debug, info, warn, error or off")
+            ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+            ->group("Logging");
+    }
+}
+
+Status validate(const Config& c) {
+    auto bad = [](std::string msg) { return make_error(Errc::Config, std::move(msg)); };
+    if (c.publication.empty())
+        return bad("--publication (PUBLICATION) must not be empty; the default is "
+                   "supabase_realtime");
+    if (!c.slot_name.empty()) {
+        for (char ch : c.slot_name) {
+            bool okc = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+            if (!okc)
+                return bad("--slot-name (SLOT_NAME) \"" + c.slot_name +
+                           "\" is invalid: use only lower-case letters, digits and underscores");
+        }
+        if (c.slot_name.size() > 63)
+            return bad("--slot-name (SLOT_NAME) is longer than 63 characters");
+    }
+    if (c.client_queue_hard_bytes < c.client_queue_soft_bytes)
+        return bad("--client-queue-hard-bytes (CLIENT_QUEUE_HARD_BYTES) must be >= "
+                   "--client-queue-soft-bytes (CLIENT_QUEUE_SOFT_BYTES)");
+    if (c.client_queue_soft_bytes == 0)
+        return bad("--client-queue-soft-bytes (CLIENT_QUEUE_SOFT_BYTES) must be > 0");
+    if (c.auth_pool_size == 0 || c.auth_pool_size > 64)
+        return bad("--auth-pool-size (AUTH_POOL_SIZE) must be between 1 and 64");
+    if (c.max_record_bytes < 64)
+        return bad("--max-record-bytes (MAX_RECORD_BYTES) must be at least 64");
+    if (!c.jwt_claim_validators.empty()) {
+        boost::system::error_code ec;
+        auto v = boost::json::parse(c.jwt_claim_validators, ec);
+        if (ec || !v.is_object())
+            return bad("--jwt-claim-validators (JWT_CLAIM_VALIDATORS) must be a JSON object, "
+                       "e.g. {\"iss\":\"https://example.com\"}");
+    }
+    return {};
+}
+
+} // namespace walcast

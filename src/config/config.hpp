@@ -1,0 +1,82 @@
+// The one Config of walcast: loaded from environment variables (names from seed 001, the
+// Supabase Realtime server README), overridden by command-line flags, validated with messages
+// that name the option and the fix.
+#pragma once
+
+#include "common/result.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace walcast {
+
+/// Every setting of walcast. Defaults here are the documented defaults.
+struct Config {
+    // --- database (any of these set means "external database"; none means embedded) ---
+    std::string database_url;  ///< DATABASE_URL: libpq URI or conninfo; wins over DB_*
+    std::string db_host;       ///< DB_HOST
+    std::uint16_t db_port = 5432; ///< DB_PORT
+    std::string db_name = "postgres"; ///< DB_NAME
+    std::string db_user = "postgres"; ///< DB_USER
+    std::string db_password;   ///< DB_PASSWORD
+    std::string slot_name;     ///< SLOT_NAME: permanent slot; empty = temporary slot
+    std::string publication = "supabase_realtime"; ///< PUBLICATION
+
+    // --- server ---
+    std::string host = "0.0.0.0"; ///< HOST: listen address
+    std::uint16_t port = 4000;    ///< PORT: HTTP + WebSocket port
+    unsigned threads = 0;         ///< WALCAST_THREADS: I/O threads; 0 = one per core
+    std::uint64_t max_record_bytes = 1'048'576; ///< MAX_RECORD_BYTES: Error 413 threshold (§6.5)
+    std::uint64_t client_queue_soft_bytes = 4u << 20; ///< CLIENT_QUEUE_SOFT_BYTES
+    std::uint32_t client_queue_soft_seconds = 10;     ///< CLIENT_QUEUE_SOFT_SECONDS: grace
+    std::uint64_t client_queue_hard_bytes = 16u << 20; ///< CLIENT_QUEUE_HARD_BYTES
+    std::uint32_t connect_error_backoff_ms = 2000; ///< CONNECT_ERROR_BACKOFF_MS (spec §1.4)
+    std::uint32_t channel_error_backoff_ms = 5000; ///< CHANNEL_ERROR_BACKOFF_MS (spec §3.6)
+    std::uint32_t max_channels_per_client = 100;   ///< MAX_CHANNELS_PER_CLIENT (spec §8)
+
+    // --- authentication / authorization ---
+    std::string jwt_secret;           ///< JWT_SECRET: HS256/384/512 secret
+    std::string jwt_jwks;             ///< JWT_JWKS: JWKS JSON document or a path to one
+    std::string jwt_claim_validators; ///< JWT_CLAIM_VALIDATORS: JSON object of required claims
+    unsigned auth_pool_size = 4;      ///< AUTH_POOL_SIZE: connections for RLS checks
+    std::uint32_t auth_timeout_ms = 5000; ///< AUTH_TIMEOUT_MS: statement_timeout of a check
+
+    // --- embedded Postgres (used when no database is configured) ---
+    std::string data_dir = ".walcast/pgdata"; ///< WALCAST_DATA_DIR / --data-dir
+    std::uint16_t embedded_db_port = 0;       ///< EMBEDDED_DB_PORT: 0 = pick a free port
+
+    std::string log_level = "info"; ///< LOG_LEVEL: trace, debug, info, warn, error, off
+
+    /// True when neither DATABASE_URL nor DB_HOST is set: walcast runs its own cluster.
+    bool embedded() const { return database_url.empty() && db_host.empty(); }
+};
+
+/// Option groups a subcommand can register.
+enum class ConfigOptions : unsigned {
+    Database = 1,
+    Server = 2,
+    Auth = 4,
+    Embedded = 8,
+    Logging = 16,
+};
+constexpr ConfigOptions operator|(ConfigOptions a, ConfigOptions b) {
+    return static_cast<ConfigOptions>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
+}
+constexpr bool has(ConfigOptions set, ConfigOptions bit) {
+    return (static_cast<unsigned>(set) & static_cast<unsigned>(bit)) != 0;
+}
+
+/// Registers the flags of the requested groups on app, each bound to a field of config and to
+/// its environment variable (flags win over the environment; help shows env name and default).
+void add_config_options(CLI::App& app, Config& config, ConfigOptions groups);
+
+/// Checks cross-field rules and value ranges after parsing. Errors name the option, e.g.
+/// "--client-queue-hard-bytes (CLIENT_QUEUE_HARD_BYTES) must be >= --client-queue-soft-bytes".
+Status validate(const Config& config);
+
+} // namespace walcast

@@ -1,0 +1,147 @@
+#include "pg/connection.hpp"
+
+namespace walcast::pg {
+
+std::string ConnectParams::describe() const {
+    if (!database_url.empty()) {
+        // Hide a password in a URI: postgres://user:secret@host -> postgres://user:***@host
+        std::string s = database_url;
+        auto scheme = s.find("://");
+        auto at = s.find('@');
+        if (scheme != std::string::npos && at != std::string::npos && at > scheme) {
+            auto colon = s.find(':', scheme + 3);
+            if (colon != std::string::npos && colon < at) s.replace(colon + 1, at - colon - 1, "***");
+        }
+        return s;
+    }
+    return (host.empty() ? std::string("localhost") : host) + ":" + (port.empty() ? "5432" : port) +
+           "/" + dbname + " as " + user;
+}
+
+namespace {
+
+std::string hint_for(const std::string& msg) {
+    if (msg.find("Connection refused") != std::string::npos ||
+        msg.find("No such file or directory") != std::string::npos)
+        return " (is Postgres running and reachable? check DB_HOST/DB_PORT or DATABASE_URL)";
+    if (msg.find("password authentication failed") != std::string::npos)
+        return " (check DB_USER/DB_PASSWORD or the credentials in DATABASE_URL)";
+    if (msg.find("no pg_hba.conf entry for replication") != std::string::npos)
+        return " (add a 'host replication <user> <address> <method>' line to pg_hba.conf and "
+               "reload Postgres)";
+    if (msg.find("must be superuser or replication role") != std::string::npos ||
+        msg.find("permission denied to start WAL sender") != std::string::npos)
+        return " (run ALTER ROLE <user> WITH REPLICATION, or connect as a user that has it)";
+    if (msg.find("does not exist") != std::string::npos)
+        return " (check DB_NAME/DB_USER or DATABASE_URL)";
+    return "";
+}
+
+} // namespace
+
+Result<Connection> Connection::connect(const ConnectParams& p, bool replication) {
+    std::vector<const char*> keys, vals;
+    auto add = [&](const char* k, const std::string& v) {
+        if (!v.empty()) {
+            keys.push_back(k);
+            vals.push_back(v.c_str());
+        }
+    };
+    // dbname first so that a URI expands and the discrete keywords below override nothing it
+    // sets unless given (libpq: later keywords win over the expanded ones).
+    if (!p.database_url.empty()) {
+        add("dbname", p.database_url);
+    } else {
+        add("host", p.host);
+        add("port", p.port);
+        add("dbname", p.dbname);
+        add("user", p.user);
+        add("password", p.password);
+    }
+    add("application_name", p.application_name);
+    add("options", p.options);
+    const std::string repl = "database";
+    if (replication) add("replication", repl);
+    const std::string timeout = "10";
+    add("connect_timeout", timeout);
+    keys.push_back(nullptr);
+    vals.push_back(nullptr);
+
+    Connection c(PQconnectdbParams(keys.data(), vals.data(), /*expand_dbname=*/1));
+    if (!c.conn_) return make_error(Errc::Unavailable, "out of memory creating a libpq connection");
+    if (PQstatus(c.get()) != CONNECTION_OK) {
+        std::string msg = PQerrorMessage(c.get());
+        while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+        return make_error(Errc::Unavailable,
+                          "cannot connect to " + p.describe() + ": " + msg + hint_for(msg));
+    }
+    return c;
+}
+
+std::string result_sqlstate(const PGresult* res) {
+    const char* s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+    return s ? s : "";
+}
+
+std::string result_error(const PGresult* res) {
+    if (!res) return "no result (connection lost?)";
+    const char* primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    std::string msg = primary ? primary : PQresultErrorMessage(res);
+    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    auto state = result_sqlstate(res);
+    if (!state.empty()) msg += " (SQLSTATE " + state + ")";
+    return msg;
+}
+
+Result<PgResult> Connection::exec(std::string_view sql,
+                                  const std::vector<std::optional<std::string>>& params) const {
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& v : params) values.push_back(v ? v->c_str() : nullptr);
+    std::string q(sql);
+    PgResult res(PQexecParams(conn_.get(), q.c_str(), static_cast<int>(values.size()), nullptr,
+                              values.data(), nullptr, nullptr, 0));
+    auto st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        std::string msg = res ? result_error(res.get()) : std::string(PQerrorMessage(conn_.get()));
+        Errc code = PQstatus(conn_.get()) == CONNECTION_OK ? Errc::InvalidInput : Errc::Unavailable;
+        return make_error(code, msg);
+    }
+    return res;
+}
+
+Result<PgResult> Connection::exec_script(std::string_view sql) const {
+    std::string q(sql);
+    PgResult res(PQexec(conn_.get(), q.c_str()));
+    auto st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && st != PGRES_EMPTY_QUERY) {
+        std::string msg = res ? result_error(res.get()) : std::string(PQerrorMessage(conn_.get()));
+        Errc code = PQstatus(conn_.get()) == CONNECTION_OK ? Errc::InvalidInput : Errc::Unavailable;
+        return make_error(code, msg);
+    }
+    return res;
+}
+
+std::string Connection::quote_ident(std::string_view ident) const {
+    char* q = PQescapeIdentifier(conn_.get(), ident.data(), ident.size());
+    if (!q) return {};
+    std::string s(q);
+    PQfreemem(q);
+    return s;
+}
+
+std::string Connection::quote_literal(std::string_view literal) const {
+    char* q = PQescapeLiteral(conn_.get(), literal.data(), literal.size());
+    if (!q) return {};
+    std::string s(q);
+    PQfreemem(q);
+    return s;
+}
+
+std::optional<std::string_view> field(const PGresult* res, int row, int col) {
+    if (PQgetisnull(res, row, col)) return std::nullopt;
+    return std::string_view(PQgetvalue(res, row, col),
+                            static_cast<std::size_t>(PQgetlength(res, row, col)));
+}
+
+} // namespace walcast::pg

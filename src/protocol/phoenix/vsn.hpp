@@ -1,0 +1,17 @@
+// The serializer version a socket negotiated with the `vsn` query parameter (spec §1.2).
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+namespace walcast::protocol::phoenix {
+
+/// V1: JSON objects; V2: JSON arrays plus binary broadcast frames (spec §2.1, §2.2).
+enum class Vsn { V1, V2 };
+
+/// Maps a `vsn` query value to a serializer: missing/empty = 1.0.0; "~> 1.0.0" matches 1.0.x,
+/// "~> 2.0.0" matches 2.0.x (Phoenix's Version.match?). nullopt = unsupported, which the server
+/// answers with HTTP 403 and an empty body (spec §1.2).
+std::optional<Vsn> parse_vsn(std::optional<std::string_view> value);
+
+} // namespace walcast::protocol::phoenix
