@@ -1,6 +1,7 @@
-// walcast's entry point: parses the command line (CLI11, env fallbacks) and runs a subcommand.
+// walcast's entry point: parses the command line (CLI11 with env fallbacks), validates the
+// Config and runs the chosen subcommand. Exit status 2 = bad usage or invalid configuration.
+#include "cli/command.hpp"
 #include "common/logging.hpp"
-#include "config/config.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -9,20 +10,22 @@
 int main(int argc, char** argv) {
     using namespace walcast;
     Config config;
-    CLI::App app{"walcast: a realtime server for PostgreSQL"};
+    CLI::App app{"walcast: a realtime server for PostgreSQL. Streams committed INSERT, UPDATE "
+                 "and DELETE from logical replication to WebSocket clients speaking the "
+                 "Supabase Realtime protocol."};
+    app.set_version_flag("--version", std::string(WALCAST_VERSION));
     app.require_subcommand(1);
-    auto* serve = app.add_subcommand("serve", "run the realtime server");
-    add_config_options(*serve, config, ConfigOptions::Database | ConfigOptions::Server |
-                                           ConfigOptions::Auth | ConfigOptions::Embedded |
-                                           ConfigOptions::Logging);
+    cli::CommandRunner selected;
+    cli::register_serve(app, config, &selected);
+    cli::register_tail(app, config, &selected);
+    cli::register_db(app, config, &selected);
     try {
         app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
+    } catch (const CLI::Success& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        std::fprintf(stderr, "walcast: %s\n", e.what());
+        std::fprintf(stderr, "walcast: %s\nRun `walcast --help` or `walcast <command> --help`.\n",
+                     e.what());
         return 2;
     }
     if (auto st = validate(config); !st) {
@@ -30,5 +33,5 @@ int main(int argc, char** argv) {
         return 2;
     }
     log::init(config.log_level);
-    return 0;
+    return selected ? selected() : 2;
 }
