@@ -1,0 +1,126 @@
+#include "common/metrics.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace walcast {
+
+Histogram::Histogram(std::vector<double> upper_bounds)
+    : bounds_(std::move(upper_bounds)),
+      counts_(new std::atomic<std::uint64_t>[bounds_.size() + 1]) {
+    for (std::size_t i = 0; i <= bounds_.size(); ++i) counts_[i].store(0);
+}
+
+void Histogram::observe(double v) {
+    std::size_t i = 0;
+    while (i < bounds_.size() && v > bounds_[i]) ++i;
+    counts_[i].fetch_add(1, std::memory_order_relaxed);
+    count_.fetch_add(1, std::memory_order_relaxed);
+    double cur = sum_.load(std::memory_order_relaxed);
+    while (!sum_.compare_exchange_weak(cur, cur + v, std::memory_order_relaxed)) {
+    }
+}
+
+Histogram::Snapshot Histogram::snapshot() const {
+    Snapshot s;
+    std::uint64_t acc = 0;
+    for (std::size_t i = 0; i <= bounds_.size(); ++i) {
+        acc += counts_[i].load(std::memory_order_relaxed);
+        s.cumulative.push_back(acc);
+    }
+    s.count = acc;
+    s.sum = sum_.load(std::memory_order_relaxed);
+    return s;
+}
+
+Counter& MetricsRegistry::counter(const std::string& name, const std::string& help) {
+    std::lock_guard lock(mu_);
+    auto e = std::make_unique<Entry>();
+    e->name = name;
+    e->help = help;
+    e->type = "counter";
+    e->counter = std::make_unique<Counter>();
+    auto& ref = *e->counter;
+    entries_.push_back(std::move(e));
+    return ref;
+}
+
+Gauge& MetricsRegistry::gauge(const std::string& name, const std::string& help) {
+    std::lock_guard lock(mu_);
+    auto e = std::make_unique<Entry>();
+    e->name = name;
+    e->help = help;
+    e->type = "gauge";
+    e->gauge = std::make_unique<Gauge>();
+    auto& ref = *e->gauge;
+    entries_.push_back(std::move(e));
+    return ref;
+}
+
+Histogram& MetricsRegistry::histogram(const std::string& name, const std::string& help,
+                                      std::vector<double> upper_bounds) {
+    std::lock_guard lock(mu_);
+    auto e = std::make_unique<Entry>();
+    e->name = name;
+    e->help = help;
+    e->type = "histogram";
+    e->histogram = std::make_unique<Histogram>(std::move(upper_bounds));
+    auto& ref = *e->histogram;
+    entries_.push_back(std::move(e));
+    return ref;
+}
+
+void MetricsRegistry::gauge_callback(const std::string& name, const std::string& help,
+                                     std::function<double()> read) {
+    std::lock_guard lock(mu_);
+    auto e = std::make_unique<Entry>();
+    e->name = name;
+    e->help = help;
+    e->type = "gauge";
+    e->read = std::move(read);
+    entries_.push_back(std::move(e));
+}
+
+namespace {
+
+std::string number(double v) {
+    if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+    if (std::isnan(v)) return "NaN";
+    char buf[32];
+    if (v == std::floor(v) && std::fabs(v) < 1e15) {
+        std::snprintf(buf, sizeof buf, "%.0f", v);
+    } else {
+        std::snprintf(buf, sizeof buf, "%.6g", v);
+    }
+    return buf;
+}
+
+} // namespace
+
+std::string MetricsRegistry::render() const {
+    std::lock_guard lock(mu_);
+    std::string out;
+    for (const auto& e : entries_) {
+        out += "# HELP " + e->name + " " + e->help + "\n";
+        out += "# TYPE " + e->name + " " + e->type + "\n";
+        if (e->counter) {
+            out += e->name + " " + std::to_string(e->counter->value()) + "\n";
+        } else if (e->gauge) {
+            out += e->name + " " + std::to_string(e->gauge->value()) + "\n";
+        } else if (e->read) {
+            out += e->name + " " + number(e->read()) + "\n";
+        } else if (e->histogram) {
+            auto s = e->histogram->snapshot();
+            const auto& b = e->histogram->bounds();
+            for (std::size_t i = 0; i < b.size(); ++i)
+                out += e->name + "_bucket{le=\"" + number(b[i]) + "\"} " +
+                       std::to_string(s.cumulative[i]) + "\n";
+            out += e->name + "_bucket{le=\"+Inf\"} " + std::to_string(s.count) + "\n";
+            out += e->name + "_sum " + number(s.sum) + "\n";
+            out += e->name + "_count " + std::to_string(s.count) + "\n";
+        }
+    }
+    return out;
+}
+
+} // namespace walcast
