@@ -8,20 +8,27 @@
 namespace walcast::protocol::phoenix {
 namespace {
 
-Error invalid(std::string message) { return make_error(Errc::InvalidInput, std::move(message)); }
+Error invalid(std::string message) {
+    return make_error(Errc::InvalidInput, std::move(message));
+}
 
 // A ref may be a string, a number (kept as its text) or null (nullopt).
 Result<std::optional<std::string>> ref_text(const boost::json::value& v, std::string_view what) {
     char buf[32];
     std::to_chars_result r{};
     switch (v.kind()) {
-    case boost::json::kind::null: return std::optional<std::string>{};
+    case boost::json::kind::null:
+        return std::optional<std::string>{};
     case boost::json::kind::string: {
         const auto& s = v.get_string();
         return std::optional<std::string>{std::string(s.data(), s.size())};
     }
-    case boost::json::kind::int64: r = std::to_chars(buf, buf + sizeof buf, v.get_int64()); break;
-    case boost::json::kind::uint64: r = std::to_chars(buf, buf + sizeof buf, v.get_uint64()); break;
+    case boost::json::kind::int64:
+        r = std::to_chars(buf, buf + sizeof buf, v.get_int64());
+        break;
+    case boost::json::kind::uint64:
+        r = std::to_chars(buf, buf + sizeof buf, v.get_uint64());
+        break;
     case boost::json::kind::double_:
         r = std::to_chars(buf, buf + sizeof buf, v.get_double());
         break;

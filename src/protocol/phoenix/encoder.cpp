@@ -126,8 +126,8 @@ std::string_view postgres_changes_tail(Vsn vsn) {
 }
 
 Result<std::string> encode_user_broadcast(std::string_view topic, std::string_view user_event,
-                                          std::string_view metadata_json,
-                                          PayloadEncoding encoding, std::string_view payload) {
+                                          std::string_view metadata_json, PayloadEncoding encoding,
+                                          std::string_view payload) {
     constexpr std::size_t max_field_bytes = 255; // one-byte length fields (spec §2.2)
     constexpr char user_broadcast_kind = 4;
     auto too_long = [](std::string_view what, std::size_t n) {

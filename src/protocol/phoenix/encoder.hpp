@@ -84,7 +84,7 @@ std::string_view postgres_changes_tail(Vsn vsn);
 /// Errors (Errc::InvalidInput): topic, user_event or metadata longer than 255 bytes, which the
 /// one-byte length fields cannot express.
 Result<std::string> encode_user_broadcast(std::string_view topic, std::string_view user_event,
-                                          std::string_view metadata_json,
-                                          PayloadEncoding encoding, std::string_view payload);
+                                          std::string_view metadata_json, PayloadEncoding encoding,
+                                          std::string_view payload);
 
 } // namespace walcast::protocol::phoenix

@@ -10,15 +10,15 @@ namespace {
 
 std::string bytes(std::initializer_list<unsigned> list) {
     std::string s;
-    for (unsigned b : list) s += static_cast<char>(b);
+    for (unsigned b : list)
+        s += static_cast<char>(b);
     return s;
 }
 
 // The kind-3 frame realtime-js 2.119.0 sends for send({type:'broadcast', event:'cursor',
 // payload:{x:1}}) on realtime:room1 with join_ref "6", ref "7" (spec §2.2, captured [V-JS]).
-const std::string captured_kind3 =
-    bytes({0x03, 0x01, 0x01, 0x0e, 0x06, 0x00, 0x01}) + "6" + "7" + "realtime:room1" + "cursor" +
-    R"({"x":1})";
+const std::string captured_kind3 = bytes({0x03, 0x01, 0x01, 0x0e, 0x06, 0x00, 0x01}) + "6" + "7" +
+                                   "realtime:room1" + "cursor" + R"({"x":1})";
 
 } // namespace
 
@@ -63,7 +63,8 @@ TEST(PhoenixDecoderTest, NumericRefsAreKeptAsText) {
     EXPECT_EQ(m->join_ref, "6");
     EXPECT_EQ(m->ref, "18446744073709551615");
 
-    auto v1 = decode_text(Vsn::V1, R"({"topic":"t","event":"e","payload":{},"ref":-3,"join_ref":2.5})");
+    auto v1 =
+        decode_text(Vsn::V1, R"({"topic":"t","event":"e","payload":{},"ref":-3,"join_ref":2.5})");
     ASSERT_TRUE(v1) << v1.error().message;
     EXPECT_EQ(v1->ref, "-3");
     EXPECT_EQ(v1->join_ref, "2.5");
@@ -81,7 +82,8 @@ TEST(PhoenixDecoderTest, DecodesV1JoinAndHeartbeat) {
     EXPECT_EQ(join->event, "phx_join");
     EXPECT_TRUE(join->payload.at("config").is_object());
 
-    auto hb = decode_text(Vsn::V1, R"({"topic":"phoenix","event":"heartbeat","payload":{},"ref":"3"})");
+    auto hb =
+        decode_text(Vsn::V1, R"({"topic":"phoenix","event":"heartbeat","payload":{},"ref":"3"})");
     ASSERT_TRUE(hb) << hb.error().message;
     EXPECT_FALSE(hb->join_ref);
     EXPECT_EQ(hb->ref, "3");
@@ -89,7 +91,8 @@ TEST(PhoenixDecoderTest, DecodesV1JoinAndHeartbeat) {
 }
 
 TEST(PhoenixDecoderTest, V1AcceptsNullRefAndNonObjectPayload) {
-    auto m = decode_text(Vsn::V1, R"({"topic":"t","event":"e","payload":"text","ref":null,"join_ref":null})");
+    auto m = decode_text(
+        Vsn::V1, R"({"topic":"t","event":"e","payload":"text","ref":null,"join_ref":null})");
     ASSERT_TRUE(m) << m.error().message;
     EXPECT_FALSE(m->ref);
     EXPECT_FALSE(m->join_ref);
@@ -122,17 +125,17 @@ TEST(PhoenixDecoderTest, RejectsMalformedText) {
         "[",
         "not json",
         R"([null,"1","t","e",{}] trailing)",
-        R"([null,"1","t","e"])",               // 4 elements
+        R"([null,"1","t","e"])", // 4 elements
         R"([])",
         R"("a string")",
         R"(42)",
         R"(null)",
-        R"([null,"1",5,"e",{}])",              // non-string topic
-        R"([null,"1",null,"e",{}])",           // null topic
-        R"([null,"1","t",["e"],{}])",          // non-string event
-        R"([{},"1","t","e",{}])",              // object join_ref
-        R"([null,true,"t","e",{}])",           // bool ref
-        R"([null,["1"],"t","e",{}])",          // array ref
+        R"([null,"1",5,"e",{}])",     // non-string topic
+        R"([null,"1",null,"e",{}])",  // null topic
+        R"([null,"1","t",["e"],{}])", // non-string event
+        R"([{},"1","t","e",{}])",     // object join_ref
+        R"([null,true,"t","e",{}])",  // bool ref
+        R"([null,["1"],"t","e",{}])", // array ref
     };
     for (const char* text : v2_bad) {
         auto r = decode_text(Vsn::V2, text);
@@ -142,11 +145,11 @@ TEST(PhoenixDecoderTest, RejectsMalformedText) {
     const char* v1_bad[] = {
         "",
         "{",
-        R"({"event":"e","payload":{},"ref":"1"})",            // no topic
-        R"({"topic":"t","payload":{},"ref":"1"})",            // no event
-        R"({"topic":"t","event":"e","ref":"1"})",             // no payload
-        R"({"topic":"t","event":"e","payload":{}})",          // no ref
-        R"({"topic":1,"event":"e","payload":{},"ref":"1"})",  // non-string topic
+        R"({"event":"e","payload":{},"ref":"1"})",           // no topic
+        R"({"topic":"t","payload":{},"ref":"1"})",           // no event
+        R"({"topic":"t","event":"e","ref":"1"})",            // no payload
+        R"({"topic":"t","event":"e","payload":{}})",         // no ref
+        R"({"topic":1,"event":"e","payload":{},"ref":"1"})", // non-string topic
         R"({"topic":"t","event":false,"payload":{},"ref":"1"})",
         R"({"topic":"t","event":"e","payload":{},"ref":{}})",
         R"({"topic":"t","event":"e","payload":{},"ref":"1","join_ref":[]})",
@@ -158,7 +161,8 @@ TEST(PhoenixDecoderTest, RejectsMalformedText) {
 }
 
 TEST(PhoenixDecoderTest, EveryPrefixOfAValidFrameIsAnErrorNotACrash) {
-    const std::string v2 = R"(["6","7","realtime:room1","phx_join",{"config":{"a":[1,2,{"b":null}]}}])";
+    const std::string v2 =
+        R"(["6","7","realtime:room1","phx_join",{"config":{"a":[1,2,{"b":null}]}}])";
     const std::string v1 =
         R"({"topic":"realtime:room1","event":"phx_join","payload":{"x":[true]},"ref":"7","join_ref":"6"})";
     for (std::size_t n = 0; n < v2.size(); ++n)
@@ -184,9 +188,9 @@ TEST(PhoenixDecoderTest, DecodesCapturedKind3UserBroadcastPush) {
 TEST(PhoenixDecoderTest, Kind3WithMetadataAndBinaryPayload) {
     const std::string meta = R"({"id":"a"})";
     const std::string payload = bytes({0x00, 0xff, 0x7b, 0x00});
-    const std::string frame = bytes({0x03, 0x00, 0x02, 0x03, 0x01,
-                                     static_cast<unsigned>(meta.size()), 0x00}) +
-                              "12" + "t:x" + "e" + meta + payload;
+    const std::string frame =
+        bytes({0x03, 0x00, 0x02, 0x03, 0x01, static_cast<unsigned>(meta.size()), 0x00}) + "12" +
+        "t:x" + "e" + meta + payload;
     auto m = decode_binary(Vsn::V2, frame);
     ASSERT_TRUE(m) << m.error().message;
     EXPECT_FALSE(m->join_ref); // realtime-js writes '' for a null ref

@@ -25,7 +25,8 @@ void expect_v1_shape(const boost::json::value& v) {
     ASSERT_TRUE(v.is_object());
     const auto& o = v.get_object();
     EXPECT_EQ(o.size(), 4u);
-    for (const char* key : {"topic", "event", "payload", "ref"}) EXPECT_TRUE(o.contains(key)) << key;
+    for (const char* key : {"topic", "event", "payload", "ref"})
+        EXPECT_TRUE(o.contains(key)) << key;
     EXPECT_FALSE(o.contains("join_ref"));
 }
 
@@ -37,8 +38,9 @@ TEST(PhoenixEncoderTest, HeartbeatReplyMatchesSpecBothVersions) {
     // spec §2.3
     EXPECT_EQ(encode_reply(Vsn::V2, std::nullopt, "10", "phoenix", ReplyStatus::Ok, "{}"),
               R"([null,"10","phoenix","phx_reply",{"status":"ok","response":{}}])");
-    EXPECT_EQ(encode_reply(Vsn::V1, std::nullopt, "8", "phoenix", ReplyStatus::Ok, "{}"),
-              R"({"topic":"phoenix","event":"phx_reply","payload":{"status":"ok","response":{}},"ref":"8"})");
+    EXPECT_EQ(
+        encode_reply(Vsn::V1, std::nullopt, "8", "phoenix", ReplyStatus::Ok, "{}"),
+        R"({"topic":"phoenix","event":"phx_reply","payload":{"status":"ok","response":{}},"ref":"8"})");
 }
 
 TEST(PhoenixEncoderTest, LeaveReplyAndCloseMatchSpec) {
@@ -79,12 +81,14 @@ TEST(PhoenixEncoderTest, SystemPushCarriesJoinRefAndNullRef) {
 }
 
 TEST(PhoenixEncoderTest, FanOutBroadcastHasNullRefs) {
-    EXPECT_EQ(encode_broadcast(Vsn::V2, "realtime:room1", event::broadcast,
-                               R"({"type":"broadcast","event":"cursor","payload":{"x":1}})"),
-              R"([null,null,"realtime:room1","broadcast",{"type":"broadcast","event":"cursor","payload":{"x":1}}])");
-    EXPECT_EQ(encode_broadcast(Vsn::V1, "realtime:room1", event::presence_diff,
-                               R"({"joins":{},"leaves":{}})"),
-              R"({"topic":"realtime:room1","event":"presence_diff","payload":{"joins":{},"leaves":{}},"ref":null})");
+    EXPECT_EQ(
+        encode_broadcast(Vsn::V2, "realtime:room1", event::broadcast,
+                         R"({"type":"broadcast","event":"cursor","payload":{"x":1}})"),
+        R"([null,null,"realtime:room1","broadcast",{"type":"broadcast","event":"cursor","payload":{"x":1}}])");
+    EXPECT_EQ(
+        encode_broadcast(Vsn::V1, "realtime:room1", event::presence_diff,
+                         R"({"joins":{},"leaves":{}})"),
+        R"({"topic":"realtime:room1","event":"presence_diff","payload":{"joins":{},"leaves":{}},"ref":null})");
 }
 
 TEST(PhoenixEncoderTest, JoinErrorReplyMatchesSpec) {
@@ -114,8 +118,8 @@ TEST(PhoenixEncoderTest, RefTableRowsParseBackWithTheRightValues) {
         {"fan-out", encode_broadcast(Vsn::V1, "realtime:a", event::broadcast, "{}"),
          encode_broadcast(Vsn::V2, "realtime:a", event::broadcast, "{}"), nullptr, nullptr,
          "broadcast"},
-        {"close", encode_close(Vsn::V1, "3", "realtime:a"), encode_close(Vsn::V2, "3", "realtime:a"),
-         "3", "3", "phx_close"},
+        {"close", encode_close(Vsn::V1, "3", "realtime:a"),
+         encode_close(Vsn::V2, "3", "realtime:a"), "3", "3", "phx_close"},
         {"error", encode_channel_error(Vsn::V1, "3", "realtime:a"),
          encode_channel_error(Vsn::V2, "3", "realtime:a"), "3", "3", "phx_error"},
         {"unmatched", encode_unmatched_topic(Vsn::V1, "4", "realtime:a"),
@@ -195,9 +199,10 @@ TEST(PhoenixEncoderTest, PostgresChangesHeadDataTailIsTheSpecFrame) {
     append_postgres_changes_head(Vsn::V1, v1, "realtime:room1", ids);
     v1 += data;
     v1 += postgres_changes_tail(Vsn::V1);
-    EXPECT_EQ(v1,
-              R"({"topic":"realtime:room1","event":"postgres_changes","payload":{"ids":[30636876],"data":)" +
-                  data + R"(},"ref":null})");
+    EXPECT_EQ(
+        v1,
+        R"({"topic":"realtime:room1","event":"postgres_changes","payload":{"ids":[30636876],"data":)" +
+            data + R"(},"ref":null})");
 
     auto p2 = parse(v2);
     EXPECT_EQ(p2.at(0), nullptr);
@@ -240,8 +245,8 @@ TEST(PhoenixEncoderTest, PostgresChangesIdsAreNumbersInOrder) {
 
 TEST(PhoenixEncoderTest, Kind4UserBroadcastMatchesSpecBytes) {
     // spec §2.2: 04 0e 06 00 01 | "realtime:room1" | "cursor" | {"x":1}
-    auto frame = encode_user_broadcast("realtime:room1", "cursor", "", PayloadEncoding::Json,
-                                       R"({"x":1})");
+    auto frame =
+        encode_user_broadcast("realtime:room1", "cursor", "", PayloadEncoding::Json, R"({"x":1})");
     ASSERT_TRUE(frame) << frame.error().message;
     const std::string expected =
         std::string("\x04\x0e\x06\x00\x01", 5) + "realtime:room1" + "cursor" + R"({"x":1})";
