@@ -311,6 +311,10 @@ bool evaluate(const Condition& c, pg::ValueState state, std::string_view text) {
         bool distinct = *cmp != 0;
         return c.negate ? !distinct : distinct;
     }
+    case FilterOp::In:
+        // x = ANY('{}') is false even for a NULL x, so `not.in.()` matches NULLs (Postgres).
+        if (c.in_values.empty() && !c.in_has_null) return c.negate;
+        break;
     default: break;
     }
     if (null) return false;
@@ -602,5 +606,8 @@ bool CompiledFilter::matches(const capture::Relation& relation, const pg::Tuple&
     }
     return true;
 }
+
+bool CompiledFilter::empty() const { return conditions_.empty(); }
+std::size_t CompiledFilter::size() const { return conditions_.size(); }
 
 } // namespace walcast::core

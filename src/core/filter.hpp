@@ -41,8 +41,9 @@
 //    in Postgres but not here. json, xml, point and polygon have no `=` in Postgres and are
 //    refused like Postgres would (42883); box and circle (whose `=` compares areas) and path
 //    (whose `=` compares point counts) are refused with a walcast error.
-//  * NULL never matches except via is/isdistinct, also under `not.`; `in` with a NULL element
-//    is unknown for non-matching values (so `not.in.(1,null)` matches nothing). A column
+//  * NULL never matches except via is/isdistinct, also under `not.` — and `not.in.()`, since
+//    Postgres's `x = ANY('{}')` is false even for NULL. `in` with a NULL element is unknown
+//    for non-matching values (so `not.in.(1,null)` matches nothing). A column
 //    absent from the tuple, an unchanged-TOAST value, a column whose type OID changed since
 //    compilation, or a value that cannot be parsed → no match.
 #pragma once
@@ -102,8 +103,8 @@ public:
     bool matches(const capture::Relation& relation, const pg::Tuple& tuple,
                  TupleScope scope = TupleScope::Full) const;
 
-    bool empty() const { return conditions_.empty(); }
-    std::size_t size() const { return conditions_.size(); }
+    bool empty() const;
+    std::size_t size() const;
 
     struct Condition; ///< defined in filter.cpp
 

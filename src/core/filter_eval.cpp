@@ -327,8 +327,10 @@ std::string_view strip_trailing_spaces(std::string_view s) {
 }
 
 Result<locale_t> shared_locale(const std::string& name) {
-    static std::mutex mu;
-    static std::map<std::string, locale_t> cache;
+    // Never destroyed: CompiledFilters may outlive static destruction order, and the locales
+    // stay reachable for leak checkers.
+    static std::mutex& mu = *new std::mutex;
+    static std::map<std::string, locale_t>& cache = *new std::map<std::string, locale_t>;
     std::lock_guard lock(mu);
     if (auto it = cache.find(name); it != cache.end()) return it->second;
     locale_t loc = ::newlocale(LC_COLLATE_MASK | LC_CTYPE_MASK, name.c_str(), static_cast<locale_t>(nullptr));

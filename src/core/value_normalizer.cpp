@@ -59,7 +59,9 @@ SqlResult<std::string> PgValueNormalizer::type_display_name(pg::Oid type) {
 SqlResult<std::string> PgValueNormalizer::cast(std::string_view value, const pg::PgType& type) {
     auto name = sql_type_name(type.oid);
     if (!name) return std::move(name).error();
-    auto r = run(conn_, "SELECT ($1::" + *name + ")::text", {std::string(value)});
+    // No ::text: the result in text format is the type's output function (inet::text
+    // and bool::text are casts with a different rendering than the output function).
+    auto r = run(conn_, "SELECT $1::" + *name, {std::string(value)});
     if (!r) return std::move(r).error();
     auto v = pg::field(r->get(), 0, 0);
     return v ? std::string(*v) : std::string();
@@ -70,7 +72,7 @@ PgValueNormalizer::cast_array(std::string_view array_literal, const pg::PgType& 
     auto name = sql_type_name(element_type.oid);
     if (!name) return std::move(name).error();
     auto r = run(conn_,
-                 "SELECT e::text FROM unnest($1::" + *name + "[]) WITH ORDINALITY AS u(e, n) "
+                 "SELECT e FROM unnest($1::" + *name + "[]) WITH ORDINALITY AS u(e, n) "
                  "ORDER BY n",
                  {std::string(array_literal)});
     if (!r) return std::move(r).error();

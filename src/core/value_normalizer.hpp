@@ -86,7 +86,8 @@ class ValueNormalizer {
 public:
     virtual ~ValueNormalizer() = default;
 
-    /// `'<value>'::<type>::text`: Postgres's canonical text of value as the type (type by OID,
+    /// `'<value>'::<type>` rendered by the type's output function: Postgres's canonical text
+    /// of value as the type, i.e. what a tuple of that type carries (type by OID,
     /// without typmod, as RT casts), in walcast's session settings (DateStyle ISO, TimeZone
     /// UTC, IntervalStyle postgres, extra_float_digits 3). Errors: the cast's SqlError, e.g.
     /// 22P02 `invalid input syntax for type integer: "abc"`.

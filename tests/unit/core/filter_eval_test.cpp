@@ -232,6 +232,7 @@ TEST(FilterEvalTest, InWithNullElementIsUnknownWhenNotFound) {
     EXPECT_EQ(fx.matching(int4, "c=not.in.(1,2)", v), Strings{"3"});
     EXPECT_EQ(fx.matching(int4, "c=in.()", v), Strings{});
     EXPECT_EQ(fx.matching(int4, "c=not.in.()", v), (Strings{"1", "2", "3"}));
+    EXPECT_EQ(fx.matching(int4, "c=not.in.()", {std::nullopt}), Strings{"NULL"}); // as Postgres
 }
 
 TEST(FilterEvalTest, NumericComparesByValueWithNaNGreatest) {
