@@ -98,8 +98,10 @@ std::string hex_upper(unsigned v, int digits) {
     char buf[16];
     auto r = std::to_chars(buf, buf + sizeof buf, v, 16);
     std::string s(buf, r.ptr);
-    for (auto& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    while (static_cast<int>(s.size()) < digits) s.insert(s.begin(), '0');
+    for (auto& ch : s)
+        ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    while (static_cast<int>(s.size()) < digits)
+        s.insert(s.begin(), '0');
     return s;
 }
 
@@ -118,25 +120,53 @@ std::string quote_string(std::string_view s) {
             continue;
         }
         switch (cp) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '#':
-            if (i + 1 < s.size() && s[i + 1] == '{') out += "\\#";
-            else out += '#';
+        case '"':
+            out += "\\\"";
             break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\v': out += "\\v"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case 0x1B: out += "\\e"; break;
-        case 0x7F: out += "\\d"; break;
-        case 0x07: out += "\\a"; break;
-        case 0: out += "\\0"; break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '#':
+            if (i + 1 < s.size() && s[i + 1] == '{')
+                out += "\\#";
+            else
+                out += '#';
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        case '\v':
+            out += "\\v";
+            break;
+        case '\b':
+            out += "\\b";
+            break;
+        case '\f':
+            out += "\\f";
+            break;
+        case 0x1B:
+            out += "\\e";
+            break;
+        case 0x7F:
+            out += "\\d";
+            break;
+        case 0x07:
+            out += "\\a";
+            break;
+        case 0:
+            out += "\\0";
+            break;
         default:
-            if (is_invisible(cp)) out += "\\u" + hex_upper(static_cast<unsigned>(cp), 4);
-            else append_utf8(out, cp);
+            if (is_invisible(cp))
+                out += "\\u" + hex_upper(static_cast<unsigned>(cp), 4);
+            else
+                append_utf8(out, cp);
         }
         i += static_cast<std::size_t>(n);
         --counter;
@@ -153,10 +183,10 @@ using DocPtr = std::shared_ptr<const Doc>;
 
 struct Doc {
     enum class K : unsigned char { Nil, Text, Cons, Break, Nest, Group } k = K::Nil;
-    std::string s;      // Text, Break
-    bool flex = false;  // Break
-    int indent = 0;     // Nest
-    DocPtr a, b;        // Cons (a, b); Nest, Group (a)
+    std::string s;     // Text, Break
+    bool flex = false; // Break
+    int indent = 0;    // Nest
+    DocPtr a, b;       // Cons (a, b); Nest, Group (a)
 };
 
 DocPtr nil_doc() {
@@ -206,10 +236,13 @@ DocPtr flex_glue(DocPtr x, std::string b, DocPtr y) {
 
 bool simple(const DocPtr& d) {
     switch (d->k) {
-    case Doc::K::Cons: return simple(d->a) && simple(d->b);
+    case Doc::K::Cons:
+        return simple(d->a) && simple(d->b);
     case Doc::K::Text:
-    case Doc::K::Nil: return true;
-    default: return false;
+    case Doc::K::Nil:
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -239,14 +272,19 @@ bool fits(long w, long k, bool b, std::vector<Entry> stack) {
         if (e.t == Entry::T::GroupOver) return b;
         const Doc& d = *e.doc;
         switch (d.k) {
-        case Doc::K::Nil: break;
-        case Doc::K::Text: k += static_cast<long>(d.s.size()); break;
+        case Doc::K::Nil:
+            break;
+        case Doc::K::Text:
+            k += static_cast<long>(d.s.size());
+            break;
         case Doc::K::Break:
             if (e.mode == Mode::Break) return true;
             k += static_cast<long>(d.s.size());
             b = true;
             break;
-        case Doc::K::Nest: stack.push_back({Entry::T::Doc, e.indent + d.indent, e.mode, d.a.get()}); break;
+        case Doc::K::Nest:
+            stack.push_back({Entry::T::Doc, e.indent + d.indent, e.mode, d.a.get()});
+            break;
         case Doc::K::Cons:
             stack.push_back({Entry::T::Doc, e.indent, e.mode, d.b.get()});
             stack.push_back({Entry::T::Doc, e.indent, e.mode, d.a.get()});
@@ -270,7 +308,8 @@ std::string format(const DocPtr& root, long w) {
         if (e.t != Entry::T::Doc) continue;
         const Doc& d = *e.doc;
         switch (d.k) {
-        case Doc::K::Nil: break;
+        case Doc::K::Nil:
+            break;
         case Doc::K::Text:
             out += d.s;
             k += static_cast<long>(d.s.size());
@@ -279,7 +318,9 @@ std::string format(const DocPtr& root, long w) {
             stack.push_back({Entry::T::Doc, e.indent, e.mode, d.b.get()});
             stack.push_back({Entry::T::Doc, e.indent, e.mode, d.a.get()});
             break;
-        case Doc::K::Nest: stack.push_back({Entry::T::Doc, e.indent + d.indent, e.mode, d.a.get()}); break;
+        case Doc::K::Nest:
+            stack.push_back({Entry::T::Doc, e.indent + d.indent, e.mode, d.a.get()});
+            break;
         case Doc::K::Break:
             if (d.flex) {
                 k += static_cast<long>(d.s.size());
@@ -300,7 +341,8 @@ std::string format(const DocPtr& root, long w) {
             }
             break;
         case Doc::K::Group: {
-            bool flat = w < 0 || fits(w, k, false, {{Entry::T::Doc, e.indent, Mode::Flat, d.a.get()}});
+            bool flat =
+                w < 0 || fits(w, k, false, {{Entry::T::Doc, e.indent, Mode::Flat, d.a.get()}});
             stack.push_back({Entry::T::GroupOver});
             stack.push_back({Entry::T::Doc, e.indent, flat ? Mode::Flat : Mode::Break, d.a.get()});
             break;
@@ -366,25 +408,29 @@ DocPtr binary_doc(std::string_view s, int limit) {
 
 DocPtr to_doc(const Term& t, int limit) {
     switch (t.kind) {
-    case Term::Kind::String: return binary_doc(t.text, limit);
+    case Term::Kind::String:
+        return binary_doc(t.text, limit);
     case Term::Kind::Integer:
-    case Term::Kind::Atom: return text(t.text);
-    case Term::Kind::Float: return text(format_float(t.number));
+    case Term::Kind::Atom:
+        return text(t.text);
+    case Term::Kind::Float:
+        return text(format_float(t.number));
     case Term::Kind::List:
-        return container_doc("[", t.items.size(), "]", limit,
-                             [&](std::size_t i, int l) { return to_doc(t.items[i], l); },
-                             BreakKind::Maybe);
+        return container_doc(
+            "[", t.items.size(), "]", limit,
+            [&](std::size_t i, int l) { return to_doc(t.items[i], l); }, BreakKind::Maybe);
     case Term::Kind::Tuple:
-        return container_doc("{", t.items.size(), "}", limit,
-                             [&](std::size_t i, int l) { return to_doc(t.items[i], l); },
-                             BreakKind::Flex);
+        return container_doc(
+            "{", t.items.size(), "}", limit,
+            [&](std::size_t i, int l) { return to_doc(t.items[i], l); }, BreakKind::Flex);
     case Term::Kind::Map:
-        return container_doc("%{", t.items.size() / 2, "}", limit,
-                             [&](std::size_t i, int l) {
-                                 return concat(concat(to_doc(t.items[2 * i], l), text(" => ")),
-                                               to_doc(t.items[2 * i + 1], l));
-                             },
-                             BreakKind::Strict);
+        return container_doc(
+            "%{", t.items.size() / 2, "}", limit,
+            [&](std::size_t i, int l) {
+                return concat(concat(to_doc(t.items[2 * i], l), text(" => ")),
+                              to_doc(t.items[2 * i + 1], l));
+            },
+            BreakKind::Strict);
     }
     return nil_doc();
 }
@@ -404,15 +450,22 @@ Term Term::map(std::vector<std::pair<Term, Term>> pairs) {
 
 Term from_json(const boost::json::value& v) {
     switch (v.kind()) {
-    case boost::json::kind::null: return Term::nil();
-    case boost::json::kind::bool_: return Term::boolean(v.get_bool());
-    case boost::json::kind::int64: return Term::integer(std::to_string(v.get_int64()));
-    case boost::json::kind::uint64: return Term::integer(std::to_string(v.get_uint64()));
-    case boost::json::kind::double_: return Term::floating(v.get_double());
-    case boost::json::kind::string: return Term::string(std::string_view(v.get_string()));
+    case boost::json::kind::null:
+        return Term::nil();
+    case boost::json::kind::bool_:
+        return Term::boolean(v.get_bool());
+    case boost::json::kind::int64:
+        return Term::integer(std::to_string(v.get_int64()));
+    case boost::json::kind::uint64:
+        return Term::integer(std::to_string(v.get_uint64()));
+    case boost::json::kind::double_:
+        return Term::floating(v.get_double());
+    case boost::json::kind::string:
+        return Term::string(std::string_view(v.get_string()));
     case boost::json::kind::array: {
         std::vector<Term> items;
-        for (const auto& e : v.get_array()) items.push_back(from_json(e));
+        for (const auto& e : v.get_array())
+            items.push_back(from_json(e));
         return Term::list(std::move(items));
     }
     case boost::json::kind::object: {
@@ -449,8 +502,10 @@ std::string format_float(double d) {
     std::string out = d < 0 ? "-" : "";
     auto insert_exp = [&](const std::string& exp_text) {
         std::string s(1, digits[0]);
-        if (len == 1) s += ".0e";
-        else s += "." + digits.substr(1) + "e";
+        if (len == 1)
+            s += ".0e";
+        else
+            s += "." + digits.substr(1) + "e";
         return s + exp_text;
     };
     if (place == 0) return out + "0." + digits;

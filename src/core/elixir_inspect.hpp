@@ -17,9 +17,9 @@ namespace walcast::core::elixir {
 struct Term {
     enum class Kind : unsigned char { String, Integer, Float, Atom, List, Tuple, Map };
     Kind kind = Kind::Atom;
-    std::string text;            ///< String: the bytes; Integer: decimal digits; Atom: the name
-    double number = 0;           ///< Float
-    std::vector<Term> items;     ///< List, Tuple; Map: key, value, key, value, …
+    std::string text;        ///< String: the bytes; Integer: decimal digits; Atom: the name
+    double number = 0;       ///< Float
+    std::vector<Term> items; ///< List, Tuple; Map: key, value, key, value, …
 
     static Term string(std::string_view s) { return {Kind::String, std::string(s), 0, {}}; }
     static Term atom(std::string_view name) { return {Kind::Atom, std::string(name), 0, {}}; }

@@ -54,9 +54,12 @@ bool is_ordering(FilterOp op) {
 ValueClass class_of(const pg::PgType& t) {
     using pg::TypeKind;
     switch (t.kind) {
-    case TypeKind::Bool: return ValueClass::Bool;
-    case TypeKind::Int: return ValueClass::Int;
-    case TypeKind::Numeric: return ValueClass::Numeric;
+    case TypeKind::Bool:
+        return ValueClass::Bool;
+    case TypeKind::Int:
+        return ValueClass::Int;
+    case TypeKind::Numeric:
+        return ValueClass::Numeric;
     case TypeKind::Float:
         return (t.oid == pg::oids::float4 || t.name == "float4") ? ValueClass::Float4
                                                                  : ValueClass::Float8;
@@ -65,21 +68,34 @@ ValueClass class_of(const pg::PgType& t) {
         if (t.name == "citext") return ValueClass::Citext;
         return ValueClass::Text;
     case TypeKind::Bytea:
-    case TypeKind::Uuid: return ValueClass::Bytes;
-    case TypeKind::Date: return ValueClass::Date;
-    case TypeKind::Time: return ValueClass::Time;
-    case TypeKind::TimeTz: return ValueClass::TimeTz;
-    case TypeKind::Timestamp: return ValueClass::Timestamp;
-    case TypeKind::TimestampTz: return ValueClass::TimestampTz;
-    case TypeKind::Interval: return ValueClass::Interval;
-    case TypeKind::Enum: return ValueClass::Enum;
-    default: return ValueClass::Canonical;
+    case TypeKind::Uuid:
+        return ValueClass::Bytes;
+    case TypeKind::Date:
+        return ValueClass::Date;
+    case TypeKind::Time:
+        return ValueClass::Time;
+    case TypeKind::TimeTz:
+        return ValueClass::TimeTz;
+    case TypeKind::Timestamp:
+        return ValueClass::Timestamp;
+    case TypeKind::TimestampTz:
+        return ValueClass::TimestampTz;
+    case TypeKind::Interval:
+        return ValueClass::Interval;
+    case TypeKind::Enum:
+        return ValueClass::Enum;
+    default:
+        return ValueClass::Canonical;
     }
 }
 
-SqlError raise(std::string message) { return SqlError{"P0001", std::move(message)}; }
+SqlError raise(std::string message) {
+    return SqlError{"P0001", std::move(message)};
+}
 
-std::string quoted_ident(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string quoted_ident(std::string_view s) {
+    return "\"" + std::string(s) + "\"";
+}
 
 } // namespace
 
@@ -136,7 +152,9 @@ bool make_constant(const Condition& c, std::string text, Constant& k) {
     case ValueClass::Numeric:
         if (!pgsem::parse_numeric(text)) return false;
         break;
-    case ValueClass::Bpchar: text = std::string(pgsem::strip_trailing_spaces(text)); break;
+    case ValueClass::Bpchar:
+        text = std::string(pgsem::strip_trailing_spaces(text));
+        break;
     case ValueClass::Citext: {
         std::string lowered;
         c.folder->lower(text, lowered);
@@ -181,15 +199,20 @@ bool make_constant(const Condition& c, std::string text, Constant& k) {
     }
     case ValueClass::Text:
     case ValueClass::Bytes:
-    case ValueClass::Canonical: break;
+    case ValueClass::Canonical:
+        break;
     }
     k.text = std::move(text);
     return true;
 }
 
-int sign_of(int v) { return v < 0 ? -1 : v > 0 ? 1 : 0; }
+int sign_of(int v) {
+    return v < 0 ? -1 : v > 0 ? 1 : 0;
+}
 
-template <class T> int three_way(const T& a, const T& b) { return a < b ? -1 : b < a ? 1 : 0; }
+template <class T> int three_way(const T& a, const T& b) {
+    return a < b ? -1 : b < a ? 1 : 0;
+}
 
 bool bytes_equal(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
@@ -280,13 +303,20 @@ std::optional<int> compare_row(const Condition& c, std::string_view row, const C
 
 bool apply_op(FilterOp op, int cmp) {
     switch (op) {
-    case FilterOp::Eq: return cmp == 0;
-    case FilterOp::Neq: return cmp != 0;
-    case FilterOp::Lt: return cmp < 0;
-    case FilterOp::Lte: return cmp <= 0;
-    case FilterOp::Gt: return cmp > 0;
-    case FilterOp::Gte: return cmp >= 0;
-    default: return false;
+    case FilterOp::Eq:
+        return cmp == 0;
+    case FilterOp::Neq:
+        return cmp != 0;
+    case FilterOp::Lt:
+        return cmp < 0;
+    case FilterOp::Lte:
+        return cmp <= 0;
+    case FilterOp::Gt:
+        return cmp > 0;
+    case FilterOp::Gte:
+        return cmp >= 0;
+    default:
+        return false;
     }
 }
 
@@ -298,9 +328,15 @@ bool evaluate(const Condition& c, pg::ValueState state, std::string_view text) {
         bool r = false;
         switch (c.is_kind) {
         case IsKind::Null:
-        case IsKind::Unknown: r = null; break;
-        case IsKind::True: r = !null && text == "t"; break;
-        case IsKind::False: r = !null && text == "f"; break;
+        case IsKind::Unknown:
+            r = null;
+            break;
+        case IsKind::True:
+            r = !null && text == "t";
+            break;
+        case IsKind::False:
+            r = !null && text == "f";
+            break;
         }
         return c.negate ? !r : r;
     }
@@ -315,7 +351,8 @@ bool evaluate(const Condition& c, pg::ValueState state, std::string_view text) {
         // x = ANY('{}') is false even for a NULL x, so `not.in.()` matches NULLs (Postgres).
         if (c.in_values.empty() && !c.in_has_null) return c.negate;
         break;
-    default: break;
+    default:
+        break;
     }
     if (null) return false;
     switch (c.op) {
@@ -402,11 +439,11 @@ std::optional<SqlError> bind_collation(Condition& c, const capture::Column& col,
     auto info = n.collation(col.collation);
     if (!info) return std::move(info).error();
     auto refuse = [&](const std::string& why) {
-        return SqlError{"0A000", "walcast cannot evaluate " + std::string(to_string(c.op)) +
-                                     " on column " + quoted_ident(c.column) + " with collation " +
-                                     (col.collation.empty() ? std::string("default")
-                                                            : col.collation) +
-                                     ": " + why};
+        return SqlError{"0A000",
+                        "walcast cannot evaluate " + std::string(to_string(c.op)) + " on column " +
+                            quoted_ident(c.column) + " with collation " +
+                            (col.collation.empty() ? std::string("default") : col.collation) +
+                            ": " + why};
     };
     if (!info->deterministic && c.op != FilterOp::Is)
         return refuse("nondeterministic collations are not supported; filter on a column with "
@@ -452,11 +489,16 @@ SqlResult<Condition> compile_one(const FilterCondition& fc, const capture::Relat
 
     switch (fc.op) {
     case FilterOp::Is:
-        if (fc.value == "null") c.is_kind = IsKind::Null;
-        else if (fc.value == "true") c.is_kind = IsKind::True;
-        else if (fc.value == "false") c.is_kind = IsKind::False;
-        else if (fc.value == "unknown") c.is_kind = IsKind::Unknown;
-        else return raise("invalid value for is filter: must be null, true, false, or unknown");
+        if (fc.value == "null")
+            c.is_kind = IsKind::Null;
+        else if (fc.value == "true")
+            c.is_kind = IsKind::True;
+        else if (fc.value == "false")
+            c.is_kind = IsKind::False;
+        else if (fc.value == "unknown")
+            c.is_kind = IsKind::Unknown;
+        else
+            return raise("invalid value for is filter: must be null, true, false, or unknown");
         if (c.is_kind != IsKind::Null && c.cls != ValueClass::Bool)
             return raise("is " + fc.value + " filter requires a boolean column, got " +
                          display_name(n, col.type));
@@ -490,13 +532,15 @@ SqlResult<Condition> compile_one(const FilterCondition& fc, const capture::Relat
             return c;
         }
         if (auto e = bind_collation(c, col, n)) return std::move(*e);
-        const bool fold = fc.op == FilterOp::Ilike || fc.op == FilterOp::Imatch ||
-                          c.cls == ValueClass::Citext;
+        const bool fold =
+            fc.op == FilterOp::Ilike || fc.op == FilterOp::Imatch || c.cls == ValueClass::Citext;
         if (like) {
             if (auto e = pgsem::like_pattern_error(fc.value)) return SqlError{"22025", *e};
             c.like_fold = fold;
-            if (fold) c.folder->lower(fc.value, c.pattern);
-            else c.pattern = fc.value;
+            if (fold)
+                c.folder->lower(fc.value, c.pattern);
+            else
+                c.pattern = fc.value;
             return c;
         }
         auto rx = pgsem::Regex::compile(fc.value, fold, c.ctype);
@@ -507,7 +551,8 @@ SqlResult<Condition> compile_one(const FilterCondition& fc, const capture::Relat
         c.regex = *rx;
         return c;
     }
-    default: break;
+    default:
+        break;
     }
 
     if (auto e = unsupported(c, col, n)) return std::move(*e);
@@ -553,10 +598,10 @@ CompiledFilter::CompiledFilter(CompiledFilter&&) noexcept = default;
 CompiledFilter& CompiledFilter::operator=(CompiledFilter&&) noexcept = default;
 CompiledFilter::~CompiledFilter() = default;
 
-SqlResult<CompiledFilter> CompiledFilter::compile(const std::vector<FilterCondition>& conditions,
-                                                  const capture::Relation& relation,
-                                                  ValueNormalizer& normalizer,
-                                                  const std::unordered_set<std::string>* selectable) {
+SqlResult<CompiledFilter>
+CompiledFilter::compile(const std::vector<FilterCondition>& conditions,
+                        const capture::Relation& relation, ValueNormalizer& normalizer,
+                        const std::unordered_set<std::string>* selectable) {
     CompiledFilter f;
     for (const auto& fc : conditions) {
         auto c = compile_one(fc, relation, normalizer, selectable);
@@ -576,7 +621,8 @@ bool CompiledFilter::resolve(const capture::Relation& rel) const {
     };
     if (cached_relation_ == &rel && cached_index_.size() == n) {
         bool all = true;
-        for (std::size_t i = 0; i < n && all; ++i) all = valid(i);
+        for (std::size_t i = 0; i < n && all; ++i)
+            all = valid(i);
         if (all) return true;
     }
     cached_relation_ = &rel;
@@ -601,13 +647,18 @@ bool CompiledFilter::matches(const capture::Relation& relation, const pg::Tuple&
         if (idx >= tuple.size()) return false;
         if (scope == TupleScope::KeyOnly && !relation.columns[idx].is_identity_key) return false;
         auto state = tuple.state(idx);
-        if (state == pg::ValueState::UnchangedToast || state == pg::ValueState::Binary) return false;
+        if (state == pg::ValueState::UnchangedToast || state == pg::ValueState::Binary)
+            return false;
         if (!evaluate(conditions_[i], state, tuple.text(idx))) return false;
     }
     return true;
 }
 
-bool CompiledFilter::empty() const { return conditions_.empty(); }
-std::size_t CompiledFilter::size() const { return conditions_.size(); }
+bool CompiledFilter::empty() const {
+    return conditions_.empty();
+}
+std::size_t CompiledFilter::size() const {
+    return conditions_.size();
+}
 
 } // namespace walcast::core

@@ -59,7 +59,8 @@ bool take_fraction(std::string_view s, std::size_t& pos, std::int64_t& micros) {
     }
     std::size_t n = pos - start;
     if (n == 0) return false;
-    for (std::size_t i = n; i < 6; ++i) v *= 10;
+    for (std::size_t i = n; i < 6; ++i)
+        v *= 10;
     micros = v;
     return true;
 }
@@ -200,8 +201,10 @@ std::optional<NumericView> parse_numeric(std::string_view s) {
     if (ip.empty() && fp.empty()) return std::nullopt;
     if ((!ip.empty() && !all_digits(ip)) || (!fp.empty() && !all_digits(fp))) return std::nullopt;
     if (dot != std::string_view::npos && fp.empty()) return std::nullopt;
-    while (!ip.empty() && ip.front() == '0') ip.remove_prefix(1);
-    while (!fp.empty() && fp.back() == '0') fp.remove_suffix(1);
+    while (!ip.empty() && ip.front() == '0')
+        ip.remove_prefix(1);
+    while (!fp.empty() && fp.back() == '0')
+        fp.remove_suffix(1);
     v.int_digits = ip;
     v.frac_digits = fp;
     if (ip.empty() && fp.empty()) v.negative = false; // zero has no sign
@@ -283,7 +286,8 @@ std::optional<__int128> parse_interval(std::string_view s) {
     std::size_t pos = 0;
     bool any = false;
     while (pos < s.size()) {
-        while (pos < s.size() && s[pos] == ' ') ++pos;
+        while (pos < s.size() && s[pos] == ' ')
+            ++pos;
         if (pos >= s.size()) break;
         std::size_t end = s.find(' ', pos);
         std::string_view tok = s.substr(pos, end == std::string_view::npos ? s.npos : end - pos);
@@ -304,15 +308,20 @@ std::optional<__int128> parse_interval(std::string_view s) {
         }
         auto n = parse_int(body);
         if (!n) return std::nullopt;
-        while (pos < s.size() && s[pos] == ' ') ++pos;
+        while (pos < s.size() && s[pos] == ' ')
+            ++pos;
         std::size_t uend = s.find(' ', pos);
         std::string_view unit = s.substr(pos, uend == std::string_view::npos ? s.npos : uend - pos);
         pos = uend == std::string_view::npos ? s.size() : uend;
         __int128 v = sign * static_cast<__int128>(*n);
-        if (unit == "year" || unit == "years") months += v * 12;
-        else if (unit == "mon" || unit == "mons") months += v;
-        else if (unit == "day" || unit == "days") days += v;
-        else return std::nullopt;
+        if (unit == "year" || unit == "years")
+            months += v * 12;
+        else if (unit == "mon" || unit == "mons")
+            months += v;
+        else if (unit == "day" || unit == "days")
+            days += v;
+        else
+            return std::nullopt;
         any = true;
     }
     if (!any) return std::nullopt;
@@ -322,7 +331,8 @@ std::optional<__int128> parse_interval(std::string_view s) {
 // ---- text -----------------------------------------------------------------------------------
 
 std::string_view strip_trailing_spaces(std::string_view s) {
-    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+    while (!s.empty() && s.back() == ' ')
+        s.remove_suffix(1);
     return s;
 }
 
@@ -333,12 +343,14 @@ Result<locale_t> shared_locale(const std::string& name) {
     static std::map<std::string, locale_t>& cache = *new std::map<std::string, locale_t>;
     std::lock_guard lock(mu);
     if (auto it = cache.find(name); it != cache.end()) return it->second;
-    locale_t loc = ::newlocale(LC_COLLATE_MASK | LC_CTYPE_MASK, name.c_str(), static_cast<locale_t>(nullptr));
+    locale_t loc =
+        ::newlocale(LC_COLLATE_MASK | LC_CTYPE_MASK, name.c_str(), static_cast<locale_t>(nullptr));
     if (!loc)
         return make_error(Errc::NotFound,
-                          "the locale \"" + name + "\" used by this column's collation is not "
-                          "installed on the walcast host; generate it (e.g. localedef or "
-                          "locale-gen) or filter on a column with the C collation");
+                          "the locale \"" + name +
+                              "\" used by this column's collation is not "
+                              "installed on the walcast host; generate it (e.g. localedef or "
+                              "locale-gen) or filter on a column with the C collation");
     cache.emplace(name, loc);
     return loc;
 }
@@ -406,7 +418,8 @@ void CaseFolder::lower(std::string_view s, std::string& out) const {
             break;
         }
         char32_t cp = lead & (0x7F >> n);
-        for (int k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+        for (int k = 1; k < n; ++k)
+            cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
         auto lc = static_cast<char32_t>(::towlower_l(static_cast<wint_t>(cp), locale_));
         if (lc < 0x80) {
             out += static_cast<char>(lc);
@@ -578,7 +591,8 @@ void append_code(std::wstring& out, unsigned long cp) {
     char buf[16];
     auto r = std::to_chars(buf, buf + sizeof buf, cp, 16);
     out += L"\\x{";
-    for (char* c = buf; c != r.ptr; ++c) out += static_cast<wchar_t>(*c);
+    for (char* c = buf; c != r.ptr; ++c)
+        out += static_cast<wchar_t>(*c);
     out += L'}';
 }
 
@@ -602,16 +616,36 @@ std::size_t translate_escape(std::wstring_view p, std::size_t i, bool in_bracket
         return v;
     };
     switch (e) {
-    case L'm': out += in_bracket ? L"m" : L"\\<"; return i + 1;
-    case L'M': out += in_bracket ? L"M" : L"\\>"; return i + 1;
-    case L'y': out += in_bracket ? L"y" : L"\\b"; return i + 1;
-    case L'Y': out += in_bracket ? L"Y" : L"\\B"; return i + 1;
-    case L'Z': out += L"\\z"; return i + 1;
-    case L'b': append_code(out, 0x08); return i + 1;
-    case L'B': out += L"\\\\"; return i + 1;
-    case L'e': append_code(out, 0x1B); return i + 1;
-    case L'a': append_code(out, 0x07); return i + 1;
-    case L'v': append_code(out, 0x0B); return i + 1;
+    case L'm':
+        out += in_bracket ? L"m" : L"\\<";
+        return i + 1;
+    case L'M':
+        out += in_bracket ? L"M" : L"\\>";
+        return i + 1;
+    case L'y':
+        out += in_bracket ? L"y" : L"\\b";
+        return i + 1;
+    case L'Y':
+        out += in_bracket ? L"Y" : L"\\B";
+        return i + 1;
+    case L'Z':
+        out += L"\\z";
+        return i + 1;
+    case L'b':
+        append_code(out, 0x08);
+        return i + 1;
+    case L'B':
+        out += L"\\\\";
+        return i + 1;
+    case L'e':
+        append_code(out, 0x1B);
+        return i + 1;
+    case L'a':
+        append_code(out, 0x07);
+        return i + 1;
+    case L'v':
+        append_code(out, 0x0B);
+        return i + 1;
     case L'x': {
         std::size_t end;
         unsigned long v = hex_run(i + 2, 8, end);
@@ -659,14 +693,28 @@ Result<TranslatedRegex> translate_are(std::wstring_view p, bool case_insensitive
         std::size_t k = i + 2;
         for (; k < p.size() && p[k] != L')'; ++k) {
             switch (p[k]) {
-            case L'c': r.case_insensitive = false; break;
-            case L'i': r.case_insensitive = true; break;
+            case L'c':
+                r.case_insensitive = false;
+                break;
+            case L'i':
+                r.case_insensitive = true;
+                break;
             case L'm':
-            case L'n': r.newline_sensitive = true; break;
-            case L's': r.newline_sensitive = false; break;
-            case L't': r.expanded = false; break;
-            case L'x': r.expanded = true; break;
-            case L'q': literal = true; break;
+            case L'n':
+                r.newline_sensitive = true;
+                break;
+            case L's':
+                r.newline_sensitive = false;
+                break;
+            case L't':
+                r.expanded = false;
+                break;
+            case L'x':
+                r.expanded = true;
+                break;
+            case L'q':
+                literal = true;
+                break;
             default:
                 return make_error(Errc::InvalidInput,
                                   std::string("regular expression option '") +
@@ -675,11 +723,13 @@ Result<TranslatedRegex> translate_are(std::wstring_view p, bool case_insensitive
             }
         }
         if (k >= p.size())
-            return make_error(Errc::InvalidInput, "unterminated embedded options in regular expression");
+            return make_error(Errc::InvalidInput,
+                              "unterminated embedded options in regular expression");
         i = k + 1;
     }
     if (literal) {
-        for (; i < p.size(); ++i) append_code(r.pattern, static_cast<unsigned long>(p[i]));
+        for (; i < p.size(); ++i)
+            append_code(r.pattern, static_cast<unsigned long>(p[i]));
         return r;
     }
     bool in_bracket = false;
@@ -691,7 +741,8 @@ Result<TranslatedRegex> translate_are(std::wstring_view p, bool case_insensitive
                 (p[i + 1] == L':' || p[i + 1] == L'.' || p[i + 1] == L'=')) {
                 wchar_t kind = p[i + 1];
                 std::size_t close = i + 2;
-                while (close + 1 < p.size() && !(p[close] == kind && p[close + 1] == L']')) ++close;
+                while (close + 1 < p.size() && !(p[close] == kind && p[close + 1] == L']'))
+                    ++close;
                 std::size_t last = std::min(close + 1, p.size() - 1);
                 r.pattern.append(p.substr(i, last - i + 1));
                 i = last;

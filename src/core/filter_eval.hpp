@@ -130,9 +130,8 @@ public:
     /// Compiles pattern (ARE, UTF-8). case_insensitive = `~*`. ctype_locale: the column
     /// collation's ctype ("" or "C"/"POSIX" = ASCII-only classes and case folding, as Postgres
     /// does for the C locale). Errors: InvalidInput with the reason.
-    static Result<std::shared_ptr<const Regex>> compile(std::string_view pattern,
-                                                        bool case_insensitive,
-                                                        const std::string& ctype_locale);
+    static Result<std::shared_ptr<const Regex>>
+    compile(std::string_view pattern, bool case_insensitive, const std::string& ctype_locale);
     /// Whether the expression matches anywhere in text (UTF-8). Never throws: a match that
     /// Boost abandons (complexity limits) counts as no match.
     bool search(std::string_view text) const;

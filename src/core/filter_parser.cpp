@@ -33,7 +33,8 @@ Error parse_error(std::string reason) {
 /// `inspect/1` of a list of strings, as RT reports a segment it could not split.
 std::string inspect_parts(std::initializer_list<std::string_view> parts) {
     std::vector<elixir::Term> items;
-    for (auto p : parts) items.push_back(elixir::Term::string(p));
+    for (auto p : parts)
+        items.push_back(elixir::Term::string(p));
     return elixir::inspect(elixir::Term::list(std::move(items)));
 }
 
@@ -43,8 +44,8 @@ std::size_t whitespace_at(std::string_view s, std::size_t i) {
     auto b = [&](std::size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
     unsigned c = b(i);
     if (c == ' ' || (c >= 0x09 && c <= 0x0D)) return 1;
-    if (c == 0xC2 && b(i + 1) == 0x85) return 2;                      // U+0085
-    if (c == 0xE1 && b(i + 1) == 0x9A && b(i + 2) == 0x80) return 3;  // U+1680
+    if (c == 0xC2 && b(i + 1) == 0x85) return 2;                     // U+0085
+    if (c == 0xE1 && b(i + 1) == 0x9A && b(i + 2) == 0x80) return 3; // U+1680
     if (c == 0xE2 && b(i + 1) == 0x80) {
         unsigned d = b(i + 2);
         if ((d >= 0x80 && d <= 0x8A && d != 0x87) || d == 0xA8 || d == 0xA9) return 3;
@@ -174,7 +175,8 @@ std::string_view elixir_trim(std::string_view s) {
     while (end > begin) {
         // Find the start of the last code point and test it.
         std::size_t start = end - 1;
-        while (start > begin && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+        while (start > begin && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80)
+            --start;
         std::size_t n = whitespace_at(s, start);
         if (n == 0 || start + n != end) break;
         end = start;

@@ -16,9 +16,10 @@ SqlResult<pg::PgResult> run(const pg::Connection& conn, const std::string& sql,
         return SqlError{"08006", "no connection to Postgres to validate the filter", "", "", true};
     std::vector<const char*> values;
     values.reserve(params.size());
-    for (const auto& p : params) values.push_back(p.c_str());
-    pg::PgResult res(PQexecParams(conn.get(), sql.c_str(), static_cast<int>(values.size()),
-                                  nullptr, values.data(), nullptr, nullptr, 0));
+    for (const auto& p : params)
+        values.push_back(p.c_str());
+    pg::PgResult res(PQexecParams(conn.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
+                                  values.data(), nullptr, nullptr, 0));
     auto st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return res;
     SqlError e;
@@ -72,8 +73,9 @@ PgValueNormalizer::cast_array(std::string_view array_literal, const pg::PgType& 
     auto name = sql_type_name(element_type.oid);
     if (!name) return std::move(name).error();
     auto r = run(conn_,
-                 "SELECT e FROM unnest($1::" + *name + "[]) WITH ORDINALITY AS u(e, n) "
-                 "ORDER BY n",
+                 "SELECT e FROM unnest($1::" + *name +
+                     "[]) WITH ORDINALITY AS u(e, n) "
+                     "ORDER BY n",
                  {std::string(array_literal)});
     if (!r) return std::move(r).error();
     std::vector<std::optional<std::string>> out;
@@ -97,7 +99,8 @@ SqlResult<std::vector<std::string>> PgValueNormalizer::enum_labels(pg::Oid enum_
                  {std::to_string(enum_type)});
     if (!r) return std::move(r).error();
     std::vector<std::string> out;
-    for (int i = 0; i < PQntuples(r->get()); ++i) out.emplace_back(*pg::field(r->get(), i, 0));
+    for (int i = 0; i < PQntuples(r->get()); ++i)
+        out.emplace_back(*pg::field(r->get(), i, 0));
     return out;
 }
 
@@ -119,7 +122,9 @@ SqlResult<CollationInfo> PgValueNormalizer::collation(std::string_view name) {
               " ELSE c.collprovider::text END, "
               "CASE WHEN c.collprovider = 'd' THEN d.datcollate ELSE c.collcollate END, "
               "CASE WHEN c.collprovider = 'd' THEN d.datctype ELSE c.collctype END, "
-              "CASE WHEN c.collprovider = 'd' THEN " + db_icu + " ELSE " + icu + " END, "
+              "CASE WHEN c.collprovider = 'd' THEN " +
+              db_icu + " ELSE " + icu +
+              " END, "
               "c.collisdeterministic "
               "FROM pg_catalog.pg_collation c, pg_catalog.pg_database d "
               "WHERE c.oid = to_regcollation(quote_ident($1)) AND d.datname = current_database()";
@@ -141,7 +146,8 @@ SqlResult<CollationInfo> PgValueNormalizer::collation(std::string_view name) {
         info.provider = CollationInfo::Provider::Icu;
         info.locale = icu_locale.empty() ? collate : icu_locale;
         info.ctype = ctype;
-    } else if (collate == "C" || collate == "POSIX" || collate == "C.UTF-8" || collate == "C.utf8") {
+    } else if (collate == "C" || collate == "POSIX" || collate == "C.UTF-8" ||
+               collate == "C.utf8") {
         info.provider = CollationInfo::Provider::Bytewise;
         info.locale = collate;
         info.ctype = ctype;

@@ -9,7 +9,9 @@
 namespace walcast::core {
 namespace {
 
-boost::json::object obj(std::string_view json) { return boost::json::parse(json).as_object(); }
+boost::json::object obj(std::string_view json) {
+    return boost::json::parse(json).as_object();
+}
 
 BindingSpec parse_ok(std::string_view json) {
     auto r = parse_binding(obj(json));
@@ -72,7 +74,8 @@ TEST(BindingSpecTest, UnacceptedShapesInspectTheParamsMap) {
     EXPECT_EQ(parse_err(R"({"schema":"public","filter":"id=eq.1","event":"INSERT"})"),
               no_params + R"(%{"event" => "INSERT", "filter" => "id=eq.1", "schema" => "public"})");
     // Non-string values fit no shape and print as Elixir terms.
-    EXPECT_EQ(parse_err(R"({"schema":1,"table":null})"), no_params + R"(%{"schema" => 1, "table" => nil})");
+    EXPECT_EQ(parse_err(R"({"schema":1,"table":null})"),
+              no_params + R"(%{"schema" => 1, "table" => nil})");
     EXPECT_EQ(parse_err(R"({"table":["a",true,2.5],"schema":{"x":false}})"),
               no_params + R"(%{"schema" => %{"x" => false}, "table" => ["a", true, 2.5]})");
 }
@@ -131,12 +134,14 @@ TEST(BindingSpecTest, UnableToSubscribeMessageMatchesTheSpec) {
 }
 
 TEST(BindingSpecTest, ExceptionMessageMatchesTheSpec) {
-    auto s = parse_ok(R"({"event":"*","schema":"public","table":"test","filter":"notacolumn=eq.123"})");
-    EXPECT_EQ(subscribe_exception_message(s, SqlError{"P0001", "invalid column for filter notacolumn"}),
-              "Unable to subscribe to changes with given parameters. An exception happened so "
-              "please check your connect parameters: [event: *, schema: public, table: test, "
-              "filters: [{\"notacolumn\", \"eq\", \"123\", false}], select: nil]. Exception: "
-              "ERROR P0001 (raise_exception) invalid column for filter notacolumn");
+    auto s =
+        parse_ok(R"({"event":"*","schema":"public","table":"test","filter":"notacolumn=eq.123"})");
+    EXPECT_EQ(
+        subscribe_exception_message(s, SqlError{"P0001", "invalid column for filter notacolumn"}),
+        "Unable to subscribe to changes with given parameters. An exception happened so "
+        "please check your connect parameters: [event: *, schema: public, table: test, "
+        "filters: [{\"notacolumn\", \"eq\", \"123\", false}], select: nil]. Exception: "
+        "ERROR P0001 (raise_exception) invalid column for filter notacolumn");
 }
 
 TEST(BindingSpecTest, ExceptionMessageAppendsHintAndDetailLikePostgrex) {
@@ -163,12 +168,11 @@ TEST(BindingSpecTest, LongFilterListsPrettyPrintOnePerLine) {
     b.filters = {{"title", FilterOp::Eq, "a-long-title-value", false},
                  {"body", FilterOp::Like, "%something long%", false},
                  {"id", FilterOp::Gt, "100", false}};
-    EXPECT_EQ(format_params_for_log(b),
-              "event: *, schema: public, table: posts, filters: [\n"
-              "  {\"title\", \"eq\", \"a-long-title-value\", false},\n"
-              "  {\"body\", \"like\", \"%something long%\", false},\n"
-              "  {\"id\", \"gt\", \"100\", false}\n"
-              "], select: nil");
+    EXPECT_EQ(format_params_for_log(b), "event: *, schema: public, table: posts, filters: [\n"
+                                        "  {\"title\", \"eq\", \"a-long-title-value\", false},\n"
+                                        "  {\"body\", \"like\", \"%something long%\", false},\n"
+                                        "  {\"id\", \"gt\", \"100\", false}\n"
+                                        "], select: nil");
 }
 
 TEST(BindingSpecTest, LongSelectListsFillLines) {
@@ -176,11 +180,13 @@ TEST(BindingSpecTest, LongSelectListsFillLines) {
     b.schema = "public";
     b.table = "t";
     b.select = std::vector<std::string>{};
-    for (int i = 1; i <= 12; ++i) b.select->push_back(std::string(i < 10 ? "column0" : "column") + std::to_string(i));
-    EXPECT_EQ(format_params_for_log(b),
-              "event: *, schema: public, table: t, filters: [], select: [\"column01\", "
-              "\"column02\", \"column03\", \"column04\", \"column05\", \"column06\",\n \"column07\", "
-              "\"column08\", \"column09\", \"column10\", \"column11\", \"column12\"]");
+    for (int i = 1; i <= 12; ++i)
+        b.select->push_back(std::string(i < 10 ? "column0" : "column") + std::to_string(i));
+    EXPECT_EQ(
+        format_params_for_log(b),
+        "event: *, schema: public, table: t, filters: [], select: [\"column01\", "
+        "\"column02\", \"column03\", \"column04\", \"column05\", \"column06\",\n \"column07\", "
+        "\"column08\", \"column09\", \"column10\", \"column11\", \"column12\"]");
 }
 
 TEST(BindingSpecTest, SelectColumnsAreChecked) {
@@ -229,7 +235,8 @@ TEST(ElixirInspectTest, CollectionsAndLimit) {
     EXPECT_EQ(elixir::inspect(Term::tuple({Term::string("a"), Term::boolean(true), Term::nil()})),
               "{\"a\", true, nil}");
     std::vector<Term> many;
-    for (int i = 0; i < 60; ++i) many.push_back(Term::integer(std::to_string(i)));
+    for (int i = 0; i < 60; ++i)
+        many.push_back(Term::integer(std::to_string(i)));
     std::string out = elixir::inspect(Term::list(many));
     EXPECT_EQ(out.substr(out.size() - 14), ", 48, 49, ...]");
 }

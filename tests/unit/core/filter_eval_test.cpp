@@ -31,14 +31,30 @@ void* operator new[](std::size_t n) {
     if (void* p = counted_alloc(n)) return p;
     throw std::bad_alloc();
 }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    return counted_alloc(n);
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+    return counted_alloc(n);
+}
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+    std::free(p);
+}
 
 namespace walcast::core {
 namespace {
@@ -97,9 +113,10 @@ public:
         std::size_t start = 0;
         while (true) {
             auto comma = inner.find(',', start);
-            std::string e = inner.substr(start, comma == std::string::npos ? std::string::npos
-                                                                             : comma - start);
-            while (!e.empty() && e.front() == ' ') e.erase(e.begin());
+            std::string e =
+                inner.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+            while (!e.empty() && e.front() == ' ')
+                e.erase(e.begin());
             if (e == "null" || e == "NULL") {
                 out.push_back(std::nullopt);
             } else {
@@ -115,7 +132,8 @@ public:
     SqlResult<std::monostate> check_regex(std::string_view p) override {
         ++questions;
         int depth = 0;
-        for (char c : p) depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+        for (char c : p)
+            depth += c == '(' ? 1 : c == ')' ? -1 : 0;
         if (depth != 0)
             return SqlError{"2201B", "invalid regular expression: parentheses () not balanced"};
         return std::monostate{};
@@ -125,9 +143,11 @@ public:
         return std::vector<std::string>{"sad", "ok", "happy"};
     }
     SqlResult<std::string> type_display_name(pg::Oid oid) override {
-        static const std::map<pg::Oid, std::string> names{
-            {pg::oids::int4, "integer"}, {pg::oids::text, "text"}, {pg::oids::jsonb, "jsonb"},
-            {pg::oids::json, "json"},    {pg::oids::bool_, "boolean"}};
+        static const std::map<pg::Oid, std::string> names{{pg::oids::int4, "integer"},
+                                                          {pg::oids::text, "text"},
+                                                          {pg::oids::jsonb, "jsonb"},
+                                                          {pg::oids::json, "json"},
+                                                          {pg::oids::bool_, "boolean"}};
         auto it = names.find(oid);
         return it == names.end() ? std::string("other") : it->second;
     }
@@ -154,8 +174,10 @@ capture::Relation relation(std::vector<std::pair<std::string, PgType>> cols) {
 pg::Tuple tuple(std::vector<std::optional<std::string>> values) {
     pg::Tuple t;
     for (auto& v : values)
-        if (v) t.push_value(*v);
-        else t.push_null();
+        if (v)
+            t.push_value(*v);
+        else
+            t.push_null();
     return t;
 }
 
@@ -165,8 +187,8 @@ struct Fixture {
     CompiledFilter compile(const capture::Relation& rel, std::string_view filter) {
         auto conds = parse_filter(filter);
         EXPECT_TRUE(conds.ok()) << filter;
-        auto f = CompiledFilter::compile(conds.ok() ? conds.value() : std::vector<FilterCondition>{},
-                                         rel, norm);
+        auto f = CompiledFilter::compile(
+            conds.ok() ? conds.value() : std::vector<FilterCondition>{}, rel, norm);
         EXPECT_TRUE(f.ok()) << filter << ": " << (f.ok() ? "" : f.error().message);
         return f.ok() ? std::move(f).value() : CompiledFilter();
     }
@@ -237,8 +259,8 @@ TEST(FilterEvalTest, InWithNullElementIsUnknownWhenNotFound) {
 
 TEST(FilterEvalTest, NumericComparesByValueWithNaNGreatest) {
     Fixture fx;
-    const std::vector<std::optional<std::string>> v{"1.00", "1", "0.5", "-3", "NaN", "Infinity",
-                                                    "-Infinity", "10"};
+    const std::vector<std::optional<std::string>> v{"1.00", "1",        "0.5",       "-3",
+                                                    "NaN",  "Infinity", "-Infinity", "10"};
     EXPECT_EQ(fx.matching(numeric, "c=eq.1.0", v), (Strings{"1.00", "1"}));
     EXPECT_EQ(fx.matching(numeric, "c=gt.1", v), (Strings{"NaN", "Infinity", "10"}));
     EXPECT_EQ(fx.matching(numeric, "c=lt.0.6", v), (Strings{"0.5", "-3", "-Infinity"}));
@@ -258,24 +280,33 @@ TEST(FilterEvalTest, FloatNaNEqualsItselfAndSortsLast) {
 
 TEST(FilterEvalTest, TimestamptzComparesInstants) {
     Fixture fx;
-    fx.norm.canonical[{pg::oids::timestamptz, "2024-01-02T05:00:00+02:00"}] = "2024-01-02 03:00:00+00";
-    const std::vector<std::optional<std::string>> v{
-        "2024-01-02 03:00:00+00", "2024-01-02 05:00:00+02", "2024-01-02 03:00:00.000001+00",
-        "2024-01-01 23:00:00-04", "0044-03-15 12:00:00+00 BC", "infinity", "-infinity"};
-    EXPECT_EQ(fx.matching(tstz, "c=eq.2024-01-02T05:00:00+02:00", v),
-              (Strings{"2024-01-02 03:00:00+00", "2024-01-02 05:00:00+02", "2024-01-01 23:00:00-04"}));
+    fx.norm.canonical[{pg::oids::timestamptz, "2024-01-02T05:00:00+02:00"}] =
+        "2024-01-02 03:00:00+00";
+    const std::vector<std::optional<std::string>> v{"2024-01-02 03:00:00+00",
+                                                    "2024-01-02 05:00:00+02",
+                                                    "2024-01-02 03:00:00.000001+00",
+                                                    "2024-01-01 23:00:00-04",
+                                                    "0044-03-15 12:00:00+00 BC",
+                                                    "infinity",
+                                                    "-infinity"};
+    EXPECT_EQ(
+        fx.matching(tstz, "c=eq.2024-01-02T05:00:00+02:00", v),
+        (Strings{"2024-01-02 03:00:00+00", "2024-01-02 05:00:00+02", "2024-01-01 23:00:00-04"}));
     EXPECT_EQ(fx.matching(tstz, "c=lt.2024-01-02T05:00:00+02:00", v),
               (Strings{"0044-03-15 12:00:00+00 BC", "-infinity"}));
 }
 
 TEST(FilterEvalTest, DatesTimesAndIntervals) {
     Fixture fx;
-    EXPECT_EQ(fx.matching(date_t, "c=lt.0001-01-01", {"0001-12-31 BC", "0001-01-01", "10000-01-01"}),
-              Strings{"0001-12-31 BC"});
+    EXPECT_EQ(
+        fx.matching(date_t, "c=lt.0001-01-01", {"0001-12-31 BC", "0001-01-01", "10000-01-01"}),
+        Strings{"0001-12-31 BC"});
     fx.norm.canonical[{pg::oids::interval, "30 days"}] = "30 days";
-    EXPECT_EQ(fx.matching(interval, "c=eq.30 days", {"1 mon", "30 days", "720:00:00", "1 mon 00:00:01"}),
-              (Strings{"1 mon", "30 days", "720:00:00"}));
-    EXPECT_EQ(fx.matching(interval, "c=lt.00:00:00", {"-1 days +23:00:00", "-00:00:01", "1 year -400 days"}),
+    EXPECT_EQ(
+        fx.matching(interval, "c=eq.30 days", {"1 mon", "30 days", "720:00:00", "1 mon 00:00:01"}),
+        (Strings{"1 mon", "30 days", "720:00:00"}));
+    EXPECT_EQ(fx.matching(interval, "c=lt.00:00:00",
+                          {"-1 days +23:00:00", "-00:00:01", "1 year -400 days"}),
               (Strings{"-1 days +23:00:00", "-00:00:01", "1 year -400 days"}));
     // timetz: same instant, different zones are not equal; ordering by UTC time then zone.
     EXPECT_EQ(fx.matching(timetz, "c=eq.12:00:00+00", {"12:00:00+00", "14:00:00+02"}),
@@ -288,8 +319,9 @@ TEST(FilterEvalTest, TextOrderingBpcharPaddingAndUuid) {
     Fixture fx;
     EXPECT_EQ(fx.matching(text_t, "c=lt.b", {"a", "B", "b", "ba", "é"}), (Strings{"a", "B"}));
     EXPECT_EQ(fx.matching(bpchar, "c=eq.ab", {"ab   ", "ab", "abc"}), (Strings{"ab   ", "ab"}));
-    EXPECT_EQ(fx.matching(uuid, "c=gt.a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
-                          {"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12", "0aeebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}),
+    EXPECT_EQ(fx.matching(
+                  uuid, "c=gt.a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+                  {"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12", "0aeebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}),
               Strings{"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12"});
 }
 
@@ -331,8 +363,9 @@ TEST(FilterEvalTest, EnumsOrderBySortOrderAndEqualByLabel) {
 TEST(FilterEvalTest, EqualityOnlyTypesCompareCanonicalText) {
     Fixture fx;
     fx.norm.canonical[{pg::oids::jsonb, "{\"b\":1, \"a\":2}"}] = "{\"a\": 2, \"b\": 1}";
-    EXPECT_EQ(fx.matching(jsonb, R"(c=eq."{\"b\":1, \"a\":2}")", {"{\"a\": 2, \"b\": 1}", "{\"a\": 1}"}),
-              Strings{"{\"a\": 2, \"b\": 1}"});
+    EXPECT_EQ(
+        fx.matching(jsonb, R"(c=eq."{\"b\":1, \"a\":2}")", {"{\"a\": 2, \"b\": 1}", "{\"a\": 1}"}),
+        Strings{"{\"a\": 2, \"b\": 1}"});
     auto rel = relation({{"c", jsonb}, {"j", json}});
     auto e = fx.compile_error(rel, "c=gt.1");
     EXPECT_EQ(e.sqlstate, "0A000");
@@ -350,20 +383,25 @@ TEST(FilterCompileTest, ReportsSubscribeTimeErrorsLikeRealtime) {
     EXPECT_EQ(col.message, "invalid column for filter notacolumn");
 
     std::unordered_set<std::string> selectable{"id", "done"};
-    EXPECT_EQ(fx.compile_error(rel, "name=eq.x", &selectable).message, "invalid column for filter name");
+    EXPECT_EQ(fx.compile_error(rel, "name=eq.x", &selectable).message,
+              "invalid column for filter name");
 
-    fx.norm.errors[{pg::oids::int4, "abc"}] = SqlError{"22P02", "invalid input syntax for type integer: \"abc\""};
+    fx.norm.errors[{pg::oids::int4, "abc"}] =
+        SqlError{"22P02", "invalid input syntax for type integer: \"abc\""};
     auto cast = fx.compile_error(rel, "id=eq.abc");
     EXPECT_EQ(cast.sqlstate, "22P02");
     EXPECT_EQ(cast.message, "invalid input syntax for type integer: \"abc\"");
-    EXPECT_EQ(fx.compile_error(rel, "id=in.(1,abc)").message, "invalid input syntax for type integer: \"abc\"");
+    EXPECT_EQ(fx.compile_error(rel, "id=in.(1,abc)").message,
+              "invalid input syntax for type integer: \"abc\"");
 
     std::string many = "id=in.(";
-    for (int i = 0; i < 101; ++i) many += (i ? "," : "") + std::to_string(i);
+    for (int i = 0; i < 101; ++i)
+        many += (i ? "," : "") + std::to_string(i);
     many += ")";
     EXPECT_EQ(fx.compile_error(rel, many).message, "too many values for `in` filter. Maximum 100");
     std::string hundred = "id=in.(";
-    for (int i = 0; i < 100; ++i) hundred += (i ? "," : "") + std::to_string(i);
+    for (int i = 0; i < 100; ++i)
+        hundred += (i ? "," : "") + std::to_string(i);
     hundred += ")";
     EXPECT_EQ(fx.compile(rel, hundred).size(), 1u);
 
@@ -387,7 +425,8 @@ TEST(FilterCompileTest, ReportsSubscribeTimeErrorsLikeRealtime) {
 TEST(FilterCompileTest, CollationRestrictions) {
     Fixture fx;
     fx.norm.collations["icu_und"] = CollationInfo{CollationInfo::Provider::Icu, "und", "C", true};
-    fx.norm.collations["nd"] = CollationInfo{CollationInfo::Provider::Icu, "und-u-ks-level2", "C", false};
+    fx.norm.collations["nd"] =
+        CollationInfo{CollationInfo::Provider::Icu, "und-u-ks-level2", "C", false};
     auto rel = relation({{"a", text_t}, {"b", text_t}});
     rel.columns[0].collation = "icu_und";
     rel.columns[1].collation = "nd";
@@ -445,11 +484,13 @@ TEST(FilterMatchTest, CommonPathsDoNotAllocate) {
     auto rel = relation({{"id", int4}, {"name", text_t}, {"at", tstz}, {"u", uuid}});
     auto f = fx.compile(rel, "id=eq.7,name=eq.bob,at=gte.2024-01-01 00:00:00+00,"
                              "u=neq.a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11,id=in.(5,6,7)");
-    auto row = tuple({"7", "bob", "2024-06-01 10:00:00.5+00", "b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"});
+    auto row =
+        tuple({"7", "bob", "2024-06-01 10:00:00.5+00", "b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"});
     ASSERT_TRUE(f.matches(rel, row)); // warms the column cache
     long before = g_allocations.load();
     bool all = true;
-    for (int i = 0; i < 1000; ++i) all = all && f.matches(rel, row);
+    for (int i = 0; i < 1000; ++i)
+        all = all && f.matches(rel, row);
     EXPECT_EQ(g_allocations.load() - before, 0);
     EXPECT_TRUE(all);
 }

@@ -61,10 +61,12 @@ TEST(FilterParserTest, NotPrefixNegatesAnyOperator) {
 
 TEST(FilterParserTest, EveryOperatorParses) {
     const std::pair<const char*, FilterOp> ops[] = {
-        {"eq", FilterOp::Eq},       {"neq", FilterOp::Neq},       {"lt", FilterOp::Lt},
-        {"lte", FilterOp::Lte},     {"gt", FilterOp::Gt},         {"gte", FilterOp::Gte},
-        {"like", FilterOp::Like},   {"ilike", FilterOp::Ilike},   {"is", FilterOp::Is},
-        {"match", FilterOp::Match}, {"imatch", FilterOp::Imatch}, {"isdistinct", FilterOp::IsDistinct},
+        {"eq", FilterOp::Eq},         {"neq", FilterOp::Neq},
+        {"lt", FilterOp::Lt},         {"lte", FilterOp::Lte},
+        {"gt", FilterOp::Gt},         {"gte", FilterOp::Gte},
+        {"like", FilterOp::Like},     {"ilike", FilterOp::Ilike},
+        {"is", FilterOp::Is},         {"match", FilterOp::Match},
+        {"imatch", FilterOp::Imatch}, {"isdistinct", FilterOp::IsDistinct},
     };
     for (auto [name, op] : ops) {
         auto c = parse_ok(std::string("col=") + name + ".v");
