@@ -1,0 +1,338 @@
+#include "core/authorizer.hpp"
+
+#include "common/logging.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <unordered_set>
+
+namespace walcast::core {
+
+Authorizer::Authorizer(pg::ConnectParams params, AuthorizerOptions options, AccessCache& access,
+                       CommitTracker& tracker, std::function<void(pg::Lsn)> confirm,
+                       MetricsRegistry& metrics)
+    : params_(std::move(params)), options_(options), access_(access), tracker_(tracker),
+      confirm_(std::move(confirm)),
+      checks_(metrics.counter("walcast_rls_checks_total",
+                              "row-level security statements run (one per identity, table, batch)")),
+      rows_checked_(metrics.counter("walcast_rls_rows_checked_total",
+                                    "distinct (identity, change) pairs checked")),
+      check_errors_(metrics.counter("walcast_rls_check_errors_total",
+                                    "row-level security checks that failed (error rows sent)")),
+      visible_(metrics.counter("walcast_rls_visible_total", "deliveries allowed by RLS")),
+      hidden_(metrics.counter("walcast_rls_hidden_total", "deliveries withheld by RLS")),
+      batch_changes_(metrics.histogram("walcast_rls_batch_changes",
+                                       "distinct changes per identity batch",
+                                       {1, 2, 4, 8, 16, 32, 64, 128, 256})) {
+    metrics.gauge_callback("walcast_rls_pending", "deliveries waiting for a row-level security check",
+                           [this] { return static_cast<double>(pending()); });
+}
+
+Authorizer::~Authorizer() { stop(); }
+
+void Authorizer::start() {
+    for (unsigned i = 0; i < options_.pool_size; ++i)
+        workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+void Authorizer::stop() {
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+    }
+    work_cv_.notify_all();
+    space_cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+}
+
+std::size_t Authorizer::pending() const {
+    std::lock_guard lock(mu_);
+    return pending_;
+}
+
+void Authorizer::submit(const IdentityPtr& identity, AuthWork work) {
+    std::unique_lock lock(mu_);
+    space_cv_.wait(lock, [&] { return pending_ < options_.max_pending || stopping_; });
+    auto& q = queues_[identity->key];
+    if (!q.identity) q.identity = identity;
+    q.items.push_back(std::move(work));
+    ++pending_;
+    if (!q.running && q.items.size() == 1) {
+        ready_.push_back(identity->key);
+        work_cv_.notify_one();
+    }
+}
+
+void Authorizer::finish(AuthWork& work, std::shared_ptr<const std::string> data) {
+    if (data) {
+        work.subscription->complete(work.slot, std::move(data), std::move(work.ids));
+    } else {
+        work.subscription->skip(work.slot);
+    }
+    if (auto lsn = tracker_.finish(work.ticket); lsn.valid()) confirm_(lsn);
+}
+
+void Authorizer::worker_loop(unsigned index) {
+    pg::Connection conn;
+    for (;;) {
+        std::string key;
+        std::vector<AuthWork> batch;
+        IdentityPtr identity;
+        {
+            std::unique_lock lock(mu_);
+            work_cv_.wait(lock, [&] { return stopping_ || !ready_.empty(); });
+            if (stopping_) return;
+            key = std::move(ready_.front());
+            ready_.pop_front();
+            auto& q = queues_[key];
+            q.running = true;
+            identity = q.identity;
+            // Take consecutive items up to max_batch_changes distinct changes.
+            const ChangePayloads* last = nullptr;
+            std::size_t distinct = 0;
+            while (!q.items.empty()) {
+                const ChangePayloads* p = q.items.front().payloads.get();
+                if (p != last) {
+                    if (distinct == options_.max_batch_changes) break;
+                    ++distinct;
+                    last = p;
+                }
+                batch.push_back(std::move(q.items.front()));
+                q.items.pop_front();
+            }
+        }
+
+        // (Re)connect with a short backoff; a database that stays down turns the batch into
+        // error rows rather than silently withholding it.
+        for (int attempt = 0; !conn.healthy() && attempt < 5; ++attempt) {
+            auto c = pg::Connection::connect(params_);
+            if (c) {
+                conn = std::move(c).value();
+                break;
+            }
+            log::warn("authorizer {}: {}", index, c.error().message);
+            std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
+        }
+        check_batch(conn, *identity, batch);
+
+        std::lock_guard lock(mu_);
+        pending_ -= batch.size();
+        space_cv_.notify_all();
+        auto& q = queues_[key];
+        q.running = false;
+        if (!q.items.empty()) {
+            ready_.push_back(key);
+            work_cv_.notify_one();
+        } else {
+            queues_.erase(key);
+        }
+    }
+}
+
+namespace {
+
+enum class Verdict : std::uint8_t { Hidden, Visible, Failed };
+
+// A PostgreSQL array literal element, always quoted: "a\"b" (array_in rules).
+void append_array_element(std::string& out, std::string_view v) {
+    out += '"';
+    for (char c : v) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    out += '"';
+}
+
+struct RelationGroup {
+    const capture::Relation* relation;
+    std::vector<std::size_t> changes; ///< indices into the distinct change list
+};
+
+// Builds "SELECT k.n FROM unnest(...) WITH ORDINALITY AS k(c0, …, n) WHERE EXISTS (…)" for
+// the given changes of one table. Returns "" when a key value is missing (cannot check).
+std::string visibility_query(const pg::Connection& conn, const capture::Relation& rel,
+                             const PrimaryKey& pk,
+                             const std::vector<const capture::Change*>& changes) {
+    std::string arrays, aliases, join;
+    for (std::size_t j = 0; j < pk.columns.size(); ++j) {
+        int col = rel.column_index(pk.columns[j]);
+        if (col < 0) return "";
+        std::string lit = "{";
+        for (std::size_t i = 0; i < changes.size(); ++i) {
+            const auto& t = *changes[i]->new_tuple;
+            if (static_cast<std::size_t>(col) >= t.size() ||
+                t.state(static_cast<std::size_t>(col)) != pg::ValueState::Text)
+                return "";
+            if (i) lit += ',';
+            append_array_element(lit, t.text(static_cast<std::size_t>(col)));
+        }
+        lit += '}';
+        if (j) {
+            arrays += ", ";
+            aliases += ", ";
+            join += " AND ";
+        }
+        arrays += conn.quote_literal(lit) + "::" + pk.type_names[j] + "[]";
+        aliases += "c" + std::to_string(j);
+        join += "t." + conn.quote_ident(pk.columns[j]) + " = k.c" + std::to_string(j);
+    }
+    return "SELECT k.n FROM unnest(" + arrays + ") WITH ORDINALITY AS k(" + aliases +
+           ", n) WHERE EXISTS (SELECT 1 FROM " + conn.quote_ident(rel.schema) + "." +
+           conn.quote_ident(rel.table) + " t WHERE " + join + ")";
+}
+
+// Runs the statements of one check transaction. Returns, per SELECT, the set of visible
+// ordinals, or the error.
+struct ScriptOutcome {
+    std::vector<std::unordered_set<std::size_t>> visible;
+    bool failed = false;
+    std::string error;
+    std::string sqlstate;
+};
+
+ScriptOutcome run_checks(const pg::Connection& conn, const Identity& id,
+                         const std::vector<std::string>& selects, std::uint32_t timeout_ms) {
+    ScriptOutcome out;
+    std::string script = "BEGIN READ ONLY; SET LOCAL statement_timeout = " +
+                         std::to_string(timeout_ms) + "; SET LOCAL ROLE " +
+                         conn.quote_ident(id.role) + "; SELECT set_config('request.jwt.claims', " +
+                         conn.quote_literal(id.claims_json) + ", true);";
+    for (const auto& s : selects) script += s + ";";
+    script += "COMMIT";
+    if (!PQsendQuery(conn.get(), script.c_str())) {
+        out.failed = true;
+        out.error = PQerrorMessage(conn.get());
+        return out;
+    }
+    int tuples_seen = 0; // the first TUPLES_OK is set_config's
+    while (PGresult* raw = PQgetResult(conn.get())) {
+        pg::PgResult res(raw);
+        auto st = PQresultStatus(raw);
+        if (st == PGRES_TUPLES_OK) {
+            if (tuples_seen++ == 0) continue;
+            std::unordered_set<std::size_t> vis;
+            for (int r = 0; r < PQntuples(raw); ++r)
+                vis.insert(std::stoul(PQgetvalue(raw, r, 0)) - 1);
+            out.visible.push_back(std::move(vis));
+        } else if (st != PGRES_COMMAND_OK && !out.failed) {
+            out.failed = true;
+            out.error = pg::result_error(raw);
+            out.sqlstate = pg::result_sqlstate(raw);
+        }
+    }
+    if (out.failed && PQstatus(conn.get()) == CONNECTION_OK) {
+        // The explicit transaction is aborted; end it so the connection is reusable.
+        auto rb = conn.exec_script("ROLLBACK");
+        (void)rb;
+    }
+    return out;
+}
+
+} // namespace
+
+void Authorizer::check_batch(pg::Connection& conn, const Identity& id,
+                             std::vector<AuthWork>& batch) {
+    // Distinct changes in order of first appearance, and per change its verdict.
+    std::vector<const ChangePayloads*> changes;
+    std::unordered_map<const ChangePayloads*, std::size_t> index;
+    for (const auto& w : batch)
+        if (index.emplace(w.payloads.get(), changes.size()).second) changes.push_back(w.payloads.get());
+    std::vector<Verdict> verdict(changes.size(), Verdict::Failed);
+    batch_changes_.observe(static_cast<double>(changes.size()));
+    rows_checked_.inc(changes.size());
+
+    // Group by relation (object identity: a new Relation after ALTER TABLE is its own group).
+    std::vector<RelationGroup> groups;
+    for (std::size_t i = 0; i < changes.size(); ++i) {
+        const capture::Relation* rel = changes[i]->change().relation.get();
+        auto g = std::find_if(groups.begin(), groups.end(),
+                              [&](const RelationGroup& x) { return x.relation == rel; });
+        if (g == groups.end()) {
+            groups.push_back({rel, {}});
+            g = groups.end() - 1;
+        }
+        g->changes.push_back(i);
+    }
+
+    auto check = [&](const std::vector<RelationGroup>& gs) -> ScriptOutcome {
+        std::vector<std::string> selects;
+        for (const auto& g : gs) {
+            auto pk = access_.primary_key(conn, g.relation->oid);
+            std::vector<const capture::Change*> cs;
+            for (auto i : g.changes) cs.push_back(&changes[i]->change());
+            std::string q = pk && !(*pk)->columns.empty()
+                                ? visibility_query(conn, *g.relation, **pk, cs)
+                                : std::string();
+            if (q.empty()) {
+                ScriptOutcome bad;
+                bad.failed = true;
+                bad.error = pk ? "cannot build the primary-key lookup for " + g.relation->schema +
+                                     "." + g.relation->table
+                               : pk.error().message;
+                return bad;
+            }
+            selects.push_back(std::move(q));
+        }
+        checks_.inc(selects.size());
+        return run_checks(conn, id, selects, options_.timeout_ms);
+    };
+
+    auto apply = [&](const std::vector<RelationGroup>& gs, const ScriptOutcome& o) {
+        for (std::size_t g = 0; g < gs.size(); ++g)
+            for (std::size_t k = 0; k < gs[g].changes.size(); ++k)
+                verdict[gs[g].changes[k]] = o.visible[g].count(k) ? Verdict::Visible : Verdict::Hidden;
+    };
+
+    if (conn.healthy()) {
+        auto o = check(groups);
+        if (!o.failed) {
+            apply(groups, o);
+        } else if (o.sqlstate != "57014" && conn.healthy()) {
+            // One row's policy may raise; check rows one by one so that only the failing rows
+            // become error rows. (A timeout is not retried: it would only multiply the wait.)
+            log::warn("row-level security check for role {} failed ({}); checking rows singly",
+                      id.role, o.error);
+            for (const auto& g : groups) {
+                for (auto i : g.changes) {
+                    std::vector<RelationGroup> one{{g.relation, {i}}};
+                    auto single = check(one);
+                    if (!single.failed) {
+                        verdict[i] = single.visible[0].count(0) ? Verdict::Visible : Verdict::Hidden;
+                    } else {
+                        log::warn("row-level security check for role {} on {}.{} failed: {}",
+                                  id.role, g.relation->schema, g.relation->table, single.error);
+                    }
+                }
+            }
+        } else {
+            log::warn("row-level security check for role {} failed: {}", id.role, o.error);
+        }
+    } else {
+        log::error("row-level security checks for role {} cannot reach the database; sending "
+                   "error rows",
+                   id.role);
+    }
+
+    for (auto& w : batch) {
+        switch (verdict[index[w.payloads.get()]]) {
+        case Verdict::Visible:
+            visible_.inc();
+            finish(w, w.payloads->get(w.variant));
+            break;
+        case Verdict::Hidden:
+            hidden_.inc();
+            finish(w, nullptr);
+            break;
+        case Verdict::Failed: {
+            check_errors_.inc();
+            PayloadVariant v = w.variant;
+            v.error = ErrorRow::CheckFailed;
+            finish(w, w.payloads->get(v));
+            break;
+        }
+        }
+    }
+}
+
+} // namespace walcast::core

@@ -1,0 +1,98 @@
+// Authorizer: row-level security checks, batched per identity. Work for subscribers that share
+// an identity (role + claims) is checked once; consecutive changes of one table for one
+// identity are checked in one statement; identities run concurrently on a small connection
+// pool; each identity's work runs in order, and a failing identity affects only itself.
+#pragma once
+
+#include "common/metrics.hpp"
+#include "core/change_payload.hpp"
+#include "core/commit_tracker.hpp"
+#include "core/identity.hpp"
+#include "core/subscription.hpp"
+#include "core/table_access.hpp"
+#include "pg/connection.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace walcast::core {
+
+/// One delivery waiting for a row check: if the identity can see the row, the payload
+/// variant goes to the subscription's slot, else the slot is skipped.
+struct AuthWork {
+    ChangePayloadsPtr payloads;
+    PayloadVariant variant;
+    SubscriptionPtr subscription;
+    std::uint64_t slot = 0;
+    BindingIds ids;
+    CommitTracker::Ticket ticket = 0;
+};
+
+struct AuthorizerOptions {
+    unsigned pool_size = 4;            ///< connections, one worker thread each
+    std::uint32_t timeout_ms = 5000;   ///< statement_timeout of one check
+    std::size_t max_batch_changes = 256; ///< distinct changes checked per statement
+    std::size_t max_pending = 200'000;   ///< work items queued before submit() waits
+};
+
+/// Thread-safe. Workers own their connections; results are delivered from worker threads.
+class Authorizer {
+public:
+    /// confirm: called with an LSN the slot may be confirmed to when finished work advances
+    /// the tracker (from a worker thread).
+    Authorizer(pg::ConnectParams params, AuthorizerOptions options, AccessCache& access,
+               CommitTracker& tracker, std::function<void(pg::Lsn)> confirm,
+               MetricsRegistry& metrics);
+    ~Authorizer();
+
+    void start();
+    void stop();
+
+    /// Queues work for identity (router thread). The ticket must already count this work
+    /// (CommitTracker::add_pending). Blocks while max_pending items are queued: backpressure
+    /// on the replication stream instead of unbounded memory or dropped changes.
+    void submit(const IdentityPtr& identity, AuthWork work);
+
+    /// Items queued or running.
+    std::size_t pending() const;
+
+private:
+    struct Queue {
+        IdentityPtr identity;
+        std::deque<AuthWork> items;
+        bool running = false;
+    };
+    void worker_loop(unsigned index);
+    void check_batch(pg::Connection& conn, const Identity& identity, std::vector<AuthWork>& batch);
+    void finish(AuthWork& work, std::shared_ptr<const std::string> data);
+
+    pg::ConnectParams params_;
+    AuthorizerOptions options_;
+    AccessCache& access_;
+    CommitTracker& tracker_;
+    std::function<void(pg::Lsn)> confirm_;
+
+    mutable std::mutex mu_;
+    std::condition_variable work_cv_;  ///< workers: an identity became ready
+    std::condition_variable space_cv_; ///< submit: pending dropped below the limit
+    std::unordered_map<std::string, Queue> queues_; ///< by identity key
+    std::deque<std::string> ready_;                 ///< identities with items, not running
+    std::size_t pending_ = 0;
+    bool stopping_ = false;
+    std::vector<std::thread> workers_;
+
+    Counter& checks_;        ///< statements run
+    Counter& rows_checked_;  ///< distinct (identity, change) rows checked
+    Counter& check_errors_;
+    Counter& visible_;
+    Counter& hidden_;
+    Histogram& batch_changes_;
+};
+
+} // namespace walcast::core

@@ -1,0 +1,26 @@
+// ChannelSink: where core hands a channel its Postgres Changes, in commit order. Implemented
+// by the server's channel (which frames and queues the bytes); core knows nothing of framing.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+namespace walcast::core {
+
+/// Receiver of one channel's change messages.
+class ChannelSink {
+public:
+    virtual ~ChannelSink() = default;
+
+    /// One change for this channel. data: the `data` object of the postgres_changes message
+    /// (spec §4.1), serialized once and shared by every channel receiving the same variant;
+    /// ids: the ids of this channel's bindings that matched, in binding order (may repeat).
+    /// Called from the router or an authorizer thread, in commit order per channel (core
+    /// guarantees it); must not block: queue and return.
+    virtual void deliver(const std::shared_ptr<const std::string>& data,
+                         std::span<const std::int64_t> ids) = 0;
+};
+
+} // namespace walcast::core

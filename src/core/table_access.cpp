@@ -1,0 +1,126 @@
+#include "core/table_access.hpp"
+
+namespace walcast::core {
+
+Result<TableAccessPtr> AccessCache::access(const pg::Connection& conn, const std::string& role,
+                                           pg::Oid oid) {
+    std::string key = role;
+    key += '\0';
+    key += std::to_string(oid);
+    {
+        std::lock_guard lock(mu_);
+        auto it = access_.find(key);
+        if (it != access_.end()) return it->second;
+    }
+    // has_*_privilege with a role name fails for unknown roles, so check existence first in
+    // the same statement (the CASE keeps the privilege functions from running for them).
+    auto res = conn.exec(
+        "SELECT r.oid IS NOT NULL,"
+        " CASE WHEN r.oid IS NULL THEN false ELSE c.relrowsecurity"
+        "   AND NOT (r.rolsuper OR r.rolbypassrls)"
+        "   AND (c.relforcerowsecurity OR NOT pg_has_role(r.oid, c.relowner, 'USAGE')) END,"
+        " CASE WHEN r.oid IS NULL THEN NULL ELSE"
+        "  (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a"
+        "   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+        "     AND has_column_privilege(r.oid, c.oid, a.attnum, 'SELECT')) END"
+        " FROM pg_class c LEFT JOIN pg_roles r ON r.rolname = $1 WHERE c.oid = $2",
+        {role, std::to_string(oid)});
+    if (!res) return std::move(res).error().context("reading privileges of role " + role);
+    auto a = std::make_shared<TableAccess>();
+    if (PQntuples(res->get()) == 1) {
+        a->role_exists = pg::field(res->get(), 0, 0) == std::optional<std::string_view>("t");
+        a->rls = pg::field(res->get(), 0, 1) == std::optional<std::string_view>("t");
+        if (auto cols = pg::field(res->get(), 0, 2)) {
+            // text[] output of plain identifiers: {a,b,"c d"}
+            std::string_view s = *cols;
+            if (s.size() >= 2) s = s.substr(1, s.size() - 2);
+            std::string cur;
+            bool quoted = false;
+            for (std::size_t i = 0; i < s.size(); ++i) {
+                char ch = s[i];
+                if (quoted) {
+                    if (ch == '\\' && i + 1 < s.size()) {
+                        cur += s[++i];
+                    } else if (ch == '"') {
+                        quoted = false;
+                    } else {
+                        cur += ch;
+                    }
+                } else if (ch == '"') {
+                    quoted = true;
+                } else if (ch == ',') {
+                    a->readable_columns.push_back(std::move(cur));
+                    cur.clear();
+                } else {
+                    cur += ch;
+                }
+            }
+            if (!s.empty()) a->readable_columns.push_back(std::move(cur));
+        }
+    }
+    std::lock_guard lock(mu_);
+    return access_.emplace(std::move(key), std::move(a)).first->second;
+}
+
+Result<PrimaryKeyPtr> AccessCache::primary_key(const pg::Connection& conn, pg::Oid oid) {
+    {
+        std::lock_guard lock(mu_);
+        auto it = keys_.find(oid);
+        if (it != keys_.end()) return it->second;
+    }
+    auto res = conn.exec("SELECT a.attname, format_type(a.atttypid, NULL)"
+                         " FROM pg_index i"
+                         " CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)"
+                         " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+                         " WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.n",
+                         {std::to_string(oid)});
+    if (!res) return std::move(res).error().context("reading the primary key");
+    auto pk = std::make_shared<PrimaryKey>();
+    for (int r = 0; r < PQntuples(res->get()); ++r) {
+        pk->columns.emplace_back(*pg::field(res->get(), r, 0));
+        pk->type_names.emplace_back(*pg::field(res->get(), r, 1));
+    }
+    std::lock_guard lock(mu_);
+    return keys_.emplace(oid, std::move(pk)).first->second;
+}
+
+Result<bool> AccessCache::refresh_if_changed(const pg::Connection& conn) {
+    auto res = conn.exec(
+        "SELECT md5(coalesce(string_agg(x, '|' ORDER BY x), '')) FROM ("
+        " SELECT 'c' || c.oid || ':' || coalesce(c.relacl::text, '') || ':' || c.relrowsecurity"
+        "   || c.relforcerowsecurity || ':' || c.relowner AS x"
+        "   FROM pg_class c WHERE c.relkind IN ('r', 'p')"
+        "   AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)"
+        " UNION ALL SELECT 'a' || a.attrelid || '.' || a.attnum || ':' || a.attacl::text"
+        "   FROM pg_attribute a WHERE a.attacl IS NOT NULL"
+        " UNION ALL SELECT 'i' || i.indrelid || ':' || i.indkey::text FROM pg_index i"
+        "   WHERE i.indisprimary"
+        " UNION ALL SELECT 'r' || r.oid || ':' || r.rolname || r.rolsuper || r.rolbypassrls"
+        "   FROM pg_roles r"
+        " UNION ALL SELECT 'm' || m.roleid || ':' || m.member FROM pg_auth_members m"
+        ") s");
+    if (!res) return std::move(res).error().context("checking for privilege changes");
+    std::string fp(pg::field(res->get(), 0, 0).value_or(""));
+    std::lock_guard lock(mu_);
+    if (fp == fingerprint_) return false;
+    const bool had = !fingerprint_.empty();
+    fingerprint_ = std::move(fp);
+    access_.clear();
+    keys_.clear();
+    return had;
+}
+
+void AccessCache::clear() {
+    std::lock_guard lock(mu_);
+    access_.clear();
+    keys_.clear();
+}
+
+capture::ColumnMask readable_mask(const TableAccess& access, const capture::Relation& rel) {
+    capture::ColumnMask m(rel.columns.size(), false);
+    for (std::size_t i = 0; i < rel.columns.size(); ++i)
+        m[i] = access.readable(rel.columns[i].name);
+    return m;
+}
+
+} // namespace walcast::core
