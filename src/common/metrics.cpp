@@ -81,7 +81,23 @@ void MetricsRegistry::gauge_callback(const std::string& name, const std::string&
     entries_.push_back(std::move(e));
 }
 
+void MetricsRegistry::histogram_callback(const std::string& name, const std::string& help,
+                                         std::vector<double> upper_bounds,
+                                         std::function<std::vector<double>()> read) {
+    std::lock_guard lock(mu_);
+    auto e = std::make_unique<Entry>();
+    e->name = name;
+    e->help = help;
+    e->type = "histogram";
+    e->bounds = std::move(upper_bounds);
+    e->read_values = std::move(read);
+    entries_.push_back(std::move(e));
+}
+
 namespace {
+
+void render_histogram(std::string& out, const std::string& name, const std::vector<double>& bounds,
+                      const Histogram::Snapshot& s);
 
 std::string number(double v) {
     if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
@@ -110,17 +126,28 @@ std::string MetricsRegistry::render() const {
         } else if (e->read) {
             out += e->name + " " + number(e->read()) + "\n";
         } else if (e->histogram) {
-            auto s = e->histogram->snapshot();
-            const auto& b = e->histogram->bounds();
-            for (std::size_t i = 0; i < b.size(); ++i)
-                out += e->name + "_bucket{le=\"" + number(b[i]) + "\"} " +
-                       std::to_string(s.cumulative[i]) + "\n";
-            out += e->name + "_bucket{le=\"+Inf\"} " + std::to_string(s.count) + "\n";
-            out += e->name + "_sum " + number(s.sum) + "\n";
-            out += e->name + "_count " + std::to_string(s.count) + "\n";
+            render_histogram(out, e->name, e->histogram->bounds(), e->histogram->snapshot());
+        } else if (e->read_values) {
+            Histogram h(e->bounds);
+            for (double v : e->read_values()) h.observe(v);
+            render_histogram(out, e->name, e->bounds, h.snapshot());
         }
     }
     return out;
 }
+
+namespace {
+
+void render_histogram(std::string& out, const std::string& name, const std::vector<double>& bounds,
+                      const Histogram::Snapshot& s) {
+    for (std::size_t i = 0; i < bounds.size(); ++i)
+        out += name + "_bucket{le=\"" + number(bounds[i]) + "\"} " +
+               std::to_string(s.cumulative[i]) + "\n";
+    out += name + "_bucket{le=\"+Inf\"} " + std::to_string(s.count) + "\n";
+    out += name + "_sum " + number(s.sum) + "\n";
+    out += name + "_count " + std::to_string(s.count) + "\n";
+}
+
+} // namespace
 
 } // namespace walcast

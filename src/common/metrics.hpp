@@ -66,6 +66,11 @@ public:
     /// A gauge computed when scraped (e.g. replication lag read from the source).
     void gauge_callback(const std::string& name, const std::string& help,
                         std::function<double()> read);
+    /// A histogram computed when scraped from the current values read() returns (e.g. the
+    /// queued bytes of every client).
+    void histogram_callback(const std::string& name, const std::string& help,
+                            std::vector<double> upper_bounds,
+                            std::function<std::vector<double>()> read);
     /// Prometheus text format 0.0.4.
     std::string render() const;
 
@@ -76,6 +81,8 @@ private:
         std::unique_ptr<Gauge> gauge;
         std::unique_ptr<Histogram> histogram;
         std::function<double()> read;
+        std::function<std::vector<double>()> read_values;
+        std::vector<double> bounds;
     };
     mutable std::mutex mu_;
     std::vector<std::unique_ptr<Entry>> entries_;

@@ -69,6 +69,9 @@ Result<Connection> Connection::connect(const ConnectParams& p, bool replication)
 
     Connection c(PQconnectdbParams(keys.data(), vals.data(), /*expand_dbname=*/1));
     if (!c.conn_) return make_error(Errc::Unavailable, "out of memory creating a libpq connection");
+    // Server notices ("schema already exists, skipping") are not errors: keep them out of the
+    // user's terminal.
+    PQsetNoticeProcessor(c.get(), [](void*, const char*) {}, nullptr);
     if (PQstatus(c.get()) != CONNECTION_OK) {
         std::string msg = PQerrorMessage(c.get());
         while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();

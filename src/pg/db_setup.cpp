@@ -1,0 +1,115 @@
+#include "pg/db_setup.hpp"
+
+namespace walcast::pg {
+
+std::vector<std::string> db_init_statements(const std::string& publication) {
+    // The publication name is spliced as a quoted identifier and as a literal.
+    std::string ident = "\"";
+    std::string literal = "'";
+    for (char c : publication) {
+        ident += c;
+        if (c == '"') ident += '"';
+        literal += c;
+        if (c == '\'') literal += '\'';
+    }
+    ident += '"';
+    literal += '\'';
+    return {
+        // The roles Supabase-style JWTs carry. service_role bypasses RLS, as on Supabase.
+        R"SQL(DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN
+    CREATE ROLE anon NOLOGIN NOINHERIT;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
+    CREATE ROLE authenticated NOLOGIN NOINHERIT;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'service_role') THEN
+    CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
+  END IF;
+END
+$$)SQL",
+        // walcast checks rows as the subscriber's role (SET ROLE): the connecting user must be
+        // a member unless it is a superuser.
+        R"SQL(DO $$
+BEGIN
+  IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+    EXECUTE format('GRANT anon, authenticated, service_role TO %I', current_user);
+  END IF;
+END
+$$)SQL",
+        "CREATE SCHEMA IF NOT EXISTS auth",
+        "GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role",
+        // auth.uid(), auth.role(), auth.jwt() read the claims walcast sets per check
+        // (request.jwt.claims, transaction-local), with Supabase's signatures.
+        R"SQL(DO $$
+BEGIN
+  IF to_regprocedure('auth.uid()') IS NULL THEN
+    CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $f$
+      SELECT nullif(coalesce(current_setting('request.jwt.claim.sub', true),
+                             current_setting('request.jwt.claims', true)::jsonb ->> 'sub'), '')::uuid
+    $f$;
+  END IF;
+  IF to_regprocedure('auth.role()') IS NULL THEN
+    CREATE FUNCTION auth.role() RETURNS text LANGUAGE sql STABLE AS $f$
+      SELECT nullif(coalesce(current_setting('request.jwt.claim.role', true),
+                             current_setting('request.jwt.claims', true)::jsonb ->> 'role'), '')::text
+    $f$;
+  END IF;
+  IF to_regprocedure('auth.jwt()') IS NULL THEN
+    CREATE FUNCTION auth.jwt() RETURNS jsonb LANGUAGE sql STABLE AS $f$
+      SELECT coalesce(nullif(current_setting('request.jwt.claim', true), ''),
+                      nullif(current_setting('request.jwt.claims', true), ''))::jsonb
+    $f$;
+  END IF;
+END
+$$)SQL",
+        // FOR ALL TABLES needs a superuser; otherwise an empty publication to ALTER … ADD TABLE.
+        "DO $$\nBEGIN\n  IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = " + literal +
+            ") THEN\n    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN\n"
+            "      CREATE PUBLICATION " + ident + " FOR ALL TABLES;\n    ELSE\n"
+            "      CREATE PUBLICATION " + ident + ";\n      RAISE NOTICE 'publication " + ident +
+            " is empty: add tables with ALTER PUBLICATION " + ident + " ADD TABLE <table>';\n"
+            "    END IF;\n  END IF;\nEND\n$$",
+    };
+}
+
+std::vector<std::string> demo_statements() {
+    return {
+        R"SQL(DO $$
+BEGIN
+  IF to_regclass('public.todos') IS NULL THEN
+    CREATE TABLE public.todos (id serial PRIMARY KEY, task text);
+    ALTER TABLE public.todos ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE public.todos REPLICA IDENTITY FULL;
+    CREATE POLICY "Allow anonymous access" ON public.todos FOR SELECT TO anon USING (true);
+    GRANT SELECT, INSERT, UPDATE, DELETE ON public.todos TO anon, authenticated, service_role;
+    GRANT USAGE ON SEQUENCE public.todos_id_seq TO anon, authenticated, service_role;
+  END IF;
+END
+$$)SQL",
+    };
+}
+
+Status run_statements(const Connection& conn, const std::vector<std::string>& statements) {
+    if (auto r = conn.exec_script("BEGIN"); !r) return std::move(r).error();
+    for (const auto& s : statements) {
+        auto r = conn.exec_script(s);
+        if (!r) {
+            auto rb = conn.exec_script("ROLLBACK");
+            (void)rb;
+            std::string fix;
+            if (r.error().message.find("42501") != std::string::npos ||
+                r.error().message.find("permission denied") != std::string::npos)
+                fix = "; run it as a superuser, or print the SQL with `walcast db init --print` "
+                      "and have an administrator run it";
+            std::string first_line = s.substr(0, s.find('\n'));
+            return make_error(Errc::Config, "database set-up failed at `" + first_line +
+                                                "`: " + r.error().message + fix);
+        }
+    }
+    if (auto r = conn.exec_script("COMMIT"); !r) return std::move(r).error();
+    return {};
+}
+
+} // namespace walcast::pg

@@ -1,0 +1,168 @@
+#include "server/app.hpp"
+
+#include "auth/jwt_verifier.hpp"
+#include "capture/logical_source.hpp"
+#include "common/logging.hpp"
+#include "core/authorizer.hpp"
+#include "core/commit_tracker.hpp"
+#include "core/router.hpp"
+#include "core/subscription_service.hpp"
+#include "server/http_server.hpp"
+#include "server/server_context.hpp"
+#include "server/ws_session.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+
+#include <thread>
+
+namespace walcast::server {
+
+namespace asio = boost::asio;
+
+struct App::Impl {
+    Config config;
+    pg::ConnectParams params;
+    MetricsRegistry registry;
+    core::CommitTracker tracker;
+    core::SubscriptionIndex index;
+    core::AccessCache access;
+    std::optional<auth::JwtVerifier> verifier;
+    std::unique_ptr<capture::LogicalSource> source;
+    std::unique_ptr<core::Authorizer> authorizer;
+    std::unique_ptr<core::Router> router;
+    std::unique_ptr<core::SubscriptionService> subscriptions;
+    std::unique_ptr<ServerMetrics> server_metrics;
+    SessionRegistry sessions;
+    std::unique_ptr<ServerContext> ctx;
+    // Declared after what sessions reference: destroying the io_context destroys pending
+    // handlers and with them the last sessions, which use ctx, metrics and the registry.
+    asio::io_context io;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+    std::unique_ptr<HttpServer> http;
+    std::vector<std::thread> threads;
+    bool started = false;
+    bool stopped = false;
+
+    void confirm(pg::Lsn lsn) {
+        if (source) source->confirm(lsn);
+    }
+};
+
+App::App(Config config, pg::ConnectParams params) : impl_(std::make_unique<Impl>()) {
+    impl_->config = std::move(config);
+    impl_->params = std::move(params);
+}
+
+App::~App() { stop(); }
+
+Status App::start() {
+    auto& m = *impl_;
+    auto verifier = auth::JwtVerifier::create(m.config);
+    if (!verifier) return std::move(verifier).error();
+    m.verifier.emplace(std::move(verifier).value());
+
+    auto confirm = [&m](pg::Lsn lsn) { m.confirm(lsn); };
+    core::AuthorizerOptions auth_opts;
+    auth_opts.pool_size = m.config.auth_pool_size;
+    auth_opts.timeout_ms = m.config.auth_timeout_ms;
+    m.authorizer = std::make_unique<core::Authorizer>(m.params, auth_opts, m.access, m.tracker,
+                                                      confirm, m.registry);
+    core::RouterOptions router_opts;
+    router_opts.max_record_bytes = m.config.max_record_bytes;
+    m.router = std::make_unique<core::Router>(m.params, router_opts, m.index, m.access,
+                                              *m.authorizer, m.tracker, confirm, m.registry);
+    m.subscriptions = std::make_unique<core::SubscriptionService>(
+        m.params, m.config.publication, m.index, m.access, m.registry);
+    m.router->set_late_compiler([svc = m.subscriptions.get()](const core::Binding& b,
+                                                              const capture::Relation& rel,
+                                                              const std::string& role,
+                                                              const pg::Connection& conn) {
+        return svc->compile_late(b, rel, role, conn);
+    });
+
+    capture::LogicalSourceOptions src_opts;
+    src_opts.publication = m.config.publication;
+    src_opts.slot_name = m.config.slot_name;
+    src_opts.config_errors_fatal = false;
+    m.source = std::make_unique<capture::LogicalSource>(m.params, src_opts, *m.router);
+
+    m.server_metrics = std::make_unique<ServerMetrics>(m.registry);
+    auto* source = m.source.get();
+    m.registry.gauge_callback("walcast_replication_up", "1 while the replication stream is up",
+                              [source] { return source->stream_up() ? 1.0 : 0.0; });
+    m.registry.gauge_callback("walcast_replication_lag_bytes",
+                              "WAL the slot makes Postgres keep (server WAL end - flushed)",
+                              [source] { return static_cast<double>(source->lag_bytes()); });
+    m.registry.gauge_callback("walcast_replication_lag_ms",
+                              "now - commit time of the last transaction read (0 when caught up)",
+                              [source] { return static_cast<double>(source->lag_ms()); });
+    auto* sessions = &m.sessions;
+    m.registry.histogram_callback(
+        "walcast_client_queue_bytes", "bytes queued per client, not yet written",
+        {0, 1024, 16384, 65536, 262144, 1048576, 4194304, 16777216}, [sessions] {
+            std::vector<double> v;
+            sessions->for_each([&](const std::shared_ptr<WsSession>& s) {
+                v.push_back(static_cast<double>(s->queued_bytes()));
+            });
+            return v;
+        });
+
+    m.ctx = std::make_unique<ServerContext>(ServerContext{
+        m.config, *m.verifier, *m.subscriptions, m.registry, *m.server_metrics, m.sessions,
+        [source] {
+            Health h;
+            h.up = source->stream_up();
+            if (!h.up) {
+                h.reason = source->down_reason();
+                if (h.reason.empty()) h.reason = "replication stream starting";
+            }
+            return h;
+        },
+        nullptr});
+    m.http = std::make_unique<HttpServer>(m.io, *m.ctx);
+    if (auto st = m.http->listen(m.config.host, m.config.port); !st) return st;
+
+    m.authorizer->start();
+    m.subscriptions->start();
+    m.source->start();
+    m.work.emplace(m.io.get_executor());
+    unsigned n = m.config.threads ? m.config.threads : std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < n; ++i) m.threads.emplace_back([&m] { m.io.run(); });
+    m.started = true;
+    log::info("walcast listening on {}:{} (publication {}, {} I/O threads)", m.config.host,
+              m.http->port(), m.config.publication, n);
+    return {};
+}
+
+void App::stop() {
+    auto& m = *impl_;
+    if (!m.started || m.stopped) return;
+    m.stopped = true;
+    m.http->stop();
+    // Give queued close frames a moment on the I/O threads, then stop them.
+    m.work.reset();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (m.sessions.size() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    m.io.stop();
+    for (auto& t : m.threads) t.join();
+    m.threads.clear();
+    m.source->stop();
+    m.authorizer->stop();
+    m.subscriptions->stop();
+}
+
+std::uint16_t App::port() const { return impl_->http ? impl_->http->port() : 0; }
+bool App::stream_up() const { return impl_->source && impl_->source->stream_up(); }
+
+bool App::wait_stream_up(std::chrono::milliseconds timeout) const {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (!stream_up() && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return stream_up();
+}
+
+std::string App::metrics_text() const { return impl_->registry.render(); }
+
+} // namespace walcast::server

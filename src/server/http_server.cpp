@@ -1,0 +1,258 @@
+#include "server/http_server.hpp"
+
+#include "common/clock.hpp"
+#include "common/json_writer.hpp"
+#include "common/logging.hpp"
+#include "protocol/phoenix/vsn.hpp"
+#include "server/websocket_handshake.hpp"
+#include "server/ws_session.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/url/parse.hpp>
+
+namespace walcast::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+/// Largest request head accepted (the WebSocket upgrade carries a JWT in the query).
+constexpr std::uint32_t max_header_bytes = 16 * 1024;
+/// Plain HTTP requests here are GETs; bodies are not expected.
+constexpr std::uint64_t max_body_bytes = 64 * 1024;
+
+/// One accepted connection until it is upgraded or closed.
+class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
+public:
+    HttpConnection(tcp::socket socket, ServerContext& ctx)
+        : socket_(std::move(socket)), ctx_(ctx) {}
+
+    void start() { read_request(); }
+
+private:
+    using Request = http::request<http::string_body>;
+    using Response = http::response<http::string_body>;
+
+    void read_request() {
+        parser_.emplace();
+        parser_->header_limit(max_header_bytes);
+        parser_->body_limit(max_body_bytes);
+        http::async_read(socket_, buffer_, *parser_,
+                         [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             if (ec) return self->close();
+                             self->on_request(self->parser_->release());
+                         });
+    }
+
+    void close() {
+        beast::error_code ignored;
+        socket_.shutdown(tcp::socket::shutdown_both, ignored);
+        socket_.close(ignored);
+    }
+
+    void send(Response res, bool keep_alive) {
+        res.keep_alive(keep_alive);
+        res.prepare_payload();
+        auto sp = std::make_shared<Response>(std::move(res));
+        http::async_write(socket_, *sp,
+                          [self = shared_from_this(), sp, keep_alive](beast::error_code ec, std::size_t) {
+                              if (ec || !keep_alive) return self->close();
+                              self->read_request();
+                          });
+    }
+
+    Response make(http::status status, std::string content_type, std::string body,
+                  unsigned version) {
+        Response res{status, version};
+        res.set(http::field::server, "walcast");
+        if (!content_type.empty()) res.set(http::field::content_type, content_type);
+        res.body() = std::move(body);
+        return res;
+    }
+
+    void on_request(Request req) {
+        auto url = boost::urls::parse_origin_form(req.target());
+        if (!url) {
+            return send(make(http::status::bad_request, "application/json",
+                             R"({"error":"malformed request target"})", req.version()),
+                        false);
+        }
+        std::string path(url->path());
+        if (path == "/socket/websocket" || path == "/realtime/v1/websocket")
+            return upgrade(std::move(req), *url);
+        if (req.method() != http::verb::get && req.method() != http::verb::head)
+            return send(make(http::status::method_not_allowed, "application/json",
+                             R"({"error":"only GET is served here"})", req.version()),
+                        req.keep_alive());
+        if (path == "/healthz") {
+            auto h = ctx_.health();
+            std::string body = "{\"status\":";
+            json::append_string(body, h.up ? "ok" : "unavailable");
+            if (!h.up) {
+                body += ",\"reason\":";
+                json::append_string(body, h.reason);
+            }
+            body += '}';
+            return send(make(h.up ? http::status::ok : http::status::service_unavailable,
+                             "application/json", body, req.version()),
+                        req.keep_alive());
+        }
+        if (path == "/metrics")
+            return send(make(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
+                             ctx_.registry.render(), req.version()),
+                        req.keep_alive());
+        std::string content_type, body;
+        if (ctx_.static_file && ctx_.static_file(path, content_type, body))
+            return send(make(http::status::ok, content_type, std::move(body), req.version()),
+                        req.keep_alive());
+        send(make(http::status::not_found, "application/json",
+                  R"({"error":"not found; the WebSocket endpoint is /socket/websocket"})",
+                  req.version()),
+             req.keep_alive());
+    }
+
+    // Refused upgrades wait CONNECT_ERROR_BACKOFF_MS first (spec §1.4).
+    void refuse(http::status status, std::string body, unsigned version) {
+        ctx_.metrics.connects_refused.inc();
+        auto res = make(status, body.empty() ? "" : "application/json", std::move(body), version);
+        auto delay = ctx_.config.connect_error_backoff_ms;
+        if (delay == 0 || status == http::status::forbidden) return send(std::move(res), false);
+        auto timer = std::make_shared<asio::steady_timer>(socket_.get_executor(),
+                                                          std::chrono::milliseconds(delay));
+        timer->async_wait([self = shared_from_this(), timer, res = std::move(res)](
+                              const boost::system::error_code&) mutable {
+            self->send(std::move(res), false);
+        });
+    }
+
+    void upgrade(Request req, const boost::urls::url_view& url) {
+        if (!beast::websocket::is_upgrade(req) ||
+            req[http::field::sec_websocket_version] != "13" ||
+            req[http::field::sec_websocket_key].empty()) {
+            return send(make(http::status::bad_request, "application/json",
+                             R"J({"error":"expected a WebSocket upgrade (RFC 6455, version 13)"})J",
+                             req.version()),
+                        false);
+        }
+        auto params = url.params();
+        std::optional<std::string> vsn_text, apikey;
+        if (auto it = params.find("vsn"); it != params.end() && (*it).has_value)
+            vsn_text = std::string((*it).value);
+        if (auto it = params.find("apikey"); it != params.end() && (*it).has_value)
+            apikey = std::string((*it).value);
+        // Unsupported serializer version: Phoenix answers 403 with an empty body (spec §1.2).
+        auto vsn = protocol::phoenix::parse_vsn(
+            vsn_text ? std::optional<std::string_view>(*vsn_text) : std::nullopt);
+        if (!vsn) return refuse(http::status::forbidden, "", req.version());
+
+        // Socket token: x-api-key header, else the apikey parameter (spec §1.3).
+        std::string token;
+        if (auto h = req.find("x-api-key"); h != req.end()) {
+            token = std::string(h->value());
+        } else if (apikey) {
+            token = *apikey;
+        } else {
+            auto f = auth::TokenFailure::missing();
+            return refuse(static_cast<http::status>(f.http_status()), f.http_body(), req.version());
+        }
+        auto verified = ctx_.verifier.verify(token, now_unix_us() / 1'000'000);
+        if (!verified) {
+            const auto& f = verified.failure();
+            log::info("refusing a WebSocket connection: {}", f.to_error().message);
+            return refuse(static_cast<http::status>(f.http_status()), f.http_body(), req.version());
+        }
+        auto claims = std::make_shared<const auth::Claims>(std::move(verified).claims());
+
+        auto res = std::make_shared<http::response<http::empty_body>>(
+            http::status::switching_protocols, req.version());
+        res->set(http::field::upgrade, "websocket");
+        res->set(http::field::connection, "Upgrade");
+        res->set(http::field::sec_websocket_accept,
+                 websocket_accept_key(req[http::field::sec_websocket_key]));
+        http::async_write(socket_, *res,
+                          [self = shared_from_this(), res, vsn = *vsn, claims,
+                           token = std::move(token)](beast::error_code ec, std::size_t) mutable {
+                              if (ec) return self->close();
+                              // Bytes the client sent right after its request are frames.
+                              auto data = self->buffer_.data();
+                              std::string leftover(static_cast<const char*>(data.data()),
+                                                   data.size());
+                              auto session = std::make_shared<WsSession>(
+                                  std::move(self->socket_), self->ctx_, vsn, std::move(claims),
+                                  std::move(token), std::move(leftover));
+                              session->start();
+                          });
+    }
+
+    tcp::socket socket_;
+    ServerContext& ctx_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+};
+
+} // namespace
+
+HttpServer::HttpServer(asio::io_context& io, ServerContext& ctx)
+    : io_(io), ctx_(ctx), acceptor_(asio::make_strand(io)), sweep_timer_(io) {}
+
+Status HttpServer::listen(const std::string& host, std::uint16_t port) {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(host, ec);
+    if (ec)
+        return make_error(Errc::Config, "--host (HOST) \"" + host + "\" is not an IP address");
+    tcp::endpoint ep(address, port);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        std::string fix = ec == asio::error::address_in_use
+                              ? "; another process uses it — set PORT (or --port) to a free port"
+                              : "";
+        return make_error(Errc::Config, "cannot listen on " + host + ":" + std::to_string(port) +
+                                            ": " + ec.message() + fix);
+    }
+    port_ = acceptor_.local_endpoint().port();
+    do_accept();
+    schedule_sweep();
+    return {};
+}
+
+void HttpServer::do_accept() {
+    acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec,
+                                                          tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+        if (!ec) std::make_shared<HttpConnection>(std::move(socket), ctx_)->start();
+        do_accept();
+    });
+}
+
+void HttpServer::schedule_sweep() {
+    sweep_timer_.expires_after(std::chrono::seconds(1));
+    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        auto now = std::chrono::steady_clock::now();
+        auto unix_s = now_unix_us() / 1'000'000;
+        ctx_.sessions.for_each([&](const std::shared_ptr<WsSession>& s) { s->sweep(now, unix_s); });
+        schedule_sweep();
+    });
+}
+
+void HttpServer::stop() {
+    asio::post(acceptor_.get_executor(), [this] {
+        boost::system::error_code ignored;
+        acceptor_.close(ignored);
+        sweep_timer_.cancel();
+    });
+    ctx_.sessions.for_each(
+        [](const std::shared_ptr<WsSession>& s) { s->close(close_code::going_away, "server shutting down"); });
+}
+
+} // namespace walcast::server
