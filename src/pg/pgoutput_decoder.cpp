@@ -56,8 +56,8 @@ private:
     bool need(std::size_t n, const char* what) {
         if (!ok()) return false;
         if (p_.size() - pos_ < n) {
-            fail(std::string("truncated: ") + what + " needs " + std::to_string(n) +
-                 " bytes, " + std::to_string(p_.size() - pos_) + " left");
+            fail(std::string("truncated: ") + what + " needs " + std::to_string(n) + " bytes, " +
+                 std::to_string(p_.size() - pos_) + " left");
             return false;
         }
         return true;
@@ -65,7 +65,8 @@ private:
     std::uint64_t be(std::size_t n, const char* what) {
         if (!need(n, what)) return 0;
         std::uint64_t v = 0;
-        for (std::size_t i = 0; i < n; ++i) v = (v << 8) | static_cast<std::uint8_t>(p_[pos_ + i]);
+        for (std::size_t i = 0; i < n; ++i)
+            v = (v << 8) | static_cast<std::uint8_t>(p_[pos_ + i]);
         pos_ += n;
         return v;
     }
@@ -92,8 +93,12 @@ bool read_tuple(Reader& r, Tuple& tuple) {
         char kind = static_cast<char>(r.u8("TupleData column kind"));
         if (!r.ok()) return false;
         switch (kind) {
-        case 'n': tuple.push_null(); break;
-        case 'u': tuple.push_unchanged_toast(); break;
+        case 'n':
+            tuple.push_null();
+            break;
+        case 'u':
+            tuple.push_unchanged_toast();
+            break;
         case 't':
         case 'b': {
             std::uint32_t len = r.u32("TupleData value length");
@@ -114,7 +119,9 @@ bool read_tuple(Reader& r, Tuple& tuple) {
     return true;
 }
 
-Lsn lsn(Reader& r, const char* what) { return Lsn{r.u64(what)}; }
+Lsn lsn(Reader& r, const char* what) {
+    return Lsn{r.u64(what)};
+}
 
 std::string namespace_of(std::string_view wire) {
     // The wire sends "" for pg_catalog (PostgreSQL docs, Relation message, "Namespace").
@@ -226,7 +233,8 @@ void decode_into(Reader& r, Truncate& m) {
         return;
     }
     m.relation_oids.resize(n);
-    for (auto& oid : m.relation_oids) oid = r.u32("Truncate relation OID");
+    for (auto& oid : m.relation_oids)
+        oid = r.u32("Truncate relation OID");
 }
 
 void decode_into(Reader& r, Message& m) {
@@ -256,25 +264,44 @@ template <class M> Result<Msg> decode_as(Reader& r, char type) {
 
 std::string message_name(char type) {
     switch (type) {
-    case 'B': return "Begin";
-    case 'C': return "Commit";
-    case 'O': return "Origin";
-    case 'R': return "Relation";
-    case 'Y': return "Type";
-    case 'I': return "Insert";
-    case 'U': return "Update";
-    case 'D': return "Delete";
-    case 'T': return "Truncate";
-    case 'M': return "Message";
-    case 'S': return "Stream Start";
-    case 'E': return "Stream Stop";
-    case 'c': return "Stream Commit";
-    case 'A': return "Stream Abort";
-    case 'b': return "Begin Prepare";
-    case 'P': return "Prepare";
-    case 'K': return "Commit Prepared";
-    case 'r': return "Rollback Prepared";
-    case 'p': return "Stream Prepare";
+    case 'B':
+        return "Begin";
+    case 'C':
+        return "Commit";
+    case 'O':
+        return "Origin";
+    case 'R':
+        return "Relation";
+    case 'Y':
+        return "Type";
+    case 'I':
+        return "Insert";
+    case 'U':
+        return "Update";
+    case 'D':
+        return "Delete";
+    case 'T':
+        return "Truncate";
+    case 'M':
+        return "Message";
+    case 'S':
+        return "Stream Start";
+    case 'E':
+        return "Stream Stop";
+    case 'c':
+        return "Stream Commit";
+    case 'A':
+        return "Stream Abort";
+    case 'b':
+        return "Begin Prepare";
+    case 'P':
+        return "Prepare";
+    case 'K':
+        return "Commit Prepared";
+    case 'r':
+        return "Rollback Prepared";
+    case 'p':
+        return "Stream Prepare";
     default: {
         static constexpr char hex[] = "0123456789abcdef";
         auto c = static_cast<unsigned char>(type);
@@ -289,16 +316,26 @@ Result<Msg> decode(std::string_view bytes) {
     Reader r(bytes);
     (void)r.u8("message type");
     switch (type) {
-    case 'B': return decode_as<Begin>(r, type);
-    case 'C': return decode_as<Commit>(r, type);
-    case 'O': return decode_as<Origin>(r, type);
-    case 'R': return decode_as<Relation>(r, type);
-    case 'Y': return decode_as<Type>(r, type);
-    case 'I': return decode_as<Insert>(r, type);
-    case 'U': return decode_as<Update>(r, type);
-    case 'D': return decode_as<Delete>(r, type);
-    case 'T': return decode_as<Truncate>(r, type);
-    case 'M': return decode_as<Message>(r, type);
+    case 'B':
+        return decode_as<Begin>(r, type);
+    case 'C':
+        return decode_as<Commit>(r, type);
+    case 'O':
+        return decode_as<Origin>(r, type);
+    case 'R':
+        return decode_as<Relation>(r, type);
+    case 'Y':
+        return decode_as<Type>(r, type);
+    case 'I':
+        return decode_as<Insert>(r, type);
+    case 'U':
+        return decode_as<Update>(r, type);
+    case 'D':
+        return decode_as<Delete>(r, type);
+    case 'T':
+        return decode_as<Truncate>(r, type);
+    case 'M':
+        return decode_as<Message>(r, type);
     case 'S':
     case 'E':
     case 'c':

@@ -100,8 +100,8 @@ struct Message {
     std::string content;
 };
 
-using Msg = std::variant<Begin, Commit, Origin, Relation, Type, Insert, Update, Delete, Truncate,
-                         Message>;
+using Msg =
+    std::variant<Begin, Commit, Origin, Relation, Type, Insert, Update, Delete, Truncate, Message>;
 
 /// Decodes one pgoutput message (the payload of one XLogData, first byte = message type).
 /// Source: PostgreSQL docs, "Logical Replication Message Formats" (protocol version 1; the

@@ -121,7 +121,8 @@ TEST(PgoutputDecoderTest, DecodesInsertValuesAndNulls) {
     auto second = decode_as<Insert>(inserts[1]);
     ASSERT_EQ(second.new_tuple.size(), 4u);
     EXPECT_EQ(second.new_tuple.text(0), "2");
-    for (std::size_t i = 1; i < 4; ++i) EXPECT_TRUE(second.new_tuple.is_null(i)) << i;
+    for (std::size_t i = 1; i < 4; ++i)
+        EXPECT_TRUE(second.new_tuple.is_null(i)) << i;
 }
 
 TEST(PgoutputDecoderTest, UpdateCarriesKeyTupleOnlyWhenTheKeyChanged) {
@@ -155,7 +156,8 @@ TEST(PgoutputDecoderTest, TruncateListsRelationsAndOptions) {
     EXPECT_TRUE(truncate.cascade);
     EXPECT_TRUE(truncate.restart_identity);
     std::vector<Oid> relation_oids;
-    for (const auto& r : of_type(msgs, 'R')) relation_oids.push_back(decode_as<Relation>(r).oid);
+    for (const auto& r : of_type(msgs, 'R'))
+        relation_oids.push_back(decode_as<Relation>(r).oid);
     ASSERT_EQ(truncate.relation_oids.size(), 2u);
     for (Oid oid : truncate.relation_oids)
         EXPECT_NE(std::find(relation_oids.begin(), relation_oids.end(), oid), relation_oids.end());
@@ -182,7 +184,8 @@ TEST(PgoutputDecoderTest, FullIdentityOldTupleFillsUnchangedToast) {
     auto full = decode_as<Relation>(rels[1]);
     EXPECT_EQ(full.name, "full_rows");
     EXPECT_EQ(full.replica_identity, 'f');
-    for (const auto& c : full.columns) EXPECT_TRUE(c.is_identity_key) << c.name;
+    for (const auto& c : full.columns)
+        EXPECT_TRUE(c.is_identity_key) << c.name;
 
     auto updates = of_type(msgs, 'U');
     ASSERT_EQ(updates.size(), 2u);
