@@ -1,0 +1,204 @@
+#include "pg/catalog.hpp"
+
+#include <cstdlib>
+
+namespace walcast::pg {
+
+namespace {
+
+std::string oid_array(const std::vector<Oid>& oids) {
+    std::string s = "{";
+    for (std::size_t i = 0; i < oids.size(); ++i) {
+        if (i) s += ',';
+        s += std::to_string(oids[i]);
+    }
+    s += '}';
+    return s;
+}
+
+std::string text(const PGresult* res, int row, int col) {
+    auto v = field(res, row, col);
+    return v ? std::string(*v) : std::string();
+}
+
+Oid oid_at(const PGresult* res, int row, int col) {
+    return static_cast<Oid>(std::strtoul(PQgetvalue(res, row, col), nullptr, 10));
+}
+
+} // namespace
+
+Status Catalog::load(const std::vector<Oid>& wanted) {
+    std::vector<Oid> missing;
+    for (Oid o : wanted)
+        if (o != 0 && !types_.count(o)) missing.push_back(o);
+    // Element and base types refer to further types: at most a few rounds (array of domain
+    // over enum is three levels).
+    for (int round = 0; round < 4 && !missing.empty(); ++round) {
+        auto r = conn_->exec(
+            "SELECT t.oid, t.typname, n.nspname, t.typtype, "
+            "       CASE WHEN t.typelem <> 0 AND t.typlen = -1 THEN t.typelem ELSE 0 END, "
+            "       t.typbasetype, coalesce(e.typdelim, ',') "
+            "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+            "LEFT JOIN pg_type e ON e.oid = t.typelem "
+            "WHERE t.oid = ANY($1::oid[])",
+            {oid_array(missing)});
+        if (!r) return std::move(r).error().context("reading pg_type");
+        const PGresult* res = r->get();
+        std::vector<Oid> next;
+        for (int i = 0; i < PQntuples(res); ++i) {
+            Entry e;
+            Oid oid = oid_at(res, i, 0);
+            e.name = text(res, i, 1);
+            e.namespace_name = text(res, i, 2);
+            std::string tt = text(res, i, 3);
+            e.typtype = tt.empty() ? 'b' : tt[0];
+            e.element = oid_at(res, i, 4);
+            e.base = e.typtype == 'd' ? oid_at(res, i, 5) : 0;
+            std::string delim = text(res, i, 6);
+            e.delimiter = delim.empty() ? ',' : delim[0];
+            for (Oid ref : {e.element, e.base})
+                if (ref != 0 && !types_.count(ref)) next.push_back(ref);
+            types_.emplace(oid, std::move(e));
+        }
+        // OIDs the catalog does not know are remembered as unknown so they are not re-queried.
+        for (Oid o : missing)
+            if (!types_.count(o)) types_.emplace(o, Entry{"unknown", "", 'b', 0, 0, ','});
+        missing = std::move(next);
+    }
+    return {};
+}
+
+TypeKind Catalog::kind_of(Oid oid, int depth) const {
+    auto it = types_.find(oid);
+    if (it == types_.end() || depth > 8) return TypeKind::Other;
+    const Entry& e = it->second;
+    if (e.typtype == 'd') return kind_of(e.base, depth + 1);
+    if (e.typtype == 'e') return TypeKind::Enum;
+    if (e.element != 0) return TypeKind::Array;
+    if (e.namespace_name == "pg_catalog") return kind_from_typname(e.name);
+    // Extension types: citext compares and renders as text wherever it is installed.
+    if (e.name == "citext") return TypeKind::Text;
+    return TypeKind::Other;
+}
+
+PgType Catalog::resolve(Oid oid) const {
+    PgType t;
+    t.oid = oid;
+    auto it = types_.find(oid);
+    if (it == types_.end()) {
+        t.name = "unknown";
+        return t;
+    }
+    t.name = it->second.name;
+    t.kind = kind_of(oid, 0);
+    // A domain over an array type renders as that array: take element facts from the base.
+    Oid array_oid = oid;
+    for (int depth = 0; depth < 8; ++depth) {
+        auto a = types_.find(array_oid);
+        if (a == types_.end() || a->second.typtype != 'd') break;
+        array_oid = a->second.base;
+    }
+    if (t.kind == TypeKind::Array) {
+        auto a = types_.find(array_oid);
+        if (a != types_.end()) {
+            t.element_oid = a->second.element;
+            t.element_kind = kind_of(a->second.element, 0);
+            t.delimiter = a->second.delimiter;
+        }
+    }
+    return t;
+}
+
+Result<std::vector<PgType>> Catalog::types(const std::vector<Oid>& oids) {
+    if (auto st = load(oids); !st) return std::move(st).error();
+    std::vector<PgType> out;
+    out.reserve(oids.size());
+    for (Oid o : oids)
+        out.push_back(resolve(o));
+    return out;
+}
+
+Result<PgType> Catalog::type(Oid oid) {
+    auto r = types({oid});
+    if (!r) return std::move(r).error();
+    return std::move(r->front());
+}
+
+Result<std::vector<CatalogColumn>> Catalog::columns(Oid relation_oid) {
+    auto r = conn_->exec("SELECT a.attname, "
+                         "       EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid "
+                         "               AND i.indisprimary AND a.attnum = ANY(i.indkey)), "
+                         "       CASE WHEN a.attcollation IN (0, 100) THEN '' ELSE c.collname END "
+                         "FROM pg_attribute a LEFT JOIN pg_collation c ON c.oid = a.attcollation "
+                         "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped "
+                         "ORDER BY a.attnum",
+                         {std::to_string(relation_oid)});
+    if (!r) return std::move(r).error().context("reading pg_attribute/pg_index");
+    const PGresult* res = r->get();
+    std::vector<CatalogColumn> cols;
+    cols.reserve(static_cast<std::size_t>(PQntuples(res)));
+    for (int i = 0; i < PQntuples(res); ++i)
+        cols.push_back({text(res, i, 0), text(res, i, 1) == "t", text(res, i, 2)});
+    return cols;
+}
+
+Status Catalog::check_wal_level() {
+    auto r = conn_->exec("SELECT current_setting('wal_level')");
+    if (!r) return std::move(r).error().context("reading wal_level");
+    std::string level = text(r->get(), 0, 0);
+    if (level != "logical")
+        return make_error(Errc::Config,
+                          "wal_level is " + level +
+                              "; logical replication needs wal_level = logical: run ALTER "
+                              "SYSTEM SET wal_level = logical and restart Postgres");
+    return {};
+}
+
+Status Catalog::check_publication(const std::string& publication) {
+    auto r = conn_->exec("SELECT 1 FROM pg_publication WHERE pubname = $1", {publication});
+    if (!r) return std::move(r).error().context("reading pg_publication");
+    if (PQntuples(r->get()) == 0) {
+        std::string q = conn_->quote_ident(publication);
+        return make_error(Errc::Config,
+                          "publication \"" + publication +
+                              "\" does not exist in this database; create it with CREATE "
+                              "PUBLICATION " +
+                              q +
+                              " FOR ALL TABLES (or FOR TABLE t1, t2), or "
+                              "set PUBLICATION to an existing one");
+    }
+    return {};
+}
+
+Status Catalog::check_replication_privilege() {
+    auto r = conn_->exec(
+        "SELECT rolname, rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user");
+    if (!r) return std::move(r).error().context("reading pg_roles");
+    if (PQntuples(r->get()) == 1 && text(r->get(), 0, 1) != "t") {
+        std::string role = text(r->get(), 0, 0);
+        return make_error(Errc::Config,
+                          "role \"" + role + "\" may not use replication; run ALTER ROLE " +
+                              conn_->quote_ident(role) +
+                              " WITH REPLICATION as a superuser, or connect as a role that "
+                              "has it");
+    }
+    return {};
+}
+
+Result<std::optional<SlotState>> Catalog::slot(const std::string& slot_name) {
+    auto r = conn_->exec("SELECT plugin, slot_type, database, temporary, active_pid "
+                         "FROM pg_replication_slots WHERE slot_name = $1",
+                         {slot_name});
+    if (!r) return std::move(r).error().context("reading pg_replication_slots");
+    const PGresult* res = r->get();
+    if (PQntuples(res) == 0) return std::optional<SlotState>();
+    SlotState s;
+    s.plugin = text(res, 0, 0);
+    s.slot_type = text(res, 0, 1);
+    s.database = text(res, 0, 2);
+    s.temporary = text(res, 0, 3) == "t";
+    s.active_pid = std::atoi(text(res, 0, 4).c_str());
+    return std::optional<SlotState>(std::move(s));
+}
+
+} // namespace walcast::pg
