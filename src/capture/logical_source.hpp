@@ -1,0 +1,167 @@
+// LogicalSource: the capture source built on a logical replication slot. Streams committed
+// transactions from pgoutput into a ChangeSink on its own thread, confirms the slot only up to
+// what consumers confirmed, and reconnects (resuming from the slot) when the connection drops.
+#pragma once
+
+#include "capture/change_sink.hpp"
+#include "capture/relation_cache.hpp"
+#include "common/result.hpp"
+#include "pg/catalog.hpp"
+#include "pg/connection.hpp"
+#include "pg/lsn.hpp"
+#include "pg/replication_stream.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+namespace walcast::capture {
+
+/// Options of a LogicalSource.
+struct LogicalSourceOptions {
+    std::string publication = "supabase_realtime"; ///< PUBLICATION
+    /// SLOT_NAME: a permanent slot, created when missing and resumed from its
+    /// confirmed_flush_lsn. Empty: a temporary slot per connection (nothing retained while
+    /// walcast is down; changes made while disconnected are lost).
+    std::string slot_name;
+    /// true (walcast tail): configuration errors — wal_level, missing publication, missing
+    /// REPLICATION privilege, slot in use elsewhere at start — stop the source (see
+    /// fatal_error()). false (server): they are logged and retried with backoff like
+    /// connection errors, so fixing the database heals walcast without a restart.
+    bool config_errors_fatal = false;
+    std::chrono::milliseconds initial_backoff{100}; ///< first reconnect delay, doubling …
+    std::chrono::milliseconds max_backoff{5000};    ///< … up to this
+    /// Standby status updates are sent at least this often (PostgreSQL's wal_sender_timeout
+    /// default is 60 s), whenever a keepalive asks for a reply, and within a second of the
+    /// flush position advancing.
+    std::chrono::milliseconds status_interval{10000};
+};
+
+/// Thread-safe snapshot for /healthz and /metrics.
+struct LogicalSourceStats {
+    bool stream_up = false;
+    pg::Lsn received;            ///< everything before this has been handed to the sink
+    pg::Lsn flushed;             ///< last flush position reported to Postgres
+    pg::Lsn confirmed;           ///< highest end LSN confirmed by consumers
+    pg::Lsn server_wal_end;      ///< the server's WAL end as of its last message
+    std::uint64_t lag_bytes = 0; ///< server_wal_end − flushed (WAL the slot makes Postgres keep)
+    std::int64_t lag_ms = 0;     ///< now − commit time of the last transaction; 0 when caught up
+    std::uint64_t transactions = 0;
+    std::uint64_t changes = 0;
+    std::uint64_t reconnects = 0; ///< times the stream went down after streaming
+};
+
+/// Streams one publication through one slot into one sink.
+///
+/// Threading: start() spawns the capture thread; every sink callback runs on it, in commit
+/// order: on_stream_state, on_relation (each Relation message, enriched from the catalog), then
+/// per transaction on_begin, on_change (one per row; a TRUNCATE is one change listing its
+/// relations), on_commit. Changes are handed on as they arrive — a transaction is never
+/// buffered whole. confirm() and the accessors may be called from any thread.
+///
+/// Delivery: within one process a transaction is handed on at most once, also across
+/// reconnects (transactions whose commit precedes the end LSN of the last one handed on are
+/// skipped, and that LSN is the start position asked for). With SLOT_NAME nothing is lost
+/// across reconnects or walcast restarts once consumers confirm; with a temporary slot,
+/// changes committed while disconnected are lost (logged).
+class LogicalSource {
+public:
+    /// params: the database (GUC options are applied to both connections; the walsender
+    /// renders pgoutput's text values with them). sink must outlive the source.
+    LogicalSource(pg::ConnectParams params, LogicalSourceOptions options, ChangeSink& sink);
+    ~LogicalSource(); ///< stops and joins
+    LogicalSource(const LogicalSource&) = delete;
+    LogicalSource& operator=(const LogicalSource&) = delete;
+
+    /// Starts the capture thread; returns at once (the stream comes up asynchronously —
+    /// watch on_stream_state or stream_up()). Call once.
+    void start();
+    /// Stops the thread (sends a last status update when streaming) and joins. Idempotent.
+    /// Must not be called from a sink callback.
+    void stop();
+
+    /// Consumers report that every change of the transactions up to end_lsn (a value from
+    /// on_commit) has been handed on. The flush position reported to Postgres never passes the
+    /// highest confirmed end_lsn — except when idle (nothing in flight, all confirmed), where it
+    /// advances to the server's WAL end so the slot does not retain WAL without bound.
+    void confirm(pg::Lsn end_lsn);
+
+    /// True while START_REPLICATION is streaming.
+    bool stream_up() const { return up_.load(std::memory_order_acquire); }
+    /// Why the stream is down ("" while up or before the first attempt).
+    std::string down_reason() const;
+    /// The configuration error that stopped the source (config_errors_fatal only).
+    std::optional<Error> fatal_error() const;
+    /// True once the capture thread has ended (stop() or a fatal error).
+    bool finished() const { return finished_.load(std::memory_order_acquire); }
+
+    pg::Lsn received_lsn() const { return pg::Lsn{received_.load(std::memory_order_acquire)}; }
+    pg::Lsn flushed_lsn() const { return pg::Lsn{flushed_.load(std::memory_order_acquire)}; }
+    std::uint64_t lag_bytes() const;
+    std::int64_t lag_ms() const;
+    std::uint64_t transactions() const { return transactions_.load(std::memory_order_relaxed); }
+    std::uint64_t changes() const { return changes_.load(std::memory_order_relaxed); }
+    LogicalSourceStats stats() const;
+
+    /// The slot in use (the generated name of a temporary slot once created).
+    std::string slot_name() const;
+
+private:
+    void run();
+    /// One connection's life: set-up, streaming until error or stop. Returns why it ended.
+    Status stream_once();
+    Status handle_xlog(std::string_view payload, pg::ReplicationStream& stream);
+    Status send_status(pg::ReplicationStream& stream, bool force);
+    pg::Lsn flush_target() const;
+    void set_down(const std::string& reason);
+    bool sleep_backoff(std::chrono::milliseconds delay);
+
+    pg::ConnectParams params_;
+    LogicalSourceOptions options_;
+    ChangeSink& sink_;
+
+    std::thread thread_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<bool> finished_{false};
+    int wake_fd_ = -1; ///< eventfd: wakes the capture thread's poll on stop()
+    std::mutex wait_mutex_;
+    std::condition_variable wait_cv_;
+
+    // --- capture thread state ---
+    pg::Connection catalog_conn_;
+    std::optional<pg::Catalog> catalog_;
+    RelationCache relations_;
+    bool in_transaction_ = false;
+    bool skipping_ = false; ///< current transaction was already handed on: drop it
+    TransactionInfo txn_;
+    pg::Lsn last_handed_end_; ///< end LSN of the last transaction handed on
+    pg::Lsn idle_wal_end_;    ///< keepalive WAL end seen while idle …
+    pg::Lsn idle_handed_end_; ///< … and last_handed_end_ at that moment
+    std::chrono::steady_clock::time_point last_status_{};
+    std::uint64_t sequence_ = 0;
+    bool ever_up_ = false;
+    bool temporary_slot_lost_ = false;
+
+    // --- shared with other threads ---
+    std::atomic<bool> up_{false};
+    std::atomic<std::uint64_t> received_{0};
+    std::atomic<std::uint64_t> flushed_{0};
+    std::atomic<std::uint64_t> confirmed_{0};
+    std::atomic<std::uint64_t> server_wal_end_{0};
+    std::atomic<std::int64_t> last_commit_time_pg_us_{0};
+    std::atomic<bool> caught_up_{true};
+    std::atomic<std::uint64_t> transactions_{0};
+    std::atomic<std::uint64_t> changes_{0};
+    std::atomic<std::uint64_t> reconnects_{0};
+    mutable std::mutex state_mutex_;
+    std::string down_reason_;
+    std::optional<Error> fatal_error_;
+    std::string active_slot_;
+};
+
+} // namespace walcast::capture

@@ -1,0 +1,40 @@
+// RelationCache: the capture::Relation of every table seen on the stream, keyed by OID, built
+// from pgoutput Relation messages and enriched from the catalog (type names and kinds, primary
+// keys, collations). A new Relation message (ALTER TABLE) replaces the entry.
+#pragma once
+
+#include "capture/change.hpp"
+#include "common/result.hpp"
+#include "pg/catalog.hpp"
+#include "pg/pgoutput_decoder.hpp"
+
+#include <unordered_map>
+
+namespace walcast::capture {
+
+/// Not thread-safe: owned by the capture thread. The Relations it hands out are immutable and
+/// may be shared with any thread.
+class RelationCache {
+public:
+    /// Builds the Relation of message (columns in its order, identity-key flags from it) with
+    /// types from catalog.types() and primary-key flags and collations from
+    /// catalog.columns(), matched by column name (the catalog is read now, the message
+    /// describes the table as of its WAL position; a column the catalog no longer has keeps
+    /// is_primary_key = false). Replaces any entry with the same OID and returns the new one.
+    /// Errors: catalog queries failed.
+    Result<RelationPtr> update(const pg::pgoutput::Relation& message, pg::Catalog& catalog);
+
+    /// The current Relation of oid, or nullptr when none has been seen.
+    RelationPtr find(pg::Oid oid) const {
+        auto it = relations_.find(oid);
+        return it == relations_.end() ? nullptr : it->second;
+    }
+
+    void clear() { relations_.clear(); }
+    std::size_t size() const { return relations_.size(); }
+
+private:
+    std::unordered_map<pg::Oid, RelationPtr> relations_;
+};
+
+} // namespace walcast::capture
