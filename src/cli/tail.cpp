@@ -1,19 +1,227 @@
-// `walcast tail`: every change of the publication as one JSON line on stdout.
+// `walcast tail`: every change of the publication as one JSON line on stdout — the quickest way
+// to see what walcast sees. Keys: type, schema, table, commit_timestamp, commit_lsn, columns,
+// record (INSERT/UPDATE), old_record (UPDATE/DELETE); columns also carry type_oid and
+// primary_key. TRUNCATE prints one line per truncated table.
+#include "capture/change_json.hpp"
+#include "capture/connect_params.hpp"
+#include "capture/logical_source.hpp"
 #include "cli/command.hpp"
+#include "common/clock.hpp"
+#include "common/json_writer.hpp"
+#include "common/logging.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <signal.h>
+
 namespace walcast::cli {
 
+namespace {
+
+struct TailOptions {
+    std::string schema;
+    std::string table;
+    std::string until_lsn;
+    std::uint64_t max_changes = 0;
+};
+
+// Prints changes on the capture thread; flushes stdout at each commit, then confirms it.
+class TailSink : public capture::ChangeSink {
+public:
+    TailSink(const TailOptions& options, std::optional<pg::Lsn> until)
+        : options_(options), until_(until) {}
+
+    void attach(capture::LogicalSource* source) { source_ = source; }
+    bool done() const { return done_.load(std::memory_order_acquire); }
+    bool write_failed() const { return write_errno_.load() != 0; }
+    int write_errno() const { return write_errno_.load(); }
+    /// Lines printed; read after the source has stopped.
+    std::uint64_t printed() const { return printed_; }
+
+    void on_begin(const capture::TransactionInfo& txn) override {
+        // Transactions committed at or after --until-lsn are not printed.
+        if (until_ && txn.commit_lsn >= *until_) finish();
+    }
+
+    void on_change(const capture::ChangePtr& change) override {
+        if (done()) return;
+        if (change->kind == capture::ChangeKind::Truncate) {
+            for (const auto& rel : change->truncated)
+                print(*change, *rel);
+        } else {
+            print(*change, *change->relation);
+        }
+    }
+
+    void on_commit(const capture::TransactionInfo&, pg::Lsn end_lsn) override {
+        if (std::fflush(stdout) != 0) {
+            fail(errno);
+            return;
+        }
+        if (done()) return;
+        if (source_) source_->confirm(end_lsn);
+        if (until_ && end_lsn >= *until_) finish();
+    }
+
+private:
+    bool wanted(const capture::Relation& rel) const {
+        return (options_.schema.empty() || rel.schema == options_.schema) &&
+               (options_.table.empty() || rel.table == options_.table);
+    }
+
+    void print(const capture::Change& change, const capture::Relation& rel) {
+        if (!wanted(rel) || done()) return;
+        line_.clear();
+        line_ += "{\"type\":\"";
+        line_ += capture::to_string(change.kind);
+        line_ += "\",\"schema\":";
+        json::append_string(line_, rel.schema);
+        line_ += ",\"table\":";
+        json::append_string(line_, rel.table);
+        line_ += ",\"commit_timestamp\":\"";
+        append_commit_timestamp(line_, change.txn.commit_time_pg_us);
+        line_ += "\",\"commit_lsn\":\"";
+        line_ += change.txn.commit_lsn.to_string();
+        line_ += "\",\"columns\":[";
+        for (std::size_t i = 0; i < rel.columns.size(); ++i) {
+            const auto& c = rel.columns[i];
+            if (i) line_ += ',';
+            line_ += "{\"name\":";
+            json::append_string(line_, c.name);
+            line_ += ",\"type\":";
+            json::append_string(line_, c.type.name);
+            line_ += ",\"type_oid\":";
+            json::append_uint(line_, c.type.oid);
+            line_ += c.is_primary_key ? ",\"primary_key\":true}" : ",\"primary_key\":false}";
+        }
+        line_ += ']';
+        if (change.kind == capture::ChangeKind::Insert ||
+            change.kind == capture::ChangeKind::Update) {
+            line_ += ",\"record\":";
+            capture::append_new_record_json(line_, change, nullptr, 0);
+        }
+        if (change.kind == capture::ChangeKind::Update ||
+            change.kind == capture::ChangeKind::Delete) {
+            line_ += ",\"old_record\":";
+            capture::append_old_record_json(line_, change, nullptr, 0);
+        }
+        line_ += "}\n";
+        if (std::fwrite(line_.data(), 1, line_.size(), stdout) != line_.size()) {
+            fail(errno);
+            return;
+        }
+        ++printed_;
+        if (options_.max_changes != 0 && printed_ >= options_.max_changes) {
+            if (std::fflush(stdout) != 0) fail(errno);
+            finish();
+        }
+    }
+
+    void finish() { done_.store(true, std::memory_order_release); }
+    void fail(int err) {
+        write_errno_.store(err == 0 ? EIO : err);
+        finish();
+    }
+
+    const TailOptions& options_;
+    std::optional<pg::Lsn> until_;
+    capture::LogicalSource* source_ = nullptr;
+    std::string line_;
+    std::uint64_t printed_ = 0;
+    std::atomic<bool> done_{false};
+    std::atomic<int> write_errno_{0};
+};
+
+int run_tail(const Config& config, const TailOptions& options) {
+    if (config.embedded()) {
+        std::fprintf(stderr, "walcast tail: no database configured; set DATABASE_URL (or "
+                             "DB_HOST and the other DB_* settings). The embedded Postgres is "
+                             "started only by `walcast serve`.\n");
+        return 2;
+    }
+    std::optional<pg::Lsn> until;
+    if (!options.until_lsn.empty()) {
+        until = pg::Lsn::parse(options.until_lsn);
+        if (!until) {
+            std::fprintf(stderr,
+                         "walcast tail: --until-lsn \"%s\" is not an LSN; use the "
+                         "form Postgres prints, e.g. 0/16B3748\n",
+                         options.until_lsn.c_str());
+            return 2;
+        }
+    }
+
+    // Signals are taken synchronously by this thread (sigtimedwait); every thread started
+    // below inherits the mask. A closed stdout is a write error, not a SIGPIPE death.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+    static char stdout_buffer[1 << 16];
+    std::setvbuf(stdout, stdout_buffer, _IOFBF, sizeof stdout_buffer);
+
+    capture::LogicalSourceOptions source_options;
+    source_options.publication = config.publication;
+    source_options.slot_name = config.slot_name;
+    source_options.config_errors_fatal = true;
+    TailSink sink(options, until);
+    capture::LogicalSource source(capture::connect_params_from(config), source_options, sink);
+    sink.attach(&source);
+    source.start();
+
+    const timespec poll_interval{0, 20'000'000};
+    while (!sink.done() && !source.finished()) {
+        if (sigtimedwait(&signals, nullptr, &poll_interval) > 0) break;
+        // --until-lsn also ends an idle stream: the server says nothing before it is left.
+        if (until && source.received_lsn() >= *until) break;
+    }
+    source.stop();
+    std::fflush(stdout);
+    log::info("printed {} changes of {} transactions", sink.printed(), source.transactions());
+
+    if (auto fatal = source.fatal_error()) {
+        std::fprintf(stderr, "walcast tail: %s\n", fatal->message.c_str());
+        return 1;
+    }
+    if (sink.write_failed()) {
+        if (sink.write_errno() == EPIPE) return 0; // the reader went away (`| head`)
+        std::fprintf(stderr, "walcast tail: writing to stdout failed: %s\n",
+                     std::strerror(sink.write_errno()));
+        return 1;
+    }
+    return 0;
+}
+
+} // namespace
+
 void register_tail(CLI::App& app, Config& config, CommandRunner* selected) {
-    auto* cmd = app.add_subcommand("tail", "print every change of the publication as JSON lines");
+    auto* cmd = app.add_subcommand(
+        "tail", "print every change of the publication as JSON lines (keys: type, schema, "
+                "table, commit_timestamp, commit_lsn, columns [name, type, type_oid, "
+                "primary_key], record, old_record)");
     add_config_options(*cmd, config, ConfigOptions::Database | ConfigOptions::Logging);
-    cmd->callback([selected] {
-        *selected = [] {
-            std::fprintf(stderr, "walcast tail: not built yet\n");
-            return 1;
-        };
-    });
+    static TailOptions options;
+    cmd->add_option("--schema", options.schema, "print only changes of tables in this schema")
+        ->group("Tail");
+    cmd->add_option("--table", options.table, "print only changes of tables with this name")
+        ->group("Tail");
+    cmd->add_option("--until-lsn", options.until_lsn,
+                    "exit 0 once every transaction committed before this LSN (e.g. 0/16B3748) "
+                    "has been printed")
+        ->group("Tail");
+    cmd->add_option("--max-changes", options.max_changes,
+                    "exit 0 after printing this many changes; 0 = no limit")
+        ->group("Tail");
+    cmd->callback(
+        [selected, &config] { *selected = [&config] { return run_tail(config, options); }; });
 }
 
 } // namespace walcast::cli
