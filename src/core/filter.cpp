@@ -301,6 +301,29 @@ std::optional<int> compare_row(const Condition& c, std::string_view row, const C
     return std::nullopt;
 }
 
+/// The row value as the int64 its class compares by, for classes where that is the whole
+/// comparison (int, bool, date, timestamp[tz], time); nullopt otherwise or when unparsable.
+std::optional<std::int64_t> integer_key(const Condition& c, std::string_view row) {
+    switch (c.cls) {
+    case ValueClass::Int:
+        return pgsem::parse_int(row);
+    case ValueClass::Bool:
+        if (row == "t") return 1;
+        if (row == "f") return 0;
+        return std::nullopt;
+    case ValueClass::Date:
+        return pgsem::parse_date(row);
+    case ValueClass::Timestamp:
+        return pgsem::parse_timestamp(row, false);
+    case ValueClass::TimestampTz:
+        return pgsem::parse_timestamp(row, true);
+    case ValueClass::Time:
+        return pgsem::parse_time(row);
+    default:
+        return std::nullopt;
+    }
+}
+
 bool apply_op(FilterOp op, int cmp) {
     switch (op) {
     case FilterOp::Eq:
@@ -357,6 +380,11 @@ bool evaluate(const Condition& c, pg::ValueState state, std::string_view text) {
     if (null) return false;
     switch (c.op) {
     case FilterOp::In: {
+        if (auto key = integer_key(c, text)) { // parse the row once for integer-like classes
+            for (const auto& k : c.in_values)
+                if (k.i == *key) return !c.negate;
+            return c.in_has_null ? false : c.negate;
+        }
         for (const auto& k : c.in_values) {
             auto cmp = compare_row(c, text, k, true);
             if (!cmp) return false;
