@@ -75,6 +75,10 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
         opt(app, "--auth-pool-size", c.auth_pool_size, "AUTH_POOL_SIZE",
             "database connections used for row-level security checks")
             ->group(g);
+        opt(app, "--rls-strategy", c.rls_strategy, "RLS_STRATEGY",
+            "batched, or per-subscriber (the reference's method; a benchmark baseline)")
+            ->check(CLI::IsMember({"batched", "per-subscriber"}))
+            ->group(g);
         opt(app, "--auth-timeout-ms", c.auth_timeout_ms, "AUTH_TIMEOUT_MS",
             "statement timeout of one row-level security check")
             ->group(g);

@@ -45,6 +45,10 @@ struct Config {
     std::string jwt_claim_validators; ///< JWT_CLAIM_VALIDATORS: JSON object of required claims
     unsigned auth_pool_size = 4;      ///< AUTH_POOL_SIZE: connections for RLS checks
     std::uint32_t auth_timeout_ms = 5000; ///< AUTH_TIMEOUT_MS: statement_timeout of a check
+    /// RLS_STRATEGY: "batched" (per identity, many changes per statement, concurrent) or
+    /// "per-subscriber" (the reference's method: one check per subscriber per change, in
+    /// sequence on one connection) — the latter exists as the benchmark baseline.
+    std::string rls_strategy = "batched";
 
     // --- embedded Postgres (used when no database is configured) ---
     std::string data_dir = ".walcast/pgdata"; ///< WALCAST_DATA_DIR / --data-dir

@@ -54,10 +54,15 @@ std::size_t Authorizer::pending() const {
 void Authorizer::submit(const IdentityPtr& identity, AuthWork work) {
     std::unique_lock lock(mu_);
     space_cv_.wait(lock, [&] { return pending_ < options_.max_pending || stopping_; });
+    ++pending_;
+    if (options_.strategy == RlsStrategy::PerSubscriber) {
+        fifo_.emplace_back(identity, std::move(work));
+        work_cv_.notify_one();
+        return;
+    }
     auto& q = queues_[identity->key];
     if (!q.identity) q.identity = identity;
     q.items.push_back(std::move(work));
-    ++pending_;
     if (!q.running && q.items.size() == 1) {
         ready_.push_back(identity->key);
         work_cv_.notify_one();
@@ -75,6 +80,40 @@ void Authorizer::finish(AuthWork& work, std::shared_ptr<const std::string> data)
 
 void Authorizer::worker_loop(unsigned index) {
     pg::Connection conn;
+    auto connect = [&] {
+        // (Re)connect with a short backoff; a database that stays down turns the batch into
+        // error rows rather than silently withholding it.
+        for (int attempt = 0; !conn.healthy() && attempt < 5; ++attempt) {
+            auto c = pg::Connection::connect(params_);
+            if (c) {
+                conn = std::move(c).value();
+                break;
+            }
+            log::warn("authorizer {}: {}", index, c.error().message);
+            std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
+        }
+    };
+    if (options_.strategy == RlsStrategy::PerSubscriber) {
+        for (;;) {
+            std::vector<AuthWork> batch;
+            {
+                std::unique_lock lock(mu_);
+                work_cv_.wait(lock, [&] { return stopping_ || !fifo_.empty(); });
+                if (stopping_) return;
+                // Every subscriber's check of one change, as the reference runs them.
+                const ChangePayloads* change = fifo_.front().second.payloads.get();
+                while (!fifo_.empty() && fifo_.front().second.payloads.get() == change) {
+                    batch.push_back(std::move(fifo_.front().second));
+                    fifo_.pop_front();
+                }
+            }
+            connect();
+            check_per_subscriber(conn, batch);
+            std::lock_guard lock(mu_);
+            pending_ -= batch.size();
+            space_cv_.notify_all();
+        }
+    }
     for (;;) {
         std::string key;
         std::vector<AuthWork> batch;
@@ -103,17 +142,7 @@ void Authorizer::worker_loop(unsigned index) {
             }
         }
 
-        // (Re)connect with a short backoff; a database that stays down turns the batch into
-        // error rows rather than silently withholding it.
-        for (int attempt = 0; !conn.healthy() && attempt < 5; ++attempt) {
-            auto c = pg::Connection::connect(params_);
-            if (c) {
-                conn = std::move(c).value();
-                break;
-            }
-            log::warn("authorizer {}: {}", index, c.error().message);
-            std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
-        }
+        connect();
         check_batch(conn, *identity, batch);
 
         std::lock_guard lock(mu_);
@@ -331,6 +360,81 @@ void Authorizer::check_batch(pg::Connection& conn, const Identity& id,
             finish(w, w.payloads->get(v));
             break;
         }
+        }
+    }
+}
+
+void Authorizer::check_per_subscriber(pg::Connection& conn, std::vector<AuthWork>& batch) {
+    // One round trip per change; inside it, per subscriber: switch role and claims, then
+    // `SELECT EXISTS (… WHERE pk = <value>)` — the reference's apply_rls loop.
+    std::vector<int> verdicts(batch.size(), -1); // -1 failed, 0 hidden, 1 visible
+    if (conn.healthy()) {
+        const auto& change = batch.front().payloads->change();
+        const auto& rel = *change.relation;
+        auto pk = access_.primary_key(conn, rel.oid);
+        std::string where;
+        if (pk && !(*pk)->columns.empty() && change.new_tuple) {
+            for (std::size_t j = 0; j < (*pk)->columns.size(); ++j) {
+                int col = rel.column_index((*pk)->columns[j]);
+                if (col < 0) {
+                    where.clear();
+                    break;
+                }
+                if (j) where += " AND ";
+                where += conn.quote_ident((*pk)->columns[j]) + " = " +
+                         conn.quote_literal(change.new_tuple->text(static_cast<std::size_t>(col))) +
+                         "::" + (*pk)->type_names[j];
+            }
+        }
+        if (!where.empty()) {
+            std::string script = "BEGIN READ ONLY; SET LOCAL statement_timeout = " +
+                                 std::to_string(options_.timeout_ms) + ";";
+            for (const auto& w : batch) {
+                const auto id = w.subscription->identity();
+                script += "SET LOCAL ROLE " + conn.quote_ident(id->role) +
+                          "; SELECT set_config('request.jwt.claims', " +
+                          conn.quote_literal(id->claims_json) + ", true); SELECT EXISTS (SELECT 1 FROM " +
+                          conn.quote_ident(rel.schema) + "." + conn.quote_ident(rel.table) +
+                          " WHERE " + where + "); RESET ROLE;";
+            }
+            script += "COMMIT";
+            checks_.inc(batch.size());
+            rows_checked_.inc(batch.size());
+            if (PQsendQuery(conn.get(), script.c_str())) {
+                std::size_t tuples = 0;
+                bool failed = false;
+                while (PGresult* raw = PQgetResult(conn.get())) {
+                    pg::PgResult res(raw);
+                    auto st = PQresultStatus(raw);
+                    if (st == PGRES_TUPLES_OK) {
+                        // Results alternate: set_config, then the EXISTS of one subscriber.
+                        if (tuples % 2 == 1 && tuples / 2 < batch.size())
+                            verdicts[tuples / 2] = PQgetvalue(raw, 0, 0)[0] == 't' ? 1 : 0;
+                        ++tuples;
+                    } else if (st != PGRES_COMMAND_OK) {
+                        failed = true;
+                    }
+                }
+                if (failed && PQstatus(conn.get()) == CONNECTION_OK) {
+                    auto rb = conn.exec_script("ROLLBACK");
+                    (void)rb;
+                }
+            }
+        }
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        auto& w = batch[i];
+        if (verdicts[i] == 1) {
+            visible_.inc();
+            finish(w, w.payloads->get(w.variant));
+        } else if (verdicts[i] == 0) {
+            hidden_.inc();
+            finish(w, nullptr);
+        } else {
+            check_errors_.inc();
+            PayloadVariant v = w.variant;
+            v.error = ErrorRow::CheckFailed;
+            finish(w, w.payloads->get(v));
         }
     }
 }

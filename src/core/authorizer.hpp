@@ -34,7 +34,15 @@ struct AuthWork {
     CommitTracker::Ticket ticket = 0;
 };
 
+/// How row checks are run.
+enum class RlsStrategy {
+    Batched,       ///< per identity, consecutive changes of a table in one statement, concurrent
+    PerSubscriber, ///< the reference's cost model: one EXISTS per subscriber per change, in
+                   ///< sequence (one round trip per change), one connection — benchmark baseline
+};
+
 struct AuthorizerOptions {
+    RlsStrategy strategy = RlsStrategy::Batched;
     unsigned pool_size = 4;            ///< connections, one worker thread each
     std::uint32_t timeout_ms = 5000;   ///< statement_timeout of one check
     std::size_t max_batch_changes = 256; ///< distinct changes checked per statement
@@ -70,6 +78,7 @@ private:
     };
     void worker_loop(unsigned index);
     void check_batch(pg::Connection& conn, const Identity& identity, std::vector<AuthWork>& batch);
+    void check_per_subscriber(pg::Connection& conn, std::vector<AuthWork>& batch);
     void finish(AuthWork& work, std::shared_ptr<const std::string> data);
 
     pg::ConnectParams params_;
@@ -83,6 +92,7 @@ private:
     std::condition_variable space_cv_; ///< submit: pending dropped below the limit
     std::unordered_map<std::string, Queue> queues_; ///< by identity key
     std::deque<std::string> ready_;                 ///< identities with items, not running
+    std::deque<std::pair<IdentityPtr, AuthWork>> fifo_; ///< PerSubscriber: one global queue
     std::size_t pending_ = 0;
     bool stopping_ = false;
     std::vector<std::thread> workers_;

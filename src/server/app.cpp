@@ -9,6 +9,7 @@
 #include "core/subscription_service.hpp"
 #include "server/http_server.hpp"
 #include "server/server_context.hpp"
+#include "server/static_files.hpp"
 #include "server/ws_session.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -66,6 +67,10 @@ Status App::start() {
     core::AuthorizerOptions auth_opts;
     auth_opts.pool_size = m.config.auth_pool_size;
     auth_opts.timeout_ms = m.config.auth_timeout_ms;
+    if (m.config.rls_strategy == "per-subscriber") {
+        auth_opts.strategy = core::RlsStrategy::PerSubscriber;
+        auth_opts.pool_size = 1;
+    }
     m.authorizer = std::make_unique<core::Authorizer>(m.params, auth_opts, m.access, m.tracker,
                                                       confirm, m.registry);
     core::RouterOptions router_opts;
@@ -119,7 +124,7 @@ Status App::start() {
             }
             return h;
         },
-        nullptr});
+        StaticFiles::handler(app_static_files(m.config, m.params))});
     m.http = std::make_unique<HttpServer>(m.io, *m.ctx);
     if (auto st = m.http->listen(m.config.host, m.config.port); !st) return st;
 
