@@ -33,7 +33,9 @@
 //    q; b e p w are refused); ^ and $ anchor only at the string ends; `.` matches newline.
 //    Remaining differences: ARE's newline-sensitive mode is approximated by Perl multi-line
 //    mode, and back-references/lookaround follow Perl rules in corner cases. Only "is there a
-//    match" is used, so leftmost-longest vs leftmost-first does not matter.
+//    match" is used, so leftmost-longest vs leftmost-first does not matter. Boost backtracks
+//    where Postgres's engine does not: a search that exceeds 1 million states (e.g. `(a*)*b`
+//    on a long run of a's, about 30 ms at -O2) is abandoned and counts as no match.
 //  * Types walcast cannot order natively — jsonb, arrays, inet/cidr, money, ranges, geometric
 //    and other user types — support eq/neq/in/isdistinct/is by comparing canonical text, and
 //    refuse lt/lte/gt/gte at compile time with an error naming the type. Known gaps of text

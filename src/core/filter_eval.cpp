@@ -1,5 +1,9 @@
 #include "core/filter_eval.hpp"
 
+// A regex search that backtracks catastrophically gives up after this many states (Boost's
+// default is 100 million: tens of seconds on the router thread). This is the only file that
+// includes Boost.Regex.
+#define BOOST_REGEX_MAX_STATE_COUNT 1000000
 #include <boost/regex.hpp>
 
 #include <charconv>
@@ -523,12 +527,19 @@ bool like_match(std::string_view text, std::string_view pattern, bool single_byt
 }
 
 std::optional<std::string> like_pattern_error(std::string_view pattern) {
+    std::size_t wildcard_runs = 0;
     for (std::size_t i = 0; i < pattern.size(); ++i) {
         if (pattern[i] == '\\') {
             if (i + 1 == pattern.size()) return "LIKE pattern must not end with escape character";
             ++i;
+        } else if (pattern[i] == '%' && (i == 0 || pattern[i - 1] != '%')) {
+            ++wildcard_runs;
         }
     }
+    // Matching recurses once per `%` run; bound the depth (Postgres bounds it by stack depth).
+    if (wildcard_runs > max_like_wildcards)
+        return "LIKE pattern has more than " + std::to_string(max_like_wildcards) +
+               " % wildcards, which walcast does not evaluate; simplify the pattern";
     return std::nullopt;
 }
 

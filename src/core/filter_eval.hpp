@@ -113,8 +113,12 @@ private:
 /// (check with like_pattern_error first).
 bool like_match(std::string_view text, std::string_view pattern, bool single_byte = false);
 
+/// Most `%` runs a LIKE pattern may have (matching recurses once per run).
+constexpr std::size_t max_like_wildcards = 256;
+
 /// Postgres's error for a pattern LIKE rejects at run time ("LIKE pattern must not end with
-/// escape character", SQLSTATE 22025), or nullopt when the pattern is usable.
+/// escape character", SQLSTATE 22025), walcast's refusal of patterns with more than
+/// max_like_wildcards `%` runs, or nullopt when the pattern is usable.
 std::optional<std::string> like_pattern_error(std::string_view pattern);
 
 /// Decodes bytea text output ("\x0102ff") into bytes; nullopt when it is not hex format.

@@ -519,6 +519,24 @@ TEST(PgSemanticsTest, ParsesPostgresTextOutput) {
     EXPECT_EQ(decode_bytea_hex("\\x00ff"), std::string("\0\xff", 2));
 }
 
+TEST(PgSemanticsTest, HostilePatternsAreRefusedOrEvaluatedWithoutCrashing) {
+    using namespace pgsem;
+    std::string many;
+    for (std::size_t i = 0; i <= max_like_wildcards; ++i)
+        many += "%a";
+    EXPECT_TRUE(like_pattern_error(many).has_value());
+    EXPECT_FALSE(like_pattern_error(many.substr(2)).has_value());
+    EXPECT_FALSE(like_match(std::string(5000, 'a'), many.substr(2) + "b"));
+    for (const char* p : {"(", "[", "\\", "(?", "(?q", "[[:", "[[:alpha", "\\x", "\\u12", "a{2,1}",
+                          "(a*)*b", "***=", "(?i", "[]", "\\"}) {
+        auto rx = Regex::compile(p, false, "C");
+        if (rx.ok()) (void)(*rx)->search(std::string(3000, 'a'));
+    }
+    auto rx = Regex::compile("(a*)*b", false, "C");
+    ASSERT_TRUE(rx.ok());
+    EXPECT_FALSE((*rx)->search(std::string(20000, 'a'))); // catastrophic backtracking: no match
+}
+
 TEST(PgSemanticsTest, TranslatesAreSyntax) {
     using namespace pgsem;
     auto t = translate_are(L"\\m\\w+\\M\\Z\\B", false);

@@ -136,5 +136,27 @@ TEST(FilterParserTest, ElixirTrimHandlesUnicodeWhitespace) {
     EXPECT_EQ(elixir_trim(""), "");
 }
 
+TEST(FilterParserTest, ArbitraryBytesParseOrFailWithTheFilterPrefix) {
+    // Deterministic pseudo-random inputs drawn from the grammar's interesting bytes.
+    const char raw[] = "ab=.,()\"\\ not.eqinlikematchisdistinct\x00\xc3\xa9\t";
+    const std::string alphabet(raw, sizeof raw - 1);
+    std::uint32_t seed = 12345;
+    for (int n = 0; n < 20000; ++n) {
+        std::string s;
+        int len = static_cast<int>(seed % 24);
+        for (int i = 0; i < len; ++i) {
+            seed = seed * 1103515245u + 12345u;
+            s += alphabet[(seed >> 16) % alphabet.size()];
+        }
+        seed = seed * 1103515245u + 12345u;
+        auto r = parse_filter(s);
+        if (!r.ok())
+            ASSERT_EQ(r.error().message.rfind("Error parsing `filter` params: ", 0), 0u) << s;
+        else
+            for (const auto& c : r.value())
+                if (c.op == FilterOp::In) ASSERT_EQ(c.value.front(), '{') << s;
+    }
+}
+
 } // namespace
 } // namespace walcast::core
