@@ -116,7 +116,10 @@ public:
 };
 
 /// ValueNormalizer over a pg::Connection (borrowed; must outlive this object and be used by
-/// no one else meanwhile). Type names and collations are cached per OID/name. Queries are
+/// no one else meanwhile). The connection must carry walcast's session settings
+/// (pg::ConnectParams::options: DateStyle ISO, TimeZone UTC, IntervalStyle postgres,
+/// extra_float_digits 3), the same as the replication connection whose tuples the filters
+/// see. Type names and collations are cached per OID/name. Queries are
 /// parameterised: the user's value is always a bound parameter; the type is spliced only as
 /// Postgres's own format_type() output for the OID.
 class PgValueNormalizer final : public ValueNormalizer {

@@ -548,20 +548,23 @@ protected:
 TEST_F(FilterVsPostgresTest, EveryOperatorWithAndWithoutNotMatchesPostgres) {
     auto norm_conn = connect_test_db();
     core::PgValueNormalizer norm(norm_conn);
-    int compared = 0, mismatches = 0;
+    int compared = 0, mismatches = 0, total = 0;
     std::set<std::string> ops_seen;
     for (const auto& c : cases(with_locale_, with_citext_)) {
         for (bool negate : {false, true}) {
             std::string f = filter_text(c.column, c.op, c.value, negate);
+            ++total;
             if (!compare(f, norm, compared)) ++mismatches;
             ops_seen.insert(c.op);
         }
     }
     EXPECT_EQ(mismatches, 0);
     EXPECT_EQ(ops_seen.size(), 13u) << "every operator is exercised";
-    EXPECT_GT(compared, 380) << "most cases were evaluated, not refused";
-    std::printf("compared %d filters over %zu rows (collation column: %s, citext: %s)\n", compared,
-                rows_.size(), with_locale_ ? "yes" : "no", with_citext_ ? "yes" : "no");
+    // Only the cases Postgres itself rejects (and walcast refuses) are not compared.
+    EXPECT_GE(compared, total - 4) << "most cases were evaluated, not refused";
+    std::printf("compared %d of %d filters over %zu rows (collation column: %s, citext: %s)\n",
+                compared, total, rows_.size(), with_locale_ ? "yes" : "no",
+                with_citext_ ? "yes" : "no");
 }
 
 TEST_F(FilterVsPostgresTest, AndedConditionsMatchPostgres) {
