@@ -73,8 +73,10 @@ namespace {
 struct RoleView {
     const Identity* identity = nullptr;
     TableAccessPtr access;
-    capture::ColumnMask readable;
-    bool pk_readable = false;
+    bool any_readable = false;
+    /// What the role sees without a select list; shared by all its channels' messages.
+    PayloadVariant base;
+    std::shared_ptr<const std::string> base_data; ///< rendered on first direct delivery
 };
 
 } // namespace
@@ -144,60 +146,62 @@ void Router::route(const capture::ChangePtr& change) {
             RoleView v;
             v.identity = identity.get();
             v.access = access_for(identity->role, rel);
-            if (v.access) {
-                v.readable = readable_mask(*v.access, rel);
-                v.pk_readable = true;
-                for (std::size_t c = 0; c < rel.columns.size(); ++c)
-                    if (rel.columns[c].is_primary_key && !v.readable[c]) v.pk_readable = false;
+            if (!v.access) {
+                v.base.error = ErrorRow::CheckFailed; // could not read the catalog: say so
+                v.any_readable = true;
+            } else {
+                v.base.columns = readable_mask(*v.access, rel);
+                bool pk_readable = true;
+                for (std::size_t c = 0; c < rel.columns.size(); ++c) {
+                    v.any_readable = v.any_readable || v.base.columns[c];
+                    if (rel.columns[c].is_primary_key && !v.base.columns[c]) pk_readable = false;
+                }
+                if (!is_delete && no_pk) {
+                    v.base.error = ErrorRow::NoPrimaryKey;
+                } else if (!is_delete && !pk_readable) {
+                    v.base.error = ErrorRow::Unauthorized;
+                }
+                if (v.base.error != ErrorRow::None) v.base.columns.clear();
+                v.base.old_record_pk_only = is_delete && v.access->rls;
             }
             views.push_back(std::move(v));
             view = views.end() - 1;
         }
         // Only tables the role may SELECT (at least one column) deliver anything.
-        const bool access_failed = !view->access;
-        if (!access_failed) {
-            bool any = false;
-            for (bool r : view->readable) any = any || r;
-            if (!any) continue;
-        }
+        if (!view->any_readable) continue;
 
         if (!payloads) payloads = std::make_shared<ChangePayloads>(change, options_.max_record_bytes);
         matched_any = true;
+        const bool needs_check =
+            view->base.error == ErrorRow::None && !is_delete && view->access->rls;
         for (auto& [group, ids] : groups) {
-            PayloadVariant v;
-            if (access_failed) {
-                v.error = ErrorRow::CheckFailed;
-            } else if (!is_delete && no_pk) {
-                v.error = ErrorRow::NoPrimaryKey;
-            } else if (!is_delete && !view->pk_readable) {
-                v.error = ErrorRow::Unauthorized;
-            } else {
-                v.columns = view->readable;
-                // select: listed columns plus every primary-key column (spec §5.6).
-                const Binding* b = nullptr;
-                for (std::size_t k = first; k < end && !b; ++k)
-                    if (sub->bindings()[cands[k].binding].select_group == group)
-                        b = &sub->bindings()[cands[k].binding];
-                if (b && b->spec.select) {
-                    for (std::size_t c = 0; c < rel.columns.size(); ++c) {
-                        if (rel.columns[c].is_primary_key) continue;
-                        bool listed = false;
-                        for (const auto& s : *b->spec.select)
-                            listed = listed || s == rel.columns[c].name;
-                        if (!listed) v.columns[c] = false;
-                    }
+            // select: listed columns plus every primary-key column (spec §5.6).
+            const Binding* b = nullptr;
+            for (std::size_t k = first; k < end && !b; ++k)
+                if (sub->bindings()[cands[k].binding].select_group == group)
+                    b = &sub->bindings()[cands[k].binding];
+            std::optional<PayloadVariant> selected;
+            if (b && b->spec.select && view->base.error == ErrorRow::None) {
+                selected = view->base;
+                for (std::size_t c = 0; c < rel.columns.size(); ++c) {
+                    if (rel.columns[c].is_primary_key) continue;
+                    bool listed = false;
+                    for (const auto& s : *b->spec.select) listed = listed || s == rel.columns[c].name;
+                    if (!listed) selected->columns[c] = false;
                 }
-                v.old_record_pk_only = is_delete && view->access->rls;
             }
             const auto slot = sub->reserve();
             deliveries_.inc();
-            if (v.error == ErrorRow::None && !is_delete && view->access->rls) {
+            if (needs_check) {
                 tracker_.add_pending(ticket_);
-                authorizer_.submit(identity, AuthWork{payloads, std::move(v),
+                authorizer_.submit(identity, AuthWork{payloads, selected ? *selected : view->base,
                                                       sub->shared_from_this(), slot,
                                                       std::move(ids), ticket_});
+            } else if (selected) {
+                sub->complete(slot, payloads->get(*selected), std::move(ids));
             } else {
-                sub->complete(slot, payloads->get(v), std::move(ids));
+                if (!view->base_data) view->base_data = payloads->get(view->base);
+                sub->complete(slot, view->base_data, std::move(ids));
             }
         }
     }
