@@ -1,0 +1,189 @@
+// Starts a real `walcast serve` (embedded default: its own throwaway Postgres under /tmp) for a
+// test file, exposes its URLs and a node-postgres pool on its database, and tears it down.
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+import { TEST_SECRET } from './tokens.mjs';
+import { waitUntil, WaitAborted } from './wait.mjs';
+
+/** Start-up (initdb + Postgres + replication stream) deadline on a slow, sanitized build. */
+const START_TIMEOUT_MS = 90_000;
+/** How long a SIGTERM'd server may take to exit before it is killed. */
+const STOP_TIMEOUT_MS = 20_000;
+/** PostgreSQL server programs (Debian postgresql-15), for cleaning up after a killed server. */
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+
+// Settings that would point walcast elsewhere than its embedded default.
+const SCRUBBED_ENV = [
+  'DATABASE_URL', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'SLOT_NAME',
+  'PUBLICATION', 'HOST', 'PORT', 'WALCAST_THREADS', 'MAX_RECORD_BYTES', 'CLIENT_QUEUE_SOFT_BYTES',
+  'CLIENT_QUEUE_SOFT_SECONDS', 'CLIENT_QUEUE_HARD_BYTES', 'CONNECT_ERROR_BACKOFF_MS',
+  'CHANNEL_ERROR_BACKOFF_MS', 'MAX_CHANNELS_PER_CLIENT', 'JWT_SECRET', 'JWT_JWKS',
+  'JWT_CLAIM_VALIDATORS', 'AUTH_POOL_SIZE', 'AUTH_TIMEOUT_MS', 'WALCAST_DATA_DIR',
+  'EMBEDDED_DB_PORT', 'LOG_LEVEL',
+];
+
+export function walcastBin() {
+  const bin = process.env.WALCAST_BIN;
+  if (!bin) throw new Error('WALCAST_BIN is not set: point it at the walcast binary, e.g. ' +
+    'WALCAST_BIN=build/debug/walcast node --test tests/compat/');
+  if (!existsSync(bin)) throw new Error(`WALCAST_BIN=${bin} does not exist: build it first (make debug)`);
+  return bin;
+}
+
+/// A running walcast. Fields: wsUrl (the realtime-js endpoint, ".../socket"), httpUrl, anonKey
+/// (the printed anon JWT), dbUrl (printed psql URL), secret, pool (pg.Pool), log() (stderr so
+/// far), exited (null or {code, signal}).
+export class Walcast {
+  /// Starts a server with `env` added to the defaults (PORT=0, HOST=127.0.0.1, JWT_SECRET,
+  /// CONNECT/CHANNEL_ERROR_BACKOFF_MS=0). Resolves once GET /healthz answers 200.
+  static async start(env = {}) {
+    const w = new Walcast();
+    await w.#start(env);
+    return w;
+  }
+
+  #child;
+  #stdout = '';
+  #stderr = '';
+  #tmp;
+
+  async #start(extraEnv) {
+    this.#tmp = mkdtempSync(join(tmpdir(), 'walcast-compat-'));
+    // Postgres runs as `postgres` (we are root): it must be able to reach the data directory.
+    chmodSync(this.#tmp, 0o755);
+    const env = { ...process.env };
+    for (const k of SCRUBBED_ENV) delete env[k];
+    Object.assign(env, {
+      WALCAST_DATA_DIR: join(this.#tmp, 'pgdata'),
+      PORT: '0',
+      HOST: '127.0.0.1',
+      JWT_SECRET: TEST_SECRET,
+      CONNECT_ERROR_BACKOFF_MS: '0',
+      CHANNEL_ERROR_BACKOFF_MS: '0',
+      // A sanitized build reports leaks at exit on stderr; they must not turn into test noise.
+      ASAN_OPTIONS: env.ASAN_OPTIONS ?? 'detect_leaks=0',
+      ...Object.fromEntries(Object.entries(extraEnv).map(([k, v]) => [k, String(v)])),
+    });
+    this.secret = env.JWT_SECRET;
+    this.exited = null;
+    this.#child = spawn(walcastBin(), ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child.stdout.setEncoding('utf8').on('data', (d) => { this.#stdout += d; });
+    this.#child.stderr.setEncoding('utf8').on('data', (d) => {
+      this.#stderr += d;
+      if (process.env.WALCAST_COMPAT_VERBOSE) process.stderr.write(d);
+    });
+    this.#child.on('exit', (code, signal) => { this.exited = { code, signal }; });
+
+    try {
+      await waitUntil(() => {
+        if (this.exited) throw new WaitAborted(`walcast exited during start-up (${JSON.stringify(this.exited)})`);
+        return this.#stdout.includes('Press Ctrl+C to stop.');
+      }, { what: 'walcast to print its URLs', timeoutMs: START_TIMEOUT_MS, dump: () => this.#stdout + this.#stderr });
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+    // The realtime-js endpoint, the demo anon JWT and the database URL, wherever the banner
+    // puts them.
+    const ws = /(ws:\/\/[^\s/]+\/socket)\b/.exec(this.#stdout);
+    const anon = /anon JWT:\s+(\S+)/.exec(this.#stdout);
+    const psql = /psql "(postgresql:\/\/[^"]+)"/.exec(this.#stdout);
+    if (!ws || !anon || !psql) {
+      await this.stop();
+      throw new Error(`cannot parse walcast's start-up output:\n${this.#stdout}`);
+    }
+    this.wsUrl = ws[1];
+    this.httpUrl = this.wsUrl.replace(/^ws:/, 'http:').replace(/\/socket$/, '');
+    this.port = Number(new URL(this.httpUrl).port);
+    this.anonKey = anon[1];
+    this.dbUrl = psql[1];
+    this.pool = new pg.Pool({ connectionString: this.dbUrl, max: 6 });
+    // pg.Pool emits 'error' for idle clients whose server went away (at teardown).
+    this.pool.on('error', () => {});
+    await waitUntil(async () => (await fetch(`${this.httpUrl}/healthz`)).status === 200,
+      { what: 'GET /healthz = 200', timeoutMs: START_TIMEOUT_MS, dump: () => this.#stderr.slice(-4000) });
+  }
+
+  /// Server stderr so far (its log).
+  log() {
+    return this.#stderr;
+  }
+
+  /// Runs one statement (or a multi-statement script without params) and returns the rows.
+  async sql(text, params) {
+    const r = await this.pool.query(text, params);
+    return Array.isArray(r) ? r.flatMap((x) => x.rows ?? []) : r.rows;
+  }
+
+  /// Runs `fn(client)` inside a transaction on one pooled connection; commits unless it throws.
+  async tx(fn) {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const v = await fn(c);
+      await c.query('COMMIT');
+      return v;
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  /// Runs `query` as `claims.role` with request.jwt.claims = claims (both transaction-local),
+  /// the way walcast checks visibility (spec §6.2). Returns the rows, or throws the Postgres error.
+  async selectAs(claims, query, params = []) {
+    return this.tx(async (c) => {
+      await c.query(`SET LOCAL ROLE ${pg.escapeIdentifier(claims.role)}`);
+      await c.query("SELECT set_config('request.jwt.claims', $1, true)", [JSON.stringify(claims)]);
+      return (await c.query(query, params)).rows;
+    });
+  }
+
+  /// Parses GET /metrics into a Map of "name{labels}" -> number.
+  async metrics() {
+    const res = await fetch(`${this.httpUrl}/metrics`);
+    const text = await res.text();
+    const m = new Map();
+    for (const line of text.split('\n')) {
+      if (!line || line.startsWith('#')) continue;
+      const i = line.lastIndexOf(' ');
+      m.set(line.slice(0, i), Number(line.slice(i + 1)));
+    }
+    m.text = text;
+    m.status = res.status;
+    m.contentType = res.headers.get('content-type');
+    return m;
+  }
+
+  /// SIGTERM, wait for exit (SIGKILL after STOP_TIMEOUT_MS), remove the temp dir. Returns the
+  /// exit status {code, signal}.
+  async stop() {
+    if (this.pool) {
+      const p = this.pool;
+      this.pool = null;
+      await p.end().catch(() => {});
+    }
+    if (this.#child && !this.exited) {
+      this.#child.kill('SIGTERM');
+      try {
+        await waitUntil(() => this.exited, { what: 'walcast to exit after SIGTERM', timeoutMs: STOP_TIMEOUT_MS });
+      } catch {
+        this.#child.kill('SIGKILL');
+        await waitUntil(() => this.exited, { what: 'walcast to exit after SIGKILL', timeoutMs: 5000 });
+        // A killed walcast leaves its Postgres running; stop it (it runs as `postgres`).
+        const pgdata = join(this.#tmp, 'pgdata');
+        spawnSync('runuser', ['-u', 'postgres', '--', `${PG_BIN}/pg_ctl`, '-D', pgdata, '-m', 'immediate', 'stop'],
+          { stdio: 'ignore' });
+      }
+    }
+    if (this.#tmp) rmSync(this.#tmp, { recursive: true, force: true });
+    this.#tmp = null;
+    return this.exited;
+  }
+}
