@@ -121,7 +121,9 @@ private:
     // Refused upgrades wait CONNECT_ERROR_BACKOFF_MS first (spec §1.4).
     void refuse(http::status status, std::string body, unsigned version) {
         ctx_.metrics.connects_refused.inc();
-        auto res = make(status, body.empty() ? "" : "application/json", std::move(body), version);
+        // Decided before body is moved: argument evaluation order is unspecified.
+        std::string content_type = body.empty() ? "" : "application/json";
+        auto res = make(status, std::move(content_type), std::move(body), version);
         auto delay = ctx_.config.connect_error_backoff_ms;
         if (delay == 0 || status == http::status::forbidden) return send(std::move(res), false);
         auto timer = std::make_shared<asio::steady_timer>(socket_.get_executor(),
