@@ -47,13 +47,13 @@ BEGIN
   IF to_regprocedure('auth.uid()') IS NULL THEN
     CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $f$
       SELECT nullif(coalesce(current_setting('request.jwt.claim.sub', true),
-                             current_setting('request.jwt.claims', true)::jsonb ->> 'sub'), '')::uuid
+                             nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub'), '')::uuid
     $f$;
   END IF;
   IF to_regprocedure('auth.role()') IS NULL THEN
     CREATE FUNCTION auth.role() RETURNS text LANGUAGE sql STABLE AS $f$
       SELECT nullif(coalesce(current_setting('request.jwt.claim.role', true),
-                             current_setting('request.jwt.claims', true)::jsonb ->> 'role'), '')::text
+                             nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role'), '')::text
     $f$;
   END IF;
   IF to_regprocedure('auth.jwt()') IS NULL THEN
@@ -73,6 +73,8 @@ $$)SQL",
             "    END IF;\n  END IF;\nEND\n$$",
     };
 }
+
+std::string demo_insert_sql() { return "insert into todos (task) values ('Change!')"; }
 
 std::vector<std::string> demo_statements() {
     return {

@@ -8,6 +8,7 @@
 #include "pg/connection.hpp"
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace walcast::pg {
@@ -15,6 +16,12 @@ namespace walcast::pg {
 /// The `walcast db init` statements, in order, for the given publication name. Each is safe to
 /// run again: roles, schema, functions and the publication are created only when missing.
 std::vector<std::string> db_init_statements(const std::string& publication);
+
+/// The demo table of the embedded quick start, in schema public.
+constexpr std::string_view demo_table = "todos";
+
+/// The statement of seed 000's Quick start step 7, inserting one todo.
+std::string demo_insert_sql();
 
 /// The statements of the embedded quick start's demo table: public.todos (id serial primary
 /// key, task text), RLS on with an anonymous read policy, replica identity FULL, grants to the
