@@ -1,0 +1,116 @@
+// The inspector page in a real browser (Debian's Chromium, headless, driven by playwright-core):
+// it loads from walcast alone (no other origin), subscribes to public.todos with the anon JWT
+// the embedded server hands it, and shows inserted, updated and deleted rows newest first.
+// A bad token gets no further than any other client's: the WebSocket refuses it.
+// Leaves a screenshot at $WALCAST_BUILD_DIR/inspector.png.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import { chromium } from 'playwright-core'
+import {
+  buildDir, changeDeadlineMs, cleanUp, freshDir, runPrintedPsql, startWalcast,
+} from './support.mjs'
+
+const chromiumPath = process.env.WALCAST_CHROMIUM || '/usr/bin/chromium'
+const dir = freshDir('walcast-e2e-inspector-')
+const dataDir = path.join(dir, 'pgdata')
+let w = null
+let browser = null
+const requests = []
+
+before(async () => {
+  w = await startWalcast(['--data-dir', dataDir], { cwd: dir })
+  browser = await chromium.launchPersistentContext(path.join(dir, 'chromium-profile'), {
+    executablePath: chromiumPath,
+    headless: true,
+    viewport: { width: 1360, height: 900 },
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run',
+    ],
+  })
+  browser.on('request', (r) => requests.push(r.url()))
+})
+
+after(async () => {
+  if (browser) await browser.close()
+  await cleanUp([w], dataDir, dir)
+})
+
+async function openInspector() {
+  const page = await browser.newPage()
+  const errors = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  await page.goto(w.inspector)
+  // The config fetch fills in the anon JWT the embedded server hands the page.
+  await page.waitForFunction(() => document.getElementById('token').value.length > 0,
+    null, { timeout: changeDeadlineMs })
+  return { page, errors }
+}
+
+test('subscribes to todos and shows changes newest first', async () => {
+  const { page, errors } = await openInspector()
+  // A token the server signed for role anon (not necessarily the printed one: iat differs).
+  const claims = JSON.parse(Buffer.from((await page.inputValue('#token')).split('.')[1], 'base64url'))
+  assert.equal(claims.role, 'anon')
+  assert.equal(await page.inputValue('#schema'), 'public')
+  await page.fill('#table', 'todos')
+  await page.selectOption('#event', '*')
+  await page.click('#subscribe')
+
+  await page.waitForSelector('#channel-state[data-state="ok"]', { timeout: changeDeadlineMs })
+  await page.waitForSelector('#conn[data-state="open"]', { timeout: changeDeadlineMs })
+  await page.waitForFunction(() => /Subscribed to PostgreSQL/.test(document.getElementById('system').textContent),
+    null, { timeout: changeDeadlineMs })
+  const reply = JSON.parse(await page.textContent('#join-reply'))
+  assert.equal(reply.status, 'ok')
+  assert.equal(reply.response.postgres_changes.length, 1)
+  assert.equal(reply.response.postgres_changes[0].table, 'todos')
+  assert.equal(typeof reply.response.postgres_changes[0].id, 'number')
+
+  await runPrintedPsql(w.psql, "insert into todos (task) values ('buy milk')")
+  await page.locator('#rows tr', { hasText: 'buy milk' }).waitFor({ timeout: changeDeadlineMs })
+  const first = page.locator('#rows tr').first()
+  assert.match(await first.locator('.c-record').textContent(), /task"buy milk"/)
+  assert.equal(await first.getAttribute('data-type'), 'INSERT')
+  assert.equal(await first.locator('.c-table').textContent(), 'public.todos')
+  assert.match(await first.locator('.c-time').textContent(), /^\d\d:\d\d:\d\d\.\d{3}$/)
+
+  await runPrintedPsql(w.psql, "insert into todos (task) values ('walk the dog')")
+  await runPrintedPsql(w.psql, "update todos set task = 'buy oat milk' where task = 'buy milk'")
+  await runPrintedPsql(w.psql, "delete from todos where task = 'walk the dog'")
+  await page.waitForFunction(() => document.querySelectorAll('#rows tr').length === 4,
+    null, { timeout: changeDeadlineMs })
+  const types = await page.locator('#rows tr').evaluateAll((rows) => rows.map((r) => r.dataset.type))
+  assert.deepEqual(types, ['DELETE', 'UPDATE', 'INSERT', 'INSERT'], 'newest first')
+  const update = page.locator('#rows tr').nth(1)
+  assert.match(await update.locator('.c-record').textContent(), /buy oat milk/)
+  assert.match(await update.locator('.c-old').textContent(), /buy milk/)
+  // RLS is on for todos: a DELETE's old record carries the primary key only (spec §6.3).
+  assert.equal(await page.locator('#rows tr').first().locator('.c-old').textContent(), 'id2')
+  assert.equal(await page.textContent('#count'), '4')
+
+  await page.waitForFunction(() => !document.querySelector('#rows tr.fresh'), null,
+    { timeout: changeDeadlineMs }) // the arrival highlight has faded
+  if (buildDir) await page.screenshot({ path: path.join(buildDir, 'inspector.png'), fullPage: true })
+  assert.deepEqual(errors, [], 'no script errors on the page')
+  const origin = new URL(w.inspector).origin
+  const foreign = requests.filter((u) => !u.startsWith(origin) && !u.startsWith(origin.replace('http', 'ws')) &&
+    !u.startsWith('data:'))
+  assert.deepEqual(foreign, [], 'the page makes no request to another origin')
+  await page.close()
+})
+
+test('a token the server does not accept gets no subscription', async () => {
+  const { page } = await openInspector()
+  await page.fill('#token', 'not-a-jwt')
+  await page.click('#subscribe')
+  // The upgrade is refused (401 after CONNECT_ERROR_BACKOFF_MS) and realtime-js keeps retrying;
+  // the page says so and never reports a subscription.
+  await page.waitForFunction(() => /check the JWT|was the JWT accepted/.test(document.getElementById('conn-text').textContent),
+    null, { timeout: changeDeadlineMs })
+  assert.notEqual(await page.getAttribute('#channel-state', 'data-state'), 'ok')
+  await runPrintedPsql(w.psql, "insert into todos (task) values ('not for strangers')")
+  assert.equal(await page.locator('#rows tr').count(), 0)
+  await page.close()
+})
