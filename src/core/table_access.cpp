@@ -22,7 +22,9 @@ Result<TableAccessPtr> AccessCache::access(const pg::Connection& conn, const std
         " CASE WHEN r.oid IS NULL THEN NULL ELSE"
         "  (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a"
         "   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
-        "     AND has_column_privilege(r.oid, c.oid, a.attnum, 'SELECT')) END"
+        "     AND has_column_privilege(r.oid, c.oid, a.attnum, 'SELECT')"
+        // Without USAGE on the schema the role cannot SELECT anything from the table.
+        "     AND has_schema_privilege(r.oid, c.relnamespace, 'USAGE')) END"
         " FROM pg_class c LEFT JOIN pg_roles r ON r.rolname = $1 WHERE c.oid = $2",
         {role, std::to_string(oid)});
     if (!res) return std::move(res).error().context("reading privileges of role " + role);
@@ -95,6 +97,7 @@ Result<bool> AccessCache::refresh_if_changed(const pg::Connection& conn) {
         "   FROM pg_attribute a WHERE a.attacl IS NOT NULL"
         " UNION ALL SELECT 'i' || i.indrelid || ':' || i.indkey::text FROM pg_index i"
         "   WHERE i.indisprimary"
+        " UNION ALL SELECT 'n' || n.oid || ':' || coalesce(n.nspacl::text, '') FROM pg_namespace n"
         " UNION ALL SELECT 'r' || r.oid || ':' || r.rolname || r.rolsuper || r.rolbypassrls"
         "   FROM pg_roles r"
         " UNION ALL SELECT 'm' || m.roleid || ':' || m.member FROM pg_auth_members m"

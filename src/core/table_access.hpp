@@ -19,7 +19,8 @@ namespace walcast::core {
 /// A role's access to one table, as of the catalog when it was loaded.
 struct TableAccess {
     bool role_exists = false;
-    std::vector<std::string> readable_columns; ///< has_column_privilege(role, t, col, 'SELECT')
+    /// has_column_privilege(role, t, col, 'SELECT'); none without USAGE on t's schema
+    std::vector<std::string> readable_columns;
     bool rls = false; ///< relrowsecurity and the role neither bypasses RLS nor owns the table
                       ///< (unless FORCE ROW LEVEL SECURITY)
     bool readable(std::string_view column) const {
