@@ -10,7 +10,7 @@ debs=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libpq-dev libssl-dev libjwt-dev libspdlog-dev libfmt-dev libcli11-dev
   googletest libgtest-dev libbenchmark-dev
-  postgresql-15 postgresql-client-15
+  postgresql-15 postgresql-client-15 locales
 )
 # Node.js runs the realtime-js compatibility tests and builds the inspector page's bundle;
 # Chromium runs the inspector's browser test.

@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <functional>
+#include <string>
 
 int main(int argc, char** argv) {
     using namespace walcast;
@@ -24,8 +26,24 @@ int main(int argc, char** argv) {
     } catch (const CLI::Success& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
+        // CLI11 names the flag ("--port"); add its environment variable, which is where a bad
+        // value usually comes from.
+        std::string message = e.what();
+        std::function<void(const CLI::App*)> name_env = [&](const CLI::App* a) {
+            for (const CLI::Option* o : a->get_options()) {
+                const std::string flag = o->get_name();
+                if (!o->get_envname().empty() && message.find(flag + " ") != std::string::npos &&
+                    message.find(o->get_envname()) == std::string::npos) {
+                    message += " (set by " + flag + " or the environment variable " +
+                               o->get_envname() + ")";
+                    return;
+                }
+            }
+            for (const CLI::App* sub : a->get_subcommands({})) name_env(sub);
+        };
+        name_env(&app);
         std::fprintf(stderr, "walcast: %s\nRun `walcast --help` or `walcast <command> --help`.\n",
-                     e.what());
+                     message.c_str());
         return 2;
     }
     if (auto st = validate(config); !st) {

@@ -291,36 +291,6 @@ EventFilter event_filter(const boost::json::object& params) {
     return EventFilter::All;
 }
 
-/// SQL LIKE with no escape character: `%` any run, `_` one UTF-8 character.
-bool like_no_escape(std::string_view s, std::string_view p) {
-    std::size_t si = 0, pi = 0, star_p = std::string_view::npos, star_s = 0;
-    auto char_len = [&](std::size_t i) {
-        auto c = static_cast<unsigned char>(s[i]);
-        std::size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-        return std::min(n, s.size() - i);
-    };
-    while (si < s.size()) {
-        if (pi < p.size() && p[pi] == '%') {
-            star_p = pi++;
-            star_s = si;
-        } else if (pi < p.size() && p[pi] == '_') {
-            si += char_len(si);
-            ++pi;
-        } else if (pi < p.size() && p[pi] == s[si]) {
-            ++si;
-            ++pi;
-        } else if (star_p != std::string_view::npos) {
-            pi = star_p + 1;
-            star_s += char_len(star_s);
-            si = star_s;
-        } else {
-            return false;
-        }
-    }
-    while (pi < p.size() && p[pi] == '%')
-        ++pi;
-    return pi == p.size();
-}
 
 elixir::Term filters_term(const std::vector<FilterCondition>& filters) {
     std::vector<elixir::Term> items;
@@ -363,11 +333,7 @@ bool BindingSpec::matches_event(capture::ChangeKind kind) const {
 
 bool BindingSpec::matches_relation(std::string_view schema_name,
                                    std::string_view table_name) const {
-    auto pattern = [](const std::string& p) {
-        return p == "*" ? std::string_view("%") : std::string_view(p);
-    };
-    return like_no_escape(schema_name, pattern(schema)) &&
-           like_no_escape(table_name, pattern(table));
+    return (schema == "*" || schema_name == schema) && (table == "*" || table_name == table);
 }
 
 Result<BindingSpec> parse_binding(const boost::json::object& params) {

@@ -24,8 +24,7 @@ enum class EventFilter : unsigned char { All, Insert, Update, Delete };
 /// "*", "INSERT", "UPDATE", "DELETE".
 std::string_view to_string(EventFilter e);
 
-/// A parsed binding. schema/table may be "*" (any); they are matched against publication
-/// tables with SQL LIKE semantics and no escape character, as RT does (see matches_relation).
+/// A parsed binding. schema/table are exact names or "*" (any); see matches_relation.
 struct BindingSpec {
     EventFilter event = EventFilter::All;
     std::string schema;
@@ -38,9 +37,10 @@ struct BindingSpec {
     /// Whether a change of this kind is wanted. TRUNCATE never is (spec §4.5).
     bool matches_event(capture::ChangeKind kind) const;
 
-    /// Whether a table matches schema/table as RT selects them from the publication:
-    /// `schemaname LIKE schema AND tablename LIKE table ESCAPE ''` with `*` meaning `%`. So `%`
-    /// and `_` inside the names act as wildcards (faithful to RT, spec §3.4).
+    /// Whether a table matches: each of schema and table equal to the name, or "*". RT selects
+    /// tables with `LIKE` and no escape character (spec §3.4), so there `_` and `%` inside a
+    /// name are wildcards and a binding on `todo_items` also receives `todoXitems`; walcast
+    /// matches names exactly — a subscriber gets the table it named.
     bool matches_relation(std::string_view schema_name, std::string_view table_name) const;
 };
 

@@ -112,17 +112,22 @@ TEST(BindingSpecTest, SelectRules) {
     EXPECT_EQ(parse_err(R"({"schema":"public","table":"*","select":["a"]})"), wildcard);
 }
 
-TEST(BindingSpecTest, RelationMatchingUsesLikeWithoutEscape) {
+TEST(BindingSpecTest, RelationMatchingIsExactOrStar) {
     auto all = parse_ok(R"({"schema":"*"})");
     EXPECT_TRUE(all.matches_relation("public", "todos"));
+    EXPECT_TRUE(all.matches_relation("private", "notes"));
+    auto schema = parse_ok(R"({"schema":"public"})");
+    EXPECT_TRUE(schema.matches_relation("public", "todos"));
+    EXPECT_FALSE(schema.matches_relation("private", "todos"));
     auto t = parse_ok(R"({"schema":"public","table":"todo_items"})");
     EXPECT_TRUE(t.matches_relation("public", "todo_items"));
-    EXPECT_TRUE(t.matches_relation("public", "todoXitems")); // `_` is a wildcard, as in RT
+    // RT's LIKE would match these; a subscriber gets exactly the table it named.
+    EXPECT_FALSE(t.matches_relation("public", "todoXitems"));
     EXPECT_FALSE(t.matches_relation("public", "todo_items2"));
     EXPECT_FALSE(t.matches_relation("other", "todo_items"));
     auto pct = parse_ok(R"({"schema":"public","table":"a%"})");
-    EXPECT_TRUE(pct.matches_relation("public", "abc"));
-    EXPECT_FALSE(pct.matches_relation("public", "bac"));
+    EXPECT_TRUE(pct.matches_relation("public", "a%"));
+    EXPECT_FALSE(pct.matches_relation("public", "abc"));
 }
 
 TEST(BindingSpecTest, UnableToSubscribeMessageMatchesTheSpec) {
