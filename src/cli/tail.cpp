@@ -19,6 +19,7 @@
 #include <cstring>
 #include <ctime>
 #include <signal.h>
+#include <unordered_map>
 
 namespace walcast::cli {
 
@@ -43,6 +44,12 @@ public:
     int write_errno() const { return write_errno_.load(); }
     /// Lines printed; read after the source has stopped.
     std::uint64_t printed() const { return printed_; }
+
+    void on_relation(const capture::RelationPtr& relation) override {
+        for (auto it = relation_parts_.begin(); it != relation_parts_.end();)
+            it = it->first->oid == relation->oid ? relation_parts_.erase(it) : std::next(it);
+        relations_[relation->oid] = relation;
+    }
 
     void on_begin(const capture::TransactionInfo& txn) override {
         // Transactions committed at or after --until-lsn are not printed.
@@ -75,32 +82,55 @@ private:
                (options_.table.empty() || rel.table == options_.table);
     }
 
+    // The parts of a line that only depend on the relation ("schema", "table", "columns"),
+    // rendered once per relation version: most of a line's cost otherwise.
+    struct RelationPart {
+        std::string head;    ///< ,"schema":…,"table":…,
+        std::string columns; ///< "columns":[…]
+    };
+    const RelationPart& relation_part(const capture::Relation& rel) {
+        auto it = relation_parts_.find(&rel);
+        if (it != relation_parts_.end()) return it->second;
+        std::string head = ",\"schema\":";
+        json::append_string(head, rel.schema);
+        head += ",\"table\":";
+        json::append_string(head, rel.table);
+        head += ',';
+        std::string columns = "\"columns\":[";
+        for (std::size_t i = 0; i < rel.columns.size(); ++i) {
+            const auto& c = rel.columns[i];
+            if (i) columns += ',';
+            columns += "{\"name\":";
+            json::append_string(columns, c.name);
+            columns += ",\"type\":";
+            json::append_string(columns, c.type.name);
+            columns += ",\"type_oid\":";
+            json::append_uint(columns, c.type.oid);
+            columns += c.is_primary_key ? ",\"primary_key\":true}" : ",\"primary_key\":false}";
+        }
+        columns += ']';
+        return relation_parts_.emplace(&rel, RelationPart{std::move(head), std::move(columns)})
+            .first->second;
+    }
+
     void print(const capture::Change& change, const capture::Relation& rel) {
         if (!wanted(rel) || done()) return;
+        if (change.txn.commit_lsn != txn_part_lsn_ || txn_part_.empty()) {
+            txn_part_ = "\"commit_timestamp\":\"";
+            append_commit_timestamp(txn_part_, change.txn.commit_time_pg_us);
+            txn_part_ += "\",\"commit_lsn\":\"";
+            txn_part_ += change.txn.commit_lsn.to_string();
+            txn_part_ += "\",";
+            txn_part_lsn_ = change.txn.commit_lsn;
+        }
+        const RelationPart& part = relation_part(rel);
         line_.clear();
         line_ += "{\"type\":\"";
         line_ += capture::to_string(change.kind);
-        line_ += "\",\"schema\":";
-        json::append_string(line_, rel.schema);
-        line_ += ",\"table\":";
-        json::append_string(line_, rel.table);
-        line_ += ",\"commit_timestamp\":\"";
-        append_commit_timestamp(line_, change.txn.commit_time_pg_us);
-        line_ += "\",\"commit_lsn\":\"";
-        line_ += change.txn.commit_lsn.to_string();
-        line_ += "\",\"columns\":[";
-        for (std::size_t i = 0; i < rel.columns.size(); ++i) {
-            const auto& c = rel.columns[i];
-            if (i) line_ += ',';
-            line_ += "{\"name\":";
-            json::append_string(line_, c.name);
-            line_ += ",\"type\":";
-            json::append_string(line_, c.type.name);
-            line_ += ",\"type_oid\":";
-            json::append_uint(line_, c.type.oid);
-            line_ += c.is_primary_key ? ",\"primary_key\":true}" : ",\"primary_key\":false}";
-        }
-        line_ += ']';
+        line_ += '"';
+        line_ += part.head;
+        line_ += txn_part_;
+        line_ += part.columns;
         if (change.kind == capture::ChangeKind::Insert ||
             change.kind == capture::ChangeKind::Update) {
             line_ += ",\"record\":";
@@ -131,6 +161,13 @@ private:
 
     const TailOptions& options_;
     std::optional<pg::Lsn> until_;
+    // Keyed by the Relation object (immutable; a new one per Relation message). Entries of a
+    // replaced version are dropped in on_relation; the RelationPtr in each change keeps the
+    // current one alive, so its address cannot be reused while it is a key.
+    std::unordered_map<const capture::Relation*, RelationPart> relation_parts_;
+    std::unordered_map<pg::Oid, capture::RelationPtr> relations_; ///< current version per OID
+    std::string txn_part_;
+    pg::Lsn txn_part_lsn_;
     capture::LogicalSource* source_ = nullptr;
     std::string line_;
     std::uint64_t printed_ = 0;

@@ -216,6 +216,34 @@ TEST(CaptureTailTest, PrintsEachChangeAsOneJsonLineAndExitsOnSigterm) {
     EXPECT_EQ(tail.out(), ""); // nothing else was printed (tl_b never appeared)
 }
 
+TEST(CaptureTailTest, ColumnsFollowAlterTable) {
+    auto conn = connect_test_db();
+    sql(conn, "CREATE TABLE tl_alter (id int PRIMARY KEY, a text);"
+              "CREATE PUBLICATION alter_pub FOR TABLE tl_alter");
+    Child tail({"tail", "--database-url", url(), "--publication", "alter_pub"});
+    ASSERT_TRUE(tail.stderr_contains("streaming publication alter_pub")) << tail.err();
+    sql(conn, "INSERT INTO tl_alter VALUES (1, 'x')");
+    sql(conn, "ALTER TABLE tl_alter ADD COLUMN b bool");
+    sql(conn, "INSERT INTO tl_alter VALUES (2, 'y', true)");
+    sql(conn, "ALTER TABLE tl_alter DROP COLUMN a");
+    sql(conn, "INSERT INTO tl_alter VALUES (3, false)");
+    std::vector<std::string> columns, records;
+    for (int i = 0; i < 3; ++i) {
+        auto line = parse_line(tail.line());
+        std::string names;
+        for (const auto& c : line["columns"].as_array())
+            names += std::string(c.at("name").as_string()) + " ";
+        columns.push_back(names);
+        records.push_back(boost::json::serialize(line["record"]));
+    }
+    EXPECT_EQ(columns, (std::vector<std::string>{"id a ", "id a b ", "id b "}));
+    EXPECT_EQ(records,
+              (std::vector<std::string>{R"({"id":1,"a":"x"})", R"({"id":2,"a":"y","b":true})",
+                                        R"({"id":3,"b":false})"}));
+    tail.signal(SIGINT);
+    EXPECT_EQ(tail.wait_exit(), 0) << tail.err();
+}
+
 TEST(CaptureTailTest, StopsAtUntilLsnAndAfterMaxChanges) {
     auto conn = connect_test_db();
     sql(conn, "CREATE TABLE tl_until (id int PRIMARY KEY);"
