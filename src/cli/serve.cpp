@@ -210,11 +210,11 @@ int run_serve(Config config) {
         params = capture::connect_params_from(config);
     }
 
-    progress.step("starting the server and the replication stream");
+    // The server logs from here on: the progress line goes, so log lines start on their own.
+    progress.done();
     server::App app(config, params);
     if (auto st = app.start(); !st) return fail(progress, st.error().message);
     bool stream_up = app.wait_stream_up(cluster ? stream_wait_embedded : stream_wait_external);
-    progress.done();
 
     const std::string host =
         config.host == "0.0.0.0" || config.host == "::" ? "localhost" : config.host;
