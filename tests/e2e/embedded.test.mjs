@@ -34,7 +34,7 @@ async function receiveInsert(w, token, task) {
     return change
   } finally {
     await client.removeAllChannels()
-    client.disconnect()
+    await client.disconnect()
   }
 }
 
