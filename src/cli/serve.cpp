@@ -84,7 +84,8 @@ private:
 
     void draw_locked() {
         static constexpr const char* frames[] = {"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"};
-        double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+        double s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
         std::fprintf(stderr, "\r\033[K%s %s (%.1fs)", frames[frame_++ % 10], what_.c_str(), s);
         std::fflush(stderr);
     }
@@ -134,7 +135,8 @@ Result<fs::path> choose_data_dir(const Config& config) {
         return std::move(st).error();
     }
     std::uint32_t h = 2166136261u; // FNV-1a 32 of the path: a stable, short directory name
-    for (unsigned char c : requested.string()) h = (h ^ c) * 16777619u;
+    for (unsigned char c : requested.string())
+        h = (h ^ c) * 16777619u;
     char suffix[16];
     std::snprintf(suffix, sizeof suffix, "-%08x", static_cast<unsigned>(h));
     std::string name = requested.parent_path().parent_path().filename().string();
@@ -198,7 +200,8 @@ int run_serve(Config config) {
         auto conn = pg::Connection::connect(params);
         if (!conn) return fail(progress, conn.error().message);
         auto statements = pg::db_init_statements(config.publication);
-        for (auto& s : pg::demo_statements()) statements.push_back(std::move(s));
+        for (auto& s : pg::demo_statements())
+            statements.push_back(std::move(s));
         if (auto st = pg::run_statements(*conn, statements); !st)
             return fail(progress, st.error().message);
         if (config.jwt_secret.empty() && config.jwt_jwks.empty()) {
@@ -221,13 +224,14 @@ int run_serve(Config config) {
     const std::string base = host + ":" + std::to_string(app.port());
     std::printf("\nwalcast %s is ready.\n\n", WALCAST_VERSION);
     std::printf("  Inspector:  http://%s/\n", base.c_str());
-    std::printf("  WebSocket:  ws://%s/socket  (realtime-js endpoint; supabase-js URL: http://%s)\n",
-                base.c_str(), base.c_str());
+    std::printf(
+        "  WebSocket:  ws://%s/socket  (realtime-js endpoint; supabase-js URL: http://%s)\n",
+        base.c_str(), base.c_str());
     if (cluster) {
         if (!config.jwt_secret.empty())
-            std::printf("  anon JWT:   %s\n",
-                        server::embedded_anon_jwt(config.jwt_secret, now_unix_us() / 1'000'000)
-                            .c_str());
+            std::printf(
+                "  anon JWT:   %s\n",
+                server::embedded_anon_jwt(config.jwt_secret, now_unix_us() / 1'000'000).c_str());
         std::printf("  psql:       %s\n", cluster->psql_command().c_str());
         std::printf("\nTry it: open the inspector, press Subscribe, then insert a todo:\n"
                     "  %s -c \"%s\"\n",

@@ -55,7 +55,8 @@ std::string last_lines(const fs::path& file, std::size_t n) {
     std::ifstream in(file);
     std::vector<std::string> lines;
     std::string line;
-    while (std::getline(in, line)) lines.push_back(line);
+    while (std::getline(in, line))
+        lines.push_back(line);
     std::string tail;
     for (std::size_t i = lines.size() > n ? lines.size() - n : 0; i < lines.size(); ++i)
         tail += "\n  " + lines[i];
@@ -68,8 +69,8 @@ Result<std::uint16_t> pick_free_port() {
     int err = 0;
     std::uint16_t port = try_bind(0, &err);
     if (port == 0)
-        return make_error(Errc::Unavailable,
-                          std::string("cannot bind a TCP port on 127.0.0.1: ") + std::strerror(err));
+        return make_error(Errc::Unavailable, std::string("cannot bind a TCP port on 127.0.0.1: ") +
+                                                 std::strerror(err));
     return port;
 }
 
@@ -94,7 +95,8 @@ Result<fs::path> EmbeddedCluster::find_bin_dir(const BinSearch& where) {
         if (!pg_config.empty()) {
             if (auto out = run_program({pg_config, "--bindir"})) {
                 std::string dir = *out;
-                while (!dir.empty() && (dir.back() == '\n' || dir.back() == ' ')) dir.pop_back();
+                while (!dir.empty() && (dir.back() == '\n' || dir.back() == ' '))
+                    dir.pop_back();
                 if (!dir.empty() && has_server(dir)) return fs::path(dir);
             }
         }
@@ -161,10 +163,12 @@ Status EmbeddedCluster::check_reachable(const fs::path& data_dir) {
     return make_error(Errc::PermissionDenied,
                       "the data directory " + data_dir.string() +
                           " is not reachable by the `postgres` user that runs Postgres when "
-                          "walcast runs as root (" + blocking.string() +
+                          "walcast runs as root (" +
+                          blocking.string() +
                           " is not searchable by others). Choose a data directory it can "
                           "reach, e.g. --data-dir /var/lib/walcast/pgdata, or allow it in: "
-                          "chmod o+x " + blocking.string());
+                          "chmod o+x " +
+                          blocking.string());
 }
 
 Status EmbeddedCluster::lock_data_dir() {
@@ -196,8 +200,7 @@ Status EmbeddedCluster::stop_leftover_server() {
         return make_error(Errc::Unavailable,
                           "a Postgres is still running on " + options_.data_dir.string() +
                               " and could not be stopped (" + st.error().message +
-                              "); stop it with: pg_ctl -D " + options_.data_dir.string() +
-                              " stop");
+                              "); stop it with: pg_ctl -D " + options_.data_dir.string() + " stop");
     return {};
 }
 
@@ -244,9 +247,8 @@ Result<std::unique_ptr<EmbeddedCluster>> EmbeddedCluster::start(Options options)
         std::ofstream(c->log_file_, std::ios::app).close();
         if (::chown(c->log_file_.c_str(), user->uid, user->gid) != 0)
             return make_error(Errc::PermissionDenied,
-                              "cannot hand " + c->log_file_.string() +
-                                  " to the postgres user: " + std::strerror(errno) +
-                                  "; choose another --data-dir");
+                              "cannot hand " + c->log_file_.string() + " to the postgres user: " +
+                                  std::strerror(errno) + "; choose another --data-dir");
     }
 
     if (!fs::exists(opts.data_dir / "PG_VERSION")) {
@@ -265,10 +267,10 @@ Result<std::unique_ptr<EmbeddedCluster>> EmbeddedCluster::start(Options options)
             return make_error(Errc::PermissionDenied,
                               "cannot hand " + opts.data_dir.string() +
                                   " to the postgres user; choose another --data-dir");
-        auto st = run_program({(c->bin_dir_ / "initdb").string(), "-D", opts.data_dir.string(),
-                               "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                               "--locale=C.UTF-8", "--no-sync"},
-                              run);
+        auto st =
+            run_program({(c->bin_dir_ / "initdb").string(), "-D", opts.data_dir.string(), "-U",
+                         "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"},
+                        run);
         if (!st)
             return make_error(Errc::Unavailable, "initdb failed (log " + c->log_file_.string() +
                                                      "):" + last_lines(c->log_file_, 6));
@@ -300,8 +302,8 @@ Result<std::unique_ptr<EmbeddedCluster>> EmbeddedCluster::start(Options options)
     return c;
 }
 
-Result<std::unique_ptr<EmbeddedCluster>> EmbeddedCluster::start_temporary(
-    std::vector<std::string> settings) {
+Result<std::unique_ptr<EmbeddedCluster>>
+EmbeddedCluster::start_temporary(std::vector<std::string> settings) {
     // Under /tmp so that the postgres user can reach it even when the checkout lives in a
     // directory only root can enter.
     char tmpl[] = "/tmp/walcast-pg-XXXXXX";
@@ -323,8 +325,7 @@ Result<std::unique_ptr<EmbeddedCluster>> EmbeddedCluster::start_temporary(
 }
 
 Status EmbeddedCluster::pg_ctl(const std::vector<std::string>& args) {
-    std::vector<std::string> argv{(bin_dir_ / "pg_ctl").string(), "-D",
-                                  options_.data_dir.string()};
+    std::vector<std::string> argv{(bin_dir_ / "pg_ctl").string(), "-D", options_.data_dir.string()};
     argv.insert(argv.end(), args.begin(), args.end());
     RunOptions run;
     if (as_other_user_) run.user = lookup_user("postgres");
@@ -340,7 +341,8 @@ Status EmbeddedCluster::start_server() {
                     " -c wal_level=logical -c max_wal_senders=20 -c max_replication_slots=20"
                     " -c max_connections=200";
     if (options_.ephemeral) o += " -c fsync=off -c full_page_writes=off";
-    for (const auto& s : options_.settings) o += " -c " + s;
+    for (const auto& s : options_.settings)
+        o += " -c " + s;
     auto st = pg_ctl({"-w", "-t", "60", "-l", log_file_.string(), "-o", o, "start"});
     if (!st) {
         std::string fix;

@@ -33,12 +33,13 @@ struct BinSearch {
 class EmbeddedCluster {
 public:
     struct Options {
-        std::filesystem::path data_dir;   ///< created (initdb) when it holds no cluster yet
-        std::uint16_t port = 0;           ///< 0 = the last run's port if free, else a free one
-        bool ephemeral = false;           ///< tests: fsync off (the OS keeps the data; a machine crash is not tested)
-        std::vector<std::string> settings; ///< extra "name=value" server settings
+        std::filesystem::path data_dir; ///< created (initdb) when it holds no cluster yet
+        std::uint16_t port = 0;         ///< 0 = the last run's port if free, else a free one
+        bool ephemeral =
+            false; ///< tests: fsync off (the OS keeps the data; a machine crash is not tested)
+        std::vector<std::string> settings;                ///< extra "name=value" server settings
         std::function<void(const std::string&)> progress; ///< optional: "initdb …", "starting …"
-        BinSearch bin_search;             ///< where the Postgres programs are looked for
+        BinSearch bin_search; ///< where the Postgres programs are looked for
     };
 
     /// Creates (if needed) and starts the cluster; returns when it accepts connections.
@@ -49,8 +50,8 @@ public:
     static Result<std::unique_ptr<EmbeddedCluster>> start(Options options);
 
     /// A throwaway cluster in a fresh temporary directory (tests).
-    static Result<std::unique_ptr<EmbeddedCluster>> start_temporary(
-        std::vector<std::string> settings = {});
+    static Result<std::unique_ptr<EmbeddedCluster>>
+    start_temporary(std::vector<std::string> settings = {});
 
     ~EmbeddedCluster();
     EmbeddedCluster(const EmbeddedCluster&) = delete;

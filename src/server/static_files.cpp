@@ -95,8 +95,8 @@ const StaticFile* StaticFiles::find(std::string_view path) const {
     return it == files_.end() ? nullptr : &it->second;
 }
 
-std::function<bool(std::string_view, std::string&, std::string&)> StaticFiles::handler(
-    std::shared_ptr<const StaticFiles> files) {
+std::function<bool(std::string_view, std::string&, std::string&)>
+StaticFiles::handler(std::shared_ptr<const StaticFiles> files) {
     return [files = std::move(files)](std::string_view path, std::string& content_type,
                                       std::string& body) {
         const StaticFile* f = files->find(path);
@@ -150,8 +150,7 @@ std::shared_ptr<const StaticFiles> app_static_files(const Config& config,
         ic.insert_example = pg::psql_command(params) + " -c \"" + pg::demo_insert_sql() + "\"";
     }
     // no-store: the body may hold a token, which no cache needs to keep.
-    files->add("/inspector/config.json", "application/json", "no-store",
-               inspector_config_json(ic));
+    files->add("/inspector/config.json", "application/json", "no-store", inspector_config_json(ic));
     return files;
 }
 

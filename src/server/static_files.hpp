@@ -63,8 +63,8 @@ public:
 
     /// An adapter for ServerContext::static_file (content type + body). The returned function
     /// keeps the table alive.
-    static std::function<bool(std::string_view, std::string&, std::string&)> handler(
-        std::shared_ptr<const StaticFiles> files);
+    static std::function<bool(std::string_view, std::string&, std::string&)>
+    handler(std::shared_ptr<const StaticFiles> files);
 
 private:
     std::unordered_map<std::string, StaticFile> files_;
@@ -72,9 +72,9 @@ private:
 
 /// What GET /inspector/config.json tells the page.
 struct InspectorConfig {
-    std::string anon_jwt;               ///< empty = the user pastes a token
-    std::vector<std::string> tables;    ///< suggestions for the table field
-    std::string insert_example;         ///< a command the user can run to make a change
+    std::string anon_jwt;            ///< empty = the user pastes a token
+    std::vector<std::string> tables; ///< suggestions for the table field
+    std::string insert_example;      ///< a command the user can run to make a change
 };
 
 /// {"anon_jwt": "<jwt>"|null, "tables": [...], "insert_example": "..."|null}

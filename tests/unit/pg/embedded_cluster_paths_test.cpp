@@ -40,7 +40,8 @@ void fake_program(const fs::path& file) {
 }
 
 void fake_server(const fs::path& bin) {
-    for (const char* p : {"initdb", "pg_ctl", "postgres"}) fake_program(bin / p);
+    for (const char* p : {"initdb", "pg_ctl", "postgres"})
+        fake_program(bin / p);
 }
 
 BinSearch only_roots(std::vector<fs::path> roots) {

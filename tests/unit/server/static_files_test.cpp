@@ -44,7 +44,8 @@ TEST(StaticFilesTest, PageReferencesBundleAndStylesThatAreEmbedded) {
     auto files = embedded_files();
     const std::string& html = files->find("/")->body;
     std::smatch js, css;
-    ASSERT_TRUE(std::regex_search(html, js, std::regex(R"re(src="(inspector-[A-Z0-9]{8}\.js)")re")));
+    ASSERT_TRUE(
+        std::regex_search(html, js, std::regex(R"re(src="(inspector-[A-Z0-9]{8}\.js)")re")));
     ASSERT_TRUE(
         std::regex_search(html, css, std::regex(R"re(href="(inspector-[A-Z0-9]{8}\.css)")re")));
     const StaticFile* bundle = files->find("/" + js[1].str());
