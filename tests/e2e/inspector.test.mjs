@@ -124,3 +124,17 @@ test('a token the server does not accept gets no subscription', { skip }, async 
   assert.equal(await page.locator('#rows tr').count(), 0)
   await page.close()
 })
+
+test('a subscription the server rejects shows its system error', { skip }, async () => {
+  const { page } = await openInspector()
+  await page.fill('#table', 'todos')
+  await page.fill('#filter', 'id=foo.1') // not an operator of the filter grammar (spec §5.2, §5.4)
+  await page.click('#subscribe')
+  const error = page.locator('#system li[data-status="error"]')
+  await error.waitFor({ timeout: changeDeadlineMs })
+  assert.match(await error.locator('.msg').textContent(), /Error parsing `filter` params/)
+  assert.equal(await error.locator('.ext').textContent(), 'postgres_changes')
+  // The join itself succeeded (spec §3.2: bad parameters do not fail the join).
+  assert.equal(JSON.parse(await page.textContent('#join-reply')).status, 'ok')
+  await page.close()
+})
