@@ -178,6 +178,9 @@ for (const vsn of VSNS) {
         no_exp: [sign({ role: 'anon' }), /^InvalidJWTToken: Fields `role` and `exp` are required in JWT$/],
         not_a_jwt: ['definitely-not-a-jwt', /^MalformedJWT: The token provided is not a valid JWT$/],
         wrong_key: [sign({ role: 'anon', exp: now + 600 }, { secret: `${TEST_SECRET}-other` }), /^JwtSignatureError: Failed to validate JWT signature$/],
+        // Not in the spec (RT does not look at nbf); walcast's documented refusal.
+        not_yet_valid: [sign({ role: 'anon', exp: now + 600, nbf: now + 300 }),
+          /^InvalidJWTToken: Token is not valid yet, it becomes valid in (299|300) seconds$/],
         tampered: [(() => {
           const [h, , sig] = sign({ role: 'anon', exp: now + 600 }).split('.');
           const p = Buffer.from(JSON.stringify({ role: 'service_role', exp: now + 600 })).toString('base64url');

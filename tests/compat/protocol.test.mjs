@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Walcast } from './lib/server.mjs';
 import { makeClient, subscribe, Sub, uniqueName, VSNS } from './lib/client.mjs';
 import { RawSocket, socketUrl, tryUpgrade } from './lib/raw.mjs';
-import { sign, roleToken, nowS, b64url, TEST_SECRET } from './lib/tokens.mjs';
+import { sign, nowS, b64url, TEST_SECRET } from './lib/tokens.mjs';
 import { waitUntil, show } from './lib/wait.mjs';
 
 let server;
@@ -43,6 +43,10 @@ describe('refused upgrades', () => {
     })() }, 401, 'Failed to validate JWT signature'],
     alg_none: [{ apikey: unsigned }, 401, SIGNER],
     hs_rs_confusion: [{ apikey: sign({ role: 'anon', exp: now + 600 }, { header: { alg: 'RS256' } }) }, 401, SIGNER],
+    // The spec lists a failed `iat` type check under "anything else": 500.
+    iat_not_a_number: [{ apikey: sign({ role: 'anon', exp: now + 600, iat: 'yesterday' }) }, 500, 'Error connecting to Realtime'],
+    // The spec is silent on `nbf`; walcast refuses a token that is not valid yet (its message).
+    not_yet_valid: [{ apikey: sign({ role: 'anon', exp: now + 600, nbf: now + 300 }) }, 401, 'Token is not valid yet'],
   };
 
   for (const [name, [params, status, error]] of Object.entries(cases)) {
@@ -53,6 +57,14 @@ describe('refused upgrades', () => {
       assert.deepEqual(JSON.parse(r.body), { error });
     });
   }
+
+  it('accepts HS256, HS384 and HS512 tokens signed with JWT_SECRET', async () => {
+    for (const alg of ['HS256', 'HS384', 'HS512']) {
+      const r = await tryUpgrade(socketUrl(server, { vsn: '2.0.0', apikey: sign({ role: 'anon', exp: nowS() + 600 }, { alg }) }));
+      assert.equal(r.status, 101, `${alg}: ${show(r)}`);
+      r.ws.close();
+    }
+  });
 
   it('unsupported vsn: HTTP 403 with an empty body', async () => {
     const r = await tryUpgrade(socketUrl(server, { vsn: '3.0.0', apikey: server.anonKey }));
