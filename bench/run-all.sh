@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs every benchmark (`make bench` calls this after building the release binary). Each
+# script prints its own results; bench/README.md records measured figures and how to read them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "### Slot ingest (bench/ingest.sh)"
+bench/ingest.sh
