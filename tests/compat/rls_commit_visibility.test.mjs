@@ -7,7 +7,7 @@
 // to a user who could see the old row but not the new one. On a loaded machine this happens
 // within a few thousand commits. Waiting until the changes' transaction-id locks are gone
 // (they are released after the ProcArray entry) before checking makes both tests pass.
-// The same race makes rls.test.mjs and leak_matrix.test.mjs fail now and then.
+// The same race makes rls, leak_matrix and token_refresh_identity fail now and then.
 import { it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
