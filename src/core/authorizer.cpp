@@ -215,18 +215,41 @@ std::string visibility_query(const pg::Connection& conn, const capture::Relation
 // ordinals, or the error.
 struct ScriptOutcome {
     std::vector<std::unordered_set<std::size_t>> visible;
+    bool not_visible_yet = false; ///< a changed transaction is not in the snapshot yet: retry
     bool failed = false;
     std::string error;
     std::string sqlstate;
 };
 
+// The first statement of a check: are the changes' transactions visible to a snapshot taken
+// now? A walsender can decode a commit before the committing backend has left the ProcArray,
+// so a check run at once could judge the previous version of the row (an allowed INSERT
+// withheld, an UPDATE judged by its old row). Each later statement of the READ COMMITTED check
+// takes a newer snapshot, so "visible here" means visible to the checks. xids are 32-bit in
+// pgoutput; the epoch comes from the snapshot's xmax (an xid above xmax's low half is from the
+// previous epoch).
+std::string visibility_statement(const std::vector<std::uint32_t>& xids) {
+    std::string list = "{";
+    for (std::size_t i = 0; i < xids.size(); ++i) {
+        if (i) list += ',';
+        list += std::to_string(xids[i]);
+    }
+    list += '}';
+    return "SELECT coalesce(bool_and(pg_visible_in_snapshot((((("
+           "pg_snapshot_xmax(s)::text::bigint >> 32) - (x > (pg_snapshot_xmax(s)::text::bigint "
+           "& 4294967295))::int) << 32) | x)::text::xid8, s)), true) FROM pg_current_snapshot() s, "
+           "unnest('" + list + "'::bigint[]) x;";
+}
+
 ScriptOutcome run_checks(const pg::Connection& conn, const Identity& id,
+                         const std::vector<std::uint32_t>& xids,
                          const std::vector<std::string>& selects, std::uint32_t timeout_ms) {
     ScriptOutcome out;
     std::string script = "BEGIN READ ONLY; SET LOCAL statement_timeout = " +
                          std::to_string(timeout_ms) + "; SET LOCAL ROLE " +
                          conn.quote_ident(id.role) + "; SELECT set_config('request.jwt.claims', " +
-                         conn.quote_literal(id.claims_json) + ", true);";
+                         conn.quote_literal(id.claims_json) + ", true);" +
+                         visibility_statement(xids);
     for (const auto& s : selects) script += s + ";";
     script += "COMMIT";
     if (!PQsendQuery(conn.get(), script.c_str())) {
@@ -234,12 +257,17 @@ ScriptOutcome run_checks(const pg::Connection& conn, const Identity& id,
         out.error = PQerrorMessage(conn.get());
         return out;
     }
-    int tuples_seen = 0; // the first TUPLES_OK is set_config's
+    int tuples_seen = 0; // TUPLES_OK results: set_config's, the visibility test, the checks
     while (PGresult* raw = PQgetResult(conn.get())) {
         pg::PgResult res(raw);
         auto st = PQresultStatus(raw);
         if (st == PGRES_TUPLES_OK) {
-            if (tuples_seen++ == 0) continue;
+            const int n = tuples_seen++;
+            if (n == 0) continue;
+            if (n == 1) {
+                out.not_visible_yet = PQntuples(raw) == 1 && PQgetvalue(raw, 0, 0)[0] == 'f';
+                continue;
+            }
             std::unordered_set<std::size_t> vis;
             for (int r = 0; r < PQntuples(raw); ++r)
                 vis.insert(std::stoul(PQgetvalue(raw, r, 0)) - 1);
@@ -303,8 +331,27 @@ void Authorizer::check_batch(pg::Connection& conn, const Identity& id,
             }
             selects.push_back(std::move(q));
         }
-        checks_.inc(selects.size());
-        return run_checks(conn, id, selects, options_.timeout_ms);
+        std::vector<std::uint32_t> xids;
+        for (const auto& g : gs)
+            for (auto i : g.changes) xids.push_back(changes[i]->change().txn.xid);
+        std::sort(xids.begin(), xids.end());
+        xids.erase(std::unique(xids.begin(), xids.end()), xids.end());
+        // The window is microseconds; wait with a growing pause, bounded by the check timeout.
+        auto pause = std::chrono::microseconds(200);
+        const auto give_up = std::chrono::steady_clock::now() +
+                             std::chrono::milliseconds(options_.timeout_ms);
+        for (;;) {
+            checks_.inc(selects.size());
+            auto o = run_checks(conn, id, xids, selects, options_.timeout_ms);
+            if (o.failed || !o.not_visible_yet) return o;
+            if (std::chrono::steady_clock::now() >= give_up) {
+                o.failed = true;
+                o.error = "the changed rows' transactions did not become visible in time";
+                return o;
+            }
+            std::this_thread::sleep_for(pause);
+            pause = std::min(pause * 2, std::chrono::microseconds(20'000));
+        }
     };
 
     auto apply = [&](const std::vector<RelationGroup>& gs, const ScriptOutcome& o) {
@@ -388,7 +435,8 @@ void Authorizer::check_per_subscriber(pg::Connection& conn, std::vector<AuthWork
         }
         if (!where.empty()) {
             std::string script = "BEGIN READ ONLY; SET LOCAL statement_timeout = " +
-                                 std::to_string(options_.timeout_ms) + ";";
+                                 std::to_string(options_.timeout_ms) + ";" +
+                                 visibility_statement({change.txn.xid});
             for (const auto& w : batch) {
                 const auto id = w.subscription->identity();
                 script += "SET LOCAL ROLE " + conn.quote_ident(id->role) +
@@ -398,18 +446,26 @@ void Authorizer::check_per_subscriber(pg::Connection& conn, std::vector<AuthWork
                           " WHERE " + where + "); RESET ROLE;";
             }
             script += "COMMIT";
-            checks_.inc(batch.size());
-            rows_checked_.inc(batch.size());
-            if (PQsendQuery(conn.get(), script.c_str())) {
+            auto pause = std::chrono::microseconds(200);
+            const auto give_up = std::chrono::steady_clock::now() +
+                                 std::chrono::milliseconds(options_.timeout_ms);
+            for (bool again = true; again;) {
+                again = false;
+                checks_.inc(batch.size());
+                rows_checked_.inc(batch.size());
+                if (!PQsendQuery(conn.get(), script.c_str())) break;
                 std::size_t tuples = 0;
-                bool failed = false;
+                bool failed = false, not_visible = false;
                 while (PGresult* raw = PQgetResult(conn.get())) {
                     pg::PgResult res(raw);
                     auto st = PQresultStatus(raw);
                     if (st == PGRES_TUPLES_OK) {
-                        // Results alternate: set_config, then the EXISTS of one subscriber.
-                        if (tuples % 2 == 1 && tuples / 2 < batch.size())
-                            verdicts[tuples / 2] = PQgetvalue(raw, 0, 0)[0] == 't' ? 1 : 0;
+                        // The visibility test, then per subscriber set_config and EXISTS.
+                        if (tuples == 0) {
+                            not_visible = PQgetvalue(raw, 0, 0)[0] == 'f';
+                        } else if (tuples % 2 == 0 && (tuples - 1) / 2 < batch.size()) {
+                            verdicts[(tuples - 1) / 2] = PQgetvalue(raw, 0, 0)[0] == 't' ? 1 : 0;
+                        }
                         ++tuples;
                     } else if (st != PGRES_COMMAND_OK) {
                         failed = true;
@@ -418,6 +474,12 @@ void Authorizer::check_per_subscriber(pg::Connection& conn, std::vector<AuthWork
                 if (failed && PQstatus(conn.get()) == CONNECTION_OK) {
                     auto rb = conn.exec_script("ROLLBACK");
                     (void)rb;
+                }
+                if (!failed && not_visible && std::chrono::steady_clock::now() < give_up) {
+                    std::fill(verdicts.begin(), verdicts.end(), -1);
+                    std::this_thread::sleep_for(pause);
+                    pause = std::min(pause * 2, std::chrono::microseconds(20'000));
+                    again = true;
                 }
             }
         }

@@ -162,7 +162,9 @@ void Router::route(const capture::ChangePtr& change) {
                     v.base.error = ErrorRow::Unauthorized;
                 }
                 if (v.base.error != ErrorRow::None) v.base.columns.clear();
-                v.base.old_record_pk_only = is_delete && v.access->rls;
+                // With RLS enabled on the table a DELETE carries only the key, for every role
+                // (spec §6.4: the reference decides by the table, not the reader).
+                v.base.old_record_pk_only = is_delete && v.access->table_rls;
             }
             views.push_back(std::move(v));
             view = views.end() - 1;

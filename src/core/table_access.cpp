@@ -25,6 +25,7 @@ Result<TableAccessPtr> AccessCache::access(const pg::Connection& conn, const std
         "     AND has_column_privilege(r.oid, c.oid, a.attnum, 'SELECT')"
         // Without USAGE on the schema the role cannot SELECT anything from the table.
         "     AND has_schema_privilege(r.oid, c.relnamespace, 'USAGE')) END"
+        "   , c.relrowsecurity"
         " FROM pg_class c LEFT JOIN pg_roles r ON r.rolname = $1 WHERE c.oid = $2",
         {role, std::to_string(oid)});
     if (!res) return std::move(res).error().context("reading privileges of role " + role);
@@ -32,6 +33,7 @@ Result<TableAccessPtr> AccessCache::access(const pg::Connection& conn, const std
     if (PQntuples(res->get()) == 1) {
         a->role_exists = pg::field(res->get(), 0, 0) == std::optional<std::string_view>("t");
         a->rls = pg::field(res->get(), 0, 1) == std::optional<std::string_view>("t");
+        a->table_rls = pg::field(res->get(), 0, 3) == std::optional<std::string_view>("t");
         if (auto cols = pg::field(res->get(), 0, 2)) {
             // text[] output of plain identifiers: {a,b,"c d"}
             std::string_view s = *cols;

@@ -22,7 +22,8 @@ struct TableAccess {
     /// has_column_privilege(role, t, col, 'SELECT'); none without USAGE on t's schema
     std::vector<std::string> readable_columns;
     bool rls = false; ///< relrowsecurity and the role neither bypasses RLS nor owns the table
-                      ///< (unless FORCE ROW LEVEL SECURITY)
+                      ///< (unless FORCE ROW LEVEL SECURITY): rows must be checked
+    bool table_rls = false; ///< relrowsecurity, whoever reads (DELETE old_record reduction, §6.4)
     bool readable(std::string_view column) const {
         for (const auto& c : readable_columns)
             if (c == column) return true;

@@ -1,8 +1,6 @@
-// Known deviation, kept in its own file (see the final report of the compat suite): spec §6.4 /
-// §6.2 reduce a DELETE's old_record to the primary key whenever row-level security is enabled
-// on the table (RT's apply_rls tests the table's flag, `is_rls_enabled`), whatever the
-// subscriber's role. walcast reduces it only for roles that RLS applies to, so a BYPASSRLS
-// role such as service_role gets the whole old row.
+// Spec §6.4 / §6.2: a DELETE's old_record is reduced to the primary key whenever row-level
+// security is enabled on the table (RT's apply_rls tests the table's flag, `is_rls_enabled`),
+// whatever the subscriber's role — a BYPASSRLS role such as service_role included.
 import { it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 

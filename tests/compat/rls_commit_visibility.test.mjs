@@ -1,13 +1,10 @@
-// KNOWN SERVER BUG, isolated in this file (expected to fail until it is fixed; reported by the
-// compat suite): walcast runs a row-level security check as soon as a commit arrives from the
-// replication stream. Postgres flushes (and walsenders decode) the commit record before the
-// committing backend leaves the ProcArray, so a snapshot taken in that window does not see the
-// transaction yet: the check judges the previous version of the row. An INSERT is then
-// withheld although the policy allows it, and an UPDATE is judged by the old row — delivered
-// to a user who could see the old row but not the new one. On a loaded machine this happens
-// within a few thousand commits. Waiting until the changes' transaction-id locks are gone
-// (they are released after the ProcArray entry) before checking makes both tests pass.
-// The same race makes rls, leak_matrix and token_refresh_identity fail now and then.
+// Row-level security checks must see the committed transaction. Postgres flushes (and
+// walsenders decode) a commit record before the committing backend leaves the ProcArray, so a
+// snapshot taken in that window does not see the transaction yet: a check run then would judge
+// the previous version of the row — an INSERT withheld although the policy allows it, an
+// UPDATE judged by its old row and delivered to a user who may not see the new one. walcast's
+// authorizer first waits until the changes' transactions are visible (pg_visible_in_snapshot)
+// in the same round trip as the check. Many writers on a loaded machine make the window likely.
 import { it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
