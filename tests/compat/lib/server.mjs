@@ -64,8 +64,6 @@ export class Walcast {
       JWT_SECRET: TEST_SECRET,
       CONNECT_ERROR_BACKOFF_MS: '0',
       CHANNEL_ERROR_BACKOFF_MS: '0',
-      // A sanitized build reports leaks at exit on stderr; they must not turn into test noise.
-      ASAN_OPTIONS: env.ASAN_OPTIONS ?? 'detect_leaks=0',
       ...Object.fromEntries(Object.entries(extraEnv).map(([k, v]) => [k, String(v)])),
     });
     this.secret = env.JWT_SECRET;
@@ -84,7 +82,7 @@ export class Walcast {
         return this.#stdout.includes('Press Ctrl+C to stop.');
       }, { what: 'walcast to print its URLs', timeoutMs: START_TIMEOUT_MS, dump: () => this.#stdout + this.#stderr });
     } catch (e) {
-      await this.stop();
+      await this.stop({ check: false });
       throw e;
     }
     // The realtime-js endpoint, the demo anon JWT and the database URL, wherever the banner
@@ -93,7 +91,7 @@ export class Walcast {
     const anon = /anon JWT:\s+(\S+)/.exec(this.#stdout);
     const psql = /psql "(postgresql:\/\/[^"]+)"/.exec(this.#stdout);
     if (!ws || !anon || !psql) {
-      await this.stop();
+      await this.stop({ check: false });
       throw new Error(`cannot parse walcast's start-up output:\n${this.#stdout}`);
     }
     this.wsUrl = ws[1];
@@ -162,8 +160,9 @@ export class Walcast {
   }
 
   /// SIGTERM, wait for exit (SIGKILL after STOP_TIMEOUT_MS), remove the temp dir. Returns the
-  /// exit status {code, signal}.
-  async stop() {
+  /// exit status {code, signal}; with `check`, throws unless walcast exited with code 0 by
+  /// itself (a crash, a sanitizer report or a hang at shutdown fails the test file).
+  async stop({ check = true } = {}) {
     if (this.pool) {
       const p = this.pool;
       this.pool = null;
@@ -184,6 +183,10 @@ export class Walcast {
     }
     if (this.#tmp) rmSync(this.#tmp, { recursive: true, force: true });
     this.#tmp = null;
+    if (check && this.exited && this.exited.code !== 0) {
+      throw new Error(`walcast did not exit cleanly after SIGTERM (${JSON.stringify(this.exited)}); ` +
+        `end of its log:\n${this.#stderr.slice(-6000)}`);
+    }
     return this.exited;
   }
 }
