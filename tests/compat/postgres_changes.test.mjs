@@ -30,6 +30,11 @@ before(async () => {
       f8 float8, finf float8, b bool, t text, vc varchar(20), u uuid, e mood, ts timestamp,
       tstz timestamptz, d date, tm time, iv interval, j json, jb jsonb, jbs jsonb, ai int4[],
       at text[], by bytea, m money, ip inet, rng tstzrange, nul text);
+    CREATE TABLE public.toasty (id int PRIMARY KEY, n int, body text);
+    ALTER TABLE public.toasty ALTER COLUMN body SET STORAGE EXTERNAL;
+    CREATE TABLE public.toasty_full (id int PRIMARY KEY, n int, body text);
+    ALTER TABLE public.toasty_full ALTER COLUMN body SET STORAGE EXTERNAL;
+    ALTER TABLE public.toasty_full REPLICA IDENTITY FULL;
     GRANT SELECT ON ALL TABLES IN SCHEMA public, s2 TO anon, authenticated;`);
 });
 
@@ -234,6 +239,24 @@ for (const vsn of VSNS) {
       ]);
       assert.deepEqual(s.of('defq'), []);
       assert.deepEqual(olds(s.of('fullq')), [{ id, name: 'zz', qty: 2, note: 'n' }]);
+      await s.remove();
+    });
+
+    it('leaves an unchanged TOASTed value out of record, or takes it from the FULL old row (§6.6)', async () => {
+      const s = await subscribe(client, {
+        def: { event: 'UPDATE', schema: 'public', table: 'toasty' },
+        full: { event: 'UPDATE', schema: 'public', table: 'toasty_full' },
+        barrier: barrierBinding(),
+      });
+      const id = key();
+      const body = 'x'.repeat(3000); // stored out of line (EXTERNAL), unchanged by the UPDATE
+      for (const t of ['toasty', 'toasty_full']) {
+        await server.sql(`INSERT INTO ${t} VALUES ($1, 1, $2)`, [id, body]);
+        await server.sql(`UPDATE ${t} SET n = 2 WHERE id = $1`, [id]);
+      }
+      await barrier(server, [s]);
+      assert.deepEqual(s.of('def').map((e) => [e.payload.new, e.payload.old]), [[{ id, n: 2 }, { id }]]);
+      assert.deepEqual(s.of('full').map((e) => [e.payload.new, e.payload.old]), [[{ id, n: 2, body }, { id, n: 1, body }]]);
       await s.remove();
     });
 

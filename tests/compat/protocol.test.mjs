@@ -183,6 +183,17 @@ for (const vsn of VSNS) {
       assert.deepEqual(second.reply.payload.response, { postgres_changes: [] });
     });
 
+    it('routes client messages by topic whatever their join_ref (§2.6 leniency)', async () => {
+      const topic = `realtime:${uniqueName('lenient')}`;
+      const { join_ref } = await s.join(topic);
+      const from = s.frames.length;
+      const ref = s.nextRef();
+      s.send({ join_ref: 'some-other-join-ref', ref, topic, event: 'phx_leave', payload: {} });
+      await s.waitFrame((f) => f.topic === topic && f.event === 'phx_close', 'phx_close', { from });
+      assert.deepEqual(s.frames.slice(from).filter((f) => f.topic === topic).map((f) => [f.event, f.ref]),
+        [['phx_reply', ref], ['phx_close', join_ref]]);
+    });
+
     it('ignores malformed frames and keeps the socket open (§1.5)', async () => {
       const before = (await server.metrics()).get('walcast_frames_ignored_total');
       const wrongFormat = v1 ? '[null,"wrong-1","phoenix","heartbeat",{}]' : '{"topic":"phoenix","event":"heartbeat","payload":{},"ref":"wrong-1"}';

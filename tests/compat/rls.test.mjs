@@ -129,6 +129,24 @@ describe('row-level security', () => {
   });
 });
 
+it('checks visibility against the live row (§6.3): inserted and deleted in one transaction, only the DELETE arrives', async () => {
+  const [sa, sopen] = await Promise.all([
+    { n: { event: '*', schema: 'public', table: 'notes' } },
+    { o: { event: '*', schema: 'public', table: 'open_posts' } },
+  ].map(async (b) => subscribe(await userClient(A, '2.0.0'), { ...b, barrier: barrierBinding() })));
+  await server.tx(async (c) => {
+    await c.query(`INSERT INTO notes VALUES (50, '${A}', 'gone', 's')`);
+    await c.query('DELETE FROM notes WHERE id = 50');
+    await c.query(`INSERT INTO open_posts VALUES (50, '${A}', 'gone')`);
+    await c.query('DELETE FROM open_posts WHERE id = 50');
+  });
+  await barrier(server, [sa, sopen]);
+  assert.deepEqual(sa.of('n').map((e) => [e.payload.eventType, e.payload.old]), [['DELETE', { id: 50 }]]);
+  // Without RLS nothing is checked: both arrive.
+  assert.deepEqual(sopen.of('o').map((e) => e.payload.eventType), ['INSERT', 'DELETE']);
+  await Promise.all([sa.remove(), sopen.remove()]);
+});
+
 describe('error rows', () => {
   for (const vsn of VSNS) {
     it(`sends Error 401 when the primary key is not readable, Error 400 without a primary key (vsn ${vsn})`, async () => {
@@ -211,6 +229,18 @@ describe('tokens on a joined channel (§9)', () => {
       assert.equal(s.channel.state, 'closed');
     });
   }
+
+  it('ignores a refresh with an sb_ key (§9): no message, the channel keeps its identity', async () => {
+    const client = await userClient(A, '1.0.0');
+    const s = await subscribe(client, { notes: { event: 'INSERT', schema: 'public', table: 'notes' }, barrier: barrierBinding() });
+    await client.setAuth('sb_publishable_abc123');
+    await server.sql(`INSERT INTO notes VALUES (60, '${A}', 'still a', 's'), (61, '${B}', 'b', 's')`);
+    await barrier(server, [s]);
+    assert.deepEqual(s.of('notes').map((e) => e.payload.new.id), [60]);
+    assert.deepEqual(s.systems.map((m) => m.message), ['Subscribed to PostgreSQL']);
+    assert.equal(s.channel.state, 'joined');
+    await s.remove();
+  });
 
   it('a token expiring while joined gets "Token has expired 0 seconds ago" at its exp, then phx_close', async () => {
     const exp = nowS() + 3;

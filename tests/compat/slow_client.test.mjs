@@ -1,7 +1,8 @@
 // Bounded queues and deliberate delays, on a server with small limits: a client that stops
 // reading is cut off (close 1008, counted in /metrics) while realtime-js clients on the same
 // table keep receiving everything in order; refused upgrades and failed joins wait
-// CONNECT_ERROR_BACKOFF_MS / CHANNEL_ERROR_BACKOFF_MS (spec §1.4, §3.6).
+// CONNECT_ERROR_BACKOFF_MS / CHANNEL_ERROR_BACKOFF_MS (spec §1.4, §3.6); MAX_CHANNELS_PER_CLIENT
+// (§8).
 import { it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -30,6 +31,7 @@ before(async () => {
     CLIENT_QUEUE_SOFT_SECONDS: 3,
     CONNECT_ERROR_BACKOFF_MS: BACKOFF_MS,
     CHANNEL_ERROR_BACKOFF_MS: BACKOFF_MS,
+    MAX_CHANNELS_PER_CLIENT: 6,
   });
   await server.sql(`
     CREATE TABLE public.big (seq int PRIMARY KEY, body text NOT NULL);
@@ -111,4 +113,18 @@ it('answers a failed join only after CHANNEL_ERROR_BACKOFF_MS', async () => {
   assert.equal(status, 'CHANNEL_ERROR');
   assert.equal(err.message, 'MalformedJWT: The token provided is not a valid JWT');
   assert.ok(waited >= BACKOFF_MS - 20, `join error after ${waited} ms, before the ${BACKOFF_MS} ms back-off`);
+});
+
+it('refuses a join beyond MAX_CHANNELS_PER_CLIENT with ChannelRateLimitReached (§3.6, §8)', async () => {
+  const s = await RawSocket.connect(server, { vsn: '2.0.0' });
+  try {
+    for (let i = 0; i < 6; i++) {
+      const { reply } = await s.join(`realtime:${uniqueName('limit')}`);
+      assert.equal(reply.payload.status, 'ok', `join ${i + 1}`);
+    }
+    const { reply } = await s.join(`realtime:${uniqueName('limit')}`);
+    assert.deepEqual(reply.payload, { status: 'error', response: { reason: 'ChannelRateLimitReached: Too many channels' } });
+  } finally {
+    s.terminate();
+  }
 });
