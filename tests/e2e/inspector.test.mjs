@@ -136,5 +136,6 @@ test('a subscription the server rejects shows its system error', { skip }, async
   assert.equal(await error.locator('.ext').textContent(), 'postgres_changes')
   // The join itself succeeded (spec §3.2: bad parameters do not fail the join).
   assert.equal(JSON.parse(await page.textContent('#join-reply')).status, 'ok')
+  assert.equal(await page.getAttribute('#channel-state', 'data-state'), 'error')
   await page.close()
 })

@@ -212,10 +212,17 @@ async function subscribe(ev) {
   const ch = c.channel(`inspector-${++channelSeq}`)
   channel = ch
   ch.on('postgres_changes', binding, (payload) => { if (channel === ch) addChange(payload) })
-    .on('system', {}, (payload) => { if (channel === ch) addSystem(payload) })
+    .on('system', {}, (payload) => {
+      if (channel !== ch) return
+      addSystem(payload)
+      // The join succeeded, but the server refused the binding: nothing will arrive (spec §3.5).
+      if (payload.status === 'error') setChannelState('error', 'joined, but no changes will come: see the system message')
+    })
     .subscribe((status, err) => {
       if (channel !== ch) return
-      if (status === 'SUBSCRIBED') setChannelState('ok', 'subscribed')
+      if (status === 'SUBSCRIBED') {
+        if ($('channel-state').dataset.state !== 'error') setChannelState('ok', 'subscribed')
+      }
       else if (status === 'CHANNEL_ERROR') setChannelState('error', `error: ${err ? err.message : 'channel error'}`)
       else if (status === 'TIMED_OUT') setChannelState('error', 'join timed out (retrying)')
       else if (status === 'CLOSED') setChannelState('idle', 'closed')
