@@ -188,7 +188,6 @@ let server;
 const subscribers = []; // {label, claims, client, subs: {channel: Sub}, failed: Set}
 const expectedEvents = new Map(); // label -> channel -> [event strings]
 const tableRls = {};
-const bypassRls = new Set(); // roles with BYPASSRLS
 const access = new Map(); // role -> table -> {canSelect, readable}
 
 const pick_ = (row, cols) => Object.fromEntries(cols.filter((c) => c in row).map((c) => [c, row[c]]));
@@ -247,17 +246,9 @@ async function expectedFor(claims, ops) {
   return out;
 }
 
-// For a role that bypasses RLS, walcast sends a DELETE's whole old row where the spec reduces
-// it to the primary key (a known deviation with its own test,
-// delete_old_record_bypassrls.test.mjs; not a leak: the role reads every row). Here such
-// DELETEs are compared on the primary key.
-function receivedFor(sub, bypassRls) {
-  return sub.of('t').map((e) => {
-    const table = `${e.payload.schema}.${e.payload.table}`;
-    let old = e.payload.old;
-    if (bypassRls && e.payload.eventType === 'DELETE' && tableRls[table]) old = pick_(old, TABLES[table].pk);
-    return eventString(table, e.payload.eventType, sortKeys(e.payload.new), sortKeys(old));
-  });
+function receivedFor(sub) {
+  return sub.of('t').map((e) => eventString(`${e.payload.schema}.${e.payload.table}`, e.payload.eventType,
+    sortKeys(e.payload.new), sortKeys(e.payload.old)));
 }
 
 before(async () => {
@@ -267,8 +258,6 @@ before(async () => {
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('lm', 'priv_ok', 'priv_no', 'priv_none')`)) {
     tableRls[r.t] = r.rls;
   }
-
-  for (const r of await server.sql('SELECT rolname FROM pg_roles WHERE rolbypassrls')) bypassRls.add(r.rolname);
 
   const exp = nowS() + 3600;
   const identities = [
@@ -313,7 +302,7 @@ async function phase(name, ops) {
   for (const s of subscribers) {
     const want = await expectedFor(s.claims, ops);
     for (const ch of Object.keys(CHANNELS)) {
-      const got = receivedFor(s.subs[ch], bypassRls.has(s.claims.role)).slice(start[s.label][ch]);
+      const got = receivedFor(s.subs[ch]).slice(start[s.label][ch]);
       delivered += got.length;
       const w = s.failed.has(ch) ? [] : want[ch];
       if (JSON.stringify(got) !== JSON.stringify(w)) {

@@ -1,7 +1,7 @@
 // Authorization through realtime-js (issue 4, spec §6): owner policies via auth.uid(), column
 // grants hiding columns, DELETE reduced to the primary key, Error 400/401/413 rows, a policy
-// that raises for one user while the others keep receiving, rejected token refreshes, and a
-// token expiring while joined (§9).
+// that raises for one user while the others keep receiving, token refresh switching identity,
+// rejected refreshes, and a token expiring while joined (§9).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -10,7 +10,7 @@ import { Walcast } from './lib/server.mjs';
 import { makeClient, subscribe, uniqueName, VSNS } from './lib/client.mjs';
 import { BARRIER_SQL, barrier, barrierBinding } from './lib/barrier.mjs';
 import { sign, userToken, nowS } from './lib/tokens.mjs';
-import { show } from './lib/wait.mjs';
+import { waitUntil, show } from './lib/wait.mjs';
 
 /** Rows larger than this get Error 413 (MAX_RECORD_BYTES). */
 const MAX_RECORD_BYTES = 2048;
@@ -67,6 +67,15 @@ after(async () => {
   await Promise.all(clients.map((c) => c.disconnect()));
   await server?.stop();
 });
+
+// Waits until the server has handled everything this client sent so far (frames are handled
+// in order on a socket, and the heartbeat reply comes after).
+async function roundTrip(client) {
+  let ok = false;
+  client.onHeartbeat((status) => { if (status === 'ok') ok = true; });
+  await client.sendHeartbeat();
+  await waitUntil(() => ok, { what: 'a heartbeat round trip' });
+}
 
 describe('row-level security', () => {
   let subsA;
@@ -208,8 +217,25 @@ it('keeps delivering to other users while a policy raises for one user; that use
 });
 
 describe('tokens on a joined channel (§9)', () => {
-  // setAuth(newToken) switching identity: token_refresh_identity.test.mjs (it currently fails
-  // through the commit-visibility race, see rls_commit_visibility.test.mjs).
+  for (const vsn of VSNS) {
+    it(`setAuth(newToken) switches the channel's identity for the changes after it (vsn ${vsn})`, async () => {
+      const base = vsn === '1.0.0' ? 1000 : 2000;
+      const client = await userClient(A, vsn);
+      const s = await subscribe(client, { notes: { event: 'INSERT', schema: 'public', table: 'notes' }, barrier: barrierBinding() });
+      await server.sql(`INSERT INTO notes VALUES ($1, '${A}', 'for a', 's'), ($2, '${B}', 'for b', 's')`, [base + 1, base + 2]);
+      await barrier(server, [s]);
+      assert.deepEqual(s.of('notes').map((e) => e.payload.new.id), [base + 1]);
+
+      await client.setAuth(userToken(B));
+      await roundTrip(client);
+      await server.sql(`INSERT INTO notes VALUES ($1, '${A}', 'for a', 's'), ($2, '${B}', 'for b', 's')`, [base + 3, base + 4]);
+      await barrier(server, [s]);
+      assert.deepEqual(s.of('notes').map((e) => e.payload.new.id), [base + 1, base + 4]);
+      assert.ok(s.systems.every((m) => m.status === 'ok'), show(s.systems));
+      assert.equal(s.channel.state, 'joined');
+      await s.remove();
+    });
+  }
 
   // Tokens are minted when the test runs (the expired one's age is in the message).
   const rejected = {
