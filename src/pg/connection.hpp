@@ -35,10 +35,10 @@ struct ConnectParams {
     std::string password;
     std::string application_name = "walcast";
     /// GUCs set at connection start: every walcast connection renders values the same way
-    /// (ISO dates, UTC, full float precision), which the filter evaluator and JSON rendering
+    /// (ISO dates, UTC, full float precision, hex bytea), which the filter evaluator and JSON rendering
     /// rely on.
     std::string options = "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres "
-                          "-c extra_float_digits=3";
+                          "-c extra_float_digits=3 -c bytea_output=hex";
 
     /// Human-readable target for messages: "host:port/db as user" (never the password).
     std::string describe() const;
