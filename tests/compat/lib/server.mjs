@@ -75,6 +75,8 @@ export class Walcast {
       if (process.env.WALCAST_COMPAT_VERBOSE) process.stderr.write(d);
     });
     this.#child.on('exit', (code, signal) => { this.exited = { code, signal }; });
+    // A test process that ends without stop() (uncaught error) must not leave walcast behind.
+    process.once('exit', () => { if (!this.exited) this.#child.kill('SIGTERM'); });
 
     try {
       await waitUntil(() => {
