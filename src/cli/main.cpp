@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -51,5 +52,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     log::init(config.log_level);
+    // A closed stdout/stderr (a pipe whose reader went away) must not kill walcast before it
+    // stops its embedded Postgres; sockets already write with MSG_NOSIGNAL.
+    std::signal(SIGPIPE, SIG_IGN);
     return selected ? selected() : 2;
 }

@@ -32,9 +32,11 @@ struct Config {
     std::uint16_t port = 4000;    ///< PORT: HTTP + WebSocket port
     unsigned threads = 0;         ///< WALCAST_THREADS: I/O threads; 0 = one per core
     std::uint64_t max_record_bytes = 1'048'576; ///< MAX_RECORD_BYTES: Error 413 threshold (§6.5)
-    std::uint64_t client_queue_soft_bytes = 4u << 20; ///< CLIENT_QUEUE_SOFT_BYTES
-    std::uint32_t client_queue_soft_seconds = 10;     ///< CLIENT_QUEUE_SOFT_SECONDS: grace
-    std::uint64_t client_queue_hard_bytes = 16u << 20; ///< CLIENT_QUEUE_HARD_BYTES
+    // Slow-client limits: Redis's defaults for pub/sub clients (client-output-buffer-limit
+    // pubsub 32mb 8mb 60), a burst of a big transaction fits, a stalled client is cut off.
+    std::uint64_t client_queue_soft_bytes = 8u << 20;  ///< CLIENT_QUEUE_SOFT_BYTES
+    std::uint32_t client_queue_soft_seconds = 60;      ///< CLIENT_QUEUE_SOFT_SECONDS: grace
+    std::uint64_t client_queue_hard_bytes = 32u << 20; ///< CLIENT_QUEUE_HARD_BYTES
     std::uint32_t connect_error_backoff_ms = 2000; ///< CONNECT_ERROR_BACKOFF_MS (spec §1.4)
     std::uint32_t channel_error_backoff_ms = 5000; ///< CHANNEL_ERROR_BACKOFF_MS (spec §3.6)
     std::uint32_t max_channels_per_client = 100;   ///< MAX_CHANNELS_PER_CLIENT (spec §8)
