@@ -1,6 +1,7 @@
 #include "common/process.hpp"
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
@@ -70,7 +71,11 @@ Result<std::string> run_program(const std::vector<std::string>& argv, const RunO
     pid_t pid = ::fork();
     if (pid < 0) return make_error(Errc::Internal, std::string("fork: ") + std::strerror(errno));
     if (pid == 0) {
-        // Child: only async-signal-safe calls from here on.
+        // Child: only async-signal-safe calls from here on. The parent may block SIGINT/SIGTERM
+        // (serve waits for them with sigwait); programs start with an empty mask.
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, nullptr);
         int out = -1;
         if (!opts.output_file.empty()) {
             out = ::open(opts.output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);

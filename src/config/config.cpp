@@ -35,7 +35,8 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
     }
     if (has(groups, ConfigOptions::Server)) {
         const std::string g = "Server";
-        opt(app, "--host", c.host, "HOST", "address to listen on")->group(g);
+        opt(app, "--host", c.host, "HOST",
+            "address to listen on; default 0.0.0.0, or 127.0.0.1 for the embedded Postgres")->group(g);
         opt(app, "--port", c.port, "PORT", "HTTP and WebSocket port")->group(g);
         opt(app, "--threads", c.threads, "WALCAST_THREADS", "I/O threads; 0 = one per core")
             ->group(g);

@@ -28,7 +28,9 @@ struct Config {
     std::string publication = "supabase_realtime"; ///< PUBLICATION
 
     // --- server ---
-    std::string host = "0.0.0.0"; ///< HOST: listen address
+    /// HOST: listen address; empty = 0.0.0.0 with an external database, 127.0.0.1 for the
+    /// embedded default (a development setup: its page hands out the anon JWT).
+    std::string host;
     std::uint16_t port = 4000;    ///< PORT: HTTP + WebSocket port
     unsigned threads = 0;         ///< WALCAST_THREADS: I/O threads; 0 = one per core
     std::uint64_t max_record_bytes = 1'048'576; ///< MAX_RECORD_BYTES: Error 413 threshold (§6.5)
@@ -60,6 +62,10 @@ struct Config {
 
     /// True when neither DATABASE_URL nor DB_HOST is set: walcast runs its own cluster.
     bool embedded() const { return database_url.empty() && db_host.empty(); }
+    /// The address to listen on (HOST, or the default for the mode).
+    std::string listen_host() const {
+        return !host.empty() ? host : embedded() ? "127.0.0.1" : "0.0.0.0";
+    }
 };
 
 /// Option groups a subcommand can register.

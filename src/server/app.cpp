@@ -124,9 +124,9 @@ Status App::start() {
             }
             return h;
         },
-        StaticFiles::handler(app_static_files(m.config, m.params))});
+        app_static_files(m.config, m.params)});
     m.http = std::make_unique<HttpServer>(m.io, *m.ctx);
-    if (auto st = m.http->listen(m.config.host, m.config.port); !st) return st;
+    if (auto st = m.http->listen(m.config.listen_host(), m.config.port); !st) return st;
 
     m.authorizer->start();
     m.subscriptions->start();
@@ -135,7 +135,7 @@ Status App::start() {
     unsigned n = m.config.threads ? m.config.threads : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < n; ++i) m.threads.emplace_back([&m] { m.io.run(); });
     m.started = true;
-    log::info("walcast listening on {}:{} (publication {}, {} I/O threads)", m.config.host,
+    log::info("walcast listening on {}:{} (publication {}, {} I/O threads)", m.config.listen_host(),
               m.http->port(), m.config.publication, n);
     return {};
 }

@@ -4,6 +4,7 @@
 #include "common/json_writer.hpp"
 #include "common/logging.hpp"
 #include "protocol/phoenix/vsn.hpp"
+#include "server/static_files.hpp"
 #include "server/websocket_handshake.hpp"
 #include "server/ws_session.hpp"
 
@@ -68,6 +69,32 @@ private:
                           });
     }
 
+    // A static file: validators and caching headers, 304 for a matching If-None-Match, no body
+    // for HEAD; the body is sent from the table without a copy (it lives as long as the App).
+    void send_static(const StaticFile& f, const Request& req) {
+        const bool not_modified = !f.etag.empty() && req[http::field::if_none_match] == f.etag;
+        using SpanResponse = http::response<http::span_body<const char>>;
+        auto res = std::make_shared<SpanResponse>(
+            not_modified ? http::status::not_modified : http::status::ok, req.version());
+        res->set(http::field::server, "walcast");
+        res->set(http::field::content_type, f.content_type);
+        if (!f.cache_control.empty()) res->set(http::field::cache_control, f.cache_control);
+        if (!f.etag.empty()) res->set(http::field::etag, f.etag);
+        if (!not_modified) res->body() = http::span_body<const char>::value_type(f.body.data(), f.body.size());
+        res->keep_alive(req.keep_alive());
+        res->prepare_payload();
+        if (req.method() == http::verb::head || not_modified) {
+            res->body() = {};
+            if (!not_modified) res->content_length(f.body.size());
+        }
+        const bool keep_alive = req.keep_alive();
+        http::async_write(socket_, *res,
+                          [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+                              if (ec || !keep_alive) return self->close();
+                              self->read_request();
+                          });
+    }
+
     Response make(http::status status, std::string content_type, std::string body,
                   unsigned version) {
         Response res{status, version};
@@ -108,10 +135,8 @@ private:
             return send(make(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
                              ctx_.registry.render(), req.version()),
                         req.keep_alive());
-        std::string content_type, body;
-        if (ctx_.static_file && ctx_.static_file(path, content_type, body))
-            return send(make(http::status::ok, content_type, std::move(body), req.version()),
-                        req.keep_alive());
+        if (const StaticFile* f = ctx_.static_files ? ctx_.static_files->find(path) : nullptr)
+            return send_static(*f, req);
         send(make(http::status::not_found, "application/json",
                   R"({"error":"not found; the WebSocket endpoint is /socket/websocket"})",
                   req.version()),

@@ -7,6 +7,7 @@
 #include "common/metrics.hpp"
 #include "config/config.hpp"
 #include "core/subscription_service.hpp"
+#include "server/static_files.hpp"
 
 #include <functional>
 #include <memory>
@@ -60,9 +61,8 @@ struct ServerContext {
     ServerMetrics& metrics;
     SessionRegistry& sessions;
     std::function<Health()> health;
-    /// Static files served over HTTP (path → content type + body), e.g. the inspector page.
-    std::function<bool(std::string_view path, std::string& content_type, std::string& body)>
-        static_file;
+    /// Static files served over HTTP (the inspector page); may be null.
+    std::shared_ptr<const StaticFiles> static_files;
 };
 
 } // namespace walcast::server

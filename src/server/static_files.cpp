@@ -95,18 +95,6 @@ const StaticFile* StaticFiles::find(std::string_view path) const {
     return it == files_.end() ? nullptr : &it->second;
 }
 
-std::function<bool(std::string_view, std::string&, std::string&)>
-StaticFiles::handler(std::shared_ptr<const StaticFiles> files) {
-    return [files = std::move(files)](std::string_view path, std::string& content_type,
-                                      std::string& body) {
-        const StaticFile* f = files->find(path);
-        if (!f) return false;
-        content_type = f->content_type;
-        body = f->body;
-        return true;
-    };
-}
-
 std::string inspector_config_json(const InspectorConfig& config) {
     std::string out = "{\"anon_jwt\":";
     if (config.anon_jwt.empty()) {

@@ -61,11 +61,6 @@ public:
     /// "/index.html". nullptr when absent. Never touches the filesystem.
     const StaticFile* find(std::string_view path) const;
 
-    /// An adapter for ServerContext::static_file (content type + body). The returned function
-    /// keeps the table alive.
-    static std::function<bool(std::string_view, std::string&, std::string&)>
-    handler(std::shared_ptr<const StaticFiles> files);
-
 private:
     std::unordered_map<std::string, StaticFile> files_;
 };

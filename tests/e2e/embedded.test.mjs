@@ -50,8 +50,9 @@ test('first start in a clean directory: initdb, prepared database, a change stre
   const w = await startWalcast(['--data-dir', dataDir], { cwd: dir })
   started.push(w)
   assert.match(w.stderr, /initdb/, 'the progress shows initdb')
-  assert.match(w.inspector, /^http:\/\/localhost:\d+\/$/)
-  assert.match(w.ws, /^ws:\/\/localhost:\d+\/socket$/)
+  // The embedded default listens on 127.0.0.1 only (a development setup).
+  assert.match(w.inspector, /^http:\/\/127\.0\.0\.1:\d+\/$/)
+  assert.match(w.ws, /^ws:\/\/127\.0\.0\.1:\d+\/socket$/)
   assert.match(w.anonJwt, /^[\w-]+\.[\w-]+\.[\w-]+$/)
   assert.match(w.psql, /^psql "postgresql:\/\/postgres@127\.0\.0\.1:\d+\/postgres"$/)
 

@@ -76,12 +76,10 @@ TEST(StaticFilesTest, UnknownAndTraversalPathsAreNotFound) {
     EXPECT_EQ(files->find("/../index.html"), nullptr);
     EXPECT_EQ(files->find("//index.html"), nullptr);
     EXPECT_EQ(files->find(""), nullptr);
-    std::string ct, body;
-    EXPECT_FALSE(StaticFiles::handler(files)("/etc/passwd", ct, body));
-    EXPECT_TRUE(ct.empty());
-    EXPECT_TRUE(StaticFiles::handler(files)("/", ct, body));
-    EXPECT_EQ(ct, "text/html; charset=utf-8");
-    EXPECT_EQ(body, files->find("/")->body);
+    EXPECT_EQ(files->find("/etc/passwd"), nullptr);
+    ASSERT_NE(files->find("/"), nullptr);
+    EXPECT_EQ(files->find("/")->content_type, "text/html; charset=utf-8");
+    EXPECT_EQ(files->find("/"), files->find("/index.html"));
 }
 
 TEST(StaticFilesTest, EtagFollowsContent) {
