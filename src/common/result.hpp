@@ -38,11 +38,12 @@ inline Error make_error(Errc code, std::string message) {
     return Error{code, std::move(message)};
 }
 
-/// Holds either a T or an Error. Check with ok()/operator bool before value().
-template <class T> class [[nodiscard]] Result {
+/// Holds either a T or an E (an Error unless a layer needs more, e.g. a SQLSTATE or a close
+/// code). Check with ok()/operator bool before value().
+template <class T, class E = Error> class [[nodiscard]] Result {
 public:
     Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
-    Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}
+    Result(E error) : v_(std::in_place_index<1>, std::move(error)) {}
 
     bool ok() const { return v_.index() == 0; }
     explicit operator bool() const { return ok(); }
@@ -64,38 +65,38 @@ public:
     T& operator*() & { return value(); }
     const T& operator*() const& { return value(); }
 
-    const Error& error() const& {
+    const E& error() const& {
         assert(!ok());
         return std::get<1>(v_);
     }
-    Error&& error() && {
+    E&& error() && {
         assert(!ok());
         return std::get<1>(std::move(v_));
     }
 
 private:
-    std::variant<T, Error> v_;
+    std::variant<T, E> v_;
 };
 
-/// Success or an Error, for operations with no value.
-template <> class [[nodiscard]] Result<void> {
+/// Success or an E, for operations with no value.
+template <class E> class [[nodiscard]] Result<void, E> {
 public:
     Result() = default;
-    Result(Error error) : error_(std::move(error)), failed_(true) {}
+    Result(E error) : error_(std::move(error)), failed_(true) {}
 
     bool ok() const { return !failed_; }
     explicit operator bool() const { return ok(); }
-    const Error& error() const& {
+    const E& error() const& {
         assert(failed_);
         return error_;
     }
-    Error&& error() && {
+    E&& error() && {
         assert(failed_);
         return std::move(error_);
     }
 
 private:
-    Error error_;
+    E error_;
     bool failed_ = false;
 };
 

@@ -4,6 +4,7 @@
 // its implementation over a libpq connection. Never called per change.
 #pragma once
 
+#include "common/result.hpp"
 #include "pg/connection.hpp"
 #include "pg/pg_type.hpp"
 
@@ -29,42 +30,8 @@ struct SqlError {
     bool transient = false;
 };
 
-/// A value or an SqlError (the Result<T> shape, for failures that carry a SQLSTATE).
-template <class T> class [[nodiscard]] SqlResult {
-public:
-    SqlResult(T value) : v_(std::in_place_index<0>, std::move(value)) {}
-    SqlResult(SqlError error) : v_(std::in_place_index<1>, std::move(error)) {}
-
-    bool ok() const { return v_.index() == 0; }
-    explicit operator bool() const { return ok(); }
-    T& value() & {
-        assert(ok());
-        return std::get<0>(v_);
-    }
-    const T& value() const& {
-        assert(ok());
-        return std::get<0>(v_);
-    }
-    T&& value() && {
-        assert(ok());
-        return std::get<0>(std::move(v_));
-    }
-    T* operator->() { return &value(); }
-    const T* operator->() const { return &value(); }
-    T& operator*() & { return value(); }
-    const T& operator*() const& { return value(); }
-    const SqlError& error() const& {
-        assert(!ok());
-        return std::get<1>(v_);
-    }
-    SqlError&& error() && {
-        assert(!ok());
-        return std::get<1>(std::move(v_));
-    }
-
-private:
-    std::variant<T, SqlError> v_;
-};
+/// A value or an SqlError.
+template <class T> using SqlResult = Result<T, SqlError>;
 
 /// How a collation orders and case-folds text (pg_collation / pg_database).
 struct CollationInfo {

@@ -3,6 +3,8 @@
 // masked client frames for tests and the load tool.
 #pragma once
 
+#include "common/result.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -103,19 +105,7 @@ struct ParseStep {
 };
 
 /// ParseStep or FrameError.
-class [[nodiscard]] FrameParseResult {
-public:
-    FrameParseResult(ParseStep step) : v_(std::move(step)) {}
-    FrameParseResult(FrameError error) : v_(std::move(error)) {}
-    bool ok() const { return v_.index() == 0; }
-    explicit operator bool() const { return ok(); }
-    const ParseStep& value() const { return std::get<0>(v_); }
-    const ParseStep* operator->() const { return &value(); }
-    const FrameError& error() const { return std::get<1>(v_); }
-
-private:
-    std::variant<ParseStep, FrameError> v_;
-};
+using FrameParseResult = Result<ParseStep, FrameError>;
 
 /// Incremental RFC 6455 frame parser. Feed bytes as they arrive, split anywhere; get whole
 /// messages (text/binary, continuation frames reassembled) and control frames (ping, pong,
