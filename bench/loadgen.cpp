@@ -34,20 +34,31 @@
 #include <chrono>
 #include <cinttypes>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <dirent.h>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <thread>
 #include <unistd.h>
+#include <unordered_map>
 #include <vector>
 
 namespace walcast::bench {
@@ -145,9 +156,9 @@ private:
 
 // ------------------------------------------------------------------------------- /proc
 
-/// CPU seconds (user + system) a process has used, or -1 when it is gone.
-double proc_cpu_seconds(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+/// CPU seconds (user + system) from a /proc stat file, or -1 when it is gone.
+double stat_cpu_seconds(const std::string& path) {
+    std::ifstream in(path);
     std::string line;
     if (!std::getline(in, line)) return -1;
     auto close = line.rfind(')');
@@ -163,6 +174,16 @@ double proc_cpu_seconds(pid_t pid) {
         }
     }
     return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+}
+
+/// CPU seconds (user + system) a process has used, or -1 when it is gone.
+double proc_cpu_seconds(pid_t pid) {
+    return stat_cpu_seconds("/proc/" + std::to_string(pid) + "/stat");
+}
+
+/// CPU seconds of one thread of this process.
+double thread_cpu_seconds(pid_t tid) {
+    return stat_cpu_seconds("/proc/self/task/" + std::to_string(tid) + "/stat");
 }
 
 /// Parent pid from /proc/<pid>/stat, or -1.
@@ -281,6 +302,8 @@ struct Options {
     pid_t server_pid = 0;
     std::string pg_data_dir;
     std::string label;
+    bool floor = false;
+    unsigned floor_threads = 2;
 };
 
 // ------------------------------------------------------------------------- V2 scanning
@@ -765,11 +788,14 @@ struct ProduceResult {
     std::string error;
 };
 
-/// Inserts ids [first, first + count) in order at `rate` rows/s on its own connection. Rows
-/// due together (the connection fell behind the schedule) go into one multi-row INSERT of at
-/// most max_rows_per_txn rows, so the offered rate holds as long as Postgres can commit it.
-ProduceResult produce(const pg::Connection& conn, std::int64_t first, std::int64_t count,
-                      double rate, const Options& o, const std::string& body) {
+/// Commits rows [first, first + n); returns an error message or "".
+using CommitFn = std::function<std::string(std::int64_t first, std::int64_t n)>;
+
+/// Commits ids [first, first + count) in order at `rate` rows/s. Rows due together (the
+/// committer fell behind the schedule) go into one call of at most max_rows_per_txn rows, so
+/// the offered rate holds as long as Postgres can commit it.
+ProduceResult produce(const CommitFn& commit, std::int64_t first, std::int64_t count, double rate,
+                      const Options& o) {
     ProduceResult r;
     const auto start = std::chrono::steady_clock::now();
     std::int64_t sent = 0;
@@ -784,14 +810,8 @@ ProduceResult produce(const pg::Connection& conn, std::int64_t first, std::int64
         }
         const std::int64_t n = std::min<std::int64_t>(due - sent, o.max_rows_per_txn);
         const auto t0 = std::chrono::steady_clock::now();
-        const std::string a = std::to_string(first + sent);
-        const std::string b = std::to_string(first + sent + n - 1);
-        const std::string h = std::to_string(o.hidden_every);
-        const char* values[4] = {a.c_str(), b.c_str(), h.c_str(), body.c_str()};
-        pg::PgResult res(
-            PQexecPrepared(conn.get(), "bench_insert", 4, values, nullptr, nullptr, 0));
-        if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
-            r.error = pg::result_error(res.get());
+        if (std::string err = commit(first + sent, n); !err.empty()) {
+            r.error = std::move(err);
             break;
         }
         r.commit_us.record(std::int64_t(seconds_since(t0) * 1e6));
@@ -802,6 +822,272 @@ ProduceResult produce(const pg::Connection& conn, std::int64_t first, std::int64
     r.seconds = seconds_since(start);
     return r;
 }
+
+// -------------------------------------------------------------------------------- floor
+
+/// --floor: an in-process stand-in for walcast doing only the unavoidable part of a fan-out:
+/// per change, one ready-made postgres_changes frame written with one writev() per client, by
+/// `threads` sender threads (walcast runs one I/O thread per core). The same clients measure
+/// it, so its latency and CPU per message are what this machine's loopback TCP and scheduler
+/// allow: a floor to compare walcast with. It answers the upgrade and the join with canned
+/// replies and ignores everything else the clients send.
+class FloorServer {
+public:
+    ~FloorServer() { stop(); }
+
+    /// Listens on 127.0.0.1 (any port) and starts the accept and sender threads.
+    Status start(unsigned threads, const Options& o) {
+        listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        int one = 1;
+        ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof addr;
+        if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+            ::listen(listen_fd_, 4096) != 0 ||
+            ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+            return make_error(Errc::Unavailable,
+                              std::string("floor server: cannot listen: ") + std::strerror(errno));
+        port_ = ntohs(addr.sin_port);
+        table_ = o.table;
+        body_.assign(std::size_t(std::max(0, o.body_bytes)), 'x');
+        epoll_fd_ = ::epoll_create1(0);
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = listen_fd_;
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+        threads_.emplace_back([this] { accept_loop(); });
+        for (unsigned k = 0; k < std::max(1u, threads); ++k)
+            threads_.emplace_back([this, k, n = std::max(1u, threads)] { sender_loop(k, n); });
+        return {};
+    }
+
+    void stop() {
+        {
+            std::lock_guard lock(mu_);
+            if (stopping_) return;
+            stopping_ = true;
+        }
+        cv_.notify_all();
+        for (auto& t : threads_)
+            t.join();
+        for (auto& [fd, c] : conns_)
+            ::close(fd);
+        if (listen_fd_ >= 0) ::close(listen_fd_);
+        if (epoll_fd_ >= 0) ::close(epoll_fd_);
+    }
+
+    std::uint16_t port() const { return port_; }
+
+    /// "Commits" rows [first, first + n): stamps them with the current time and wakes the
+    /// senders. Returns "" (the CommitFn contract).
+    std::string publish(std::int64_t first, std::int64_t n) {
+        {
+            std::lock_guard lock(mu_);
+            published_.push_back({first, n, realtime_us()});
+        }
+        cv_.notify_all();
+        return {};
+    }
+
+    /// CPU seconds of the floor server's threads (accept + senders).
+    double cpu_seconds() const {
+        double sum = 0;
+        std::lock_guard lock(mu_);
+        for (pid_t tid : tids_)
+            sum += std::max(0.0, thread_cpu_seconds(tid));
+        return sum;
+    }
+
+private:
+    struct Batch {
+        std::int64_t first, n, t_us;
+    };
+    struct Conn {
+        std::string in;
+        WebSocketFrameParser parser{FrameRole::Server};
+        bool upgraded = false;
+        bool joined = false;
+    };
+    struct Target {
+        int fd;
+        std::string prefix; ///< `[null,null,"<topic>","postgres_changes",`
+    };
+
+    void register_thread() {
+        std::lock_guard lock(mu_);
+        tids_.push_back(pid_t(::syscall(SYS_gettid)));
+    }
+
+    static void write_all(int fd, const char* data, std::size_t n) {
+        while (n > 0) {
+            ssize_t w = ::send(fd, data, n, MSG_NOSIGNAL);
+            if (w > 0) {
+                data += w;
+                n -= std::size_t(w);
+            } else if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+                pollfd p{fd, POLLOUT, 0};
+                ::poll(&p, 1, 1000);
+            } else {
+                return; // peer gone
+            }
+        }
+    }
+
+    void accept_loop() {
+        register_thread();
+        std::array<epoll_event, 256> events;
+        std::array<char, 65536> buf;
+        for (;;) {
+            {
+                std::lock_guard lock(mu_);
+                if (stopping_) return;
+            }
+            int n = ::epoll_wait(epoll_fd_, events.data(), int(events.size()), 100);
+            for (int i = 0; i < n; ++i) {
+                const int fd = events[std::size_t(i)].data.fd;
+                if (fd == listen_fd_) {
+                    for (;;) {
+                        int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK);
+                        if (c < 0) break;
+                        int one = 1;
+                        ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                        epoll_event ev{};
+                        ev.events = EPOLLIN;
+                        ev.data.fd = c;
+                        ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, c, &ev);
+                        conns_.emplace(c, std::make_unique<Conn>());
+                    }
+                    continue;
+                }
+                auto it = conns_.find(fd);
+                if (it == conns_.end()) continue;
+                ssize_t r = ::recv(fd, buf.data(), buf.size(), 0);
+                if (r <= 0) {
+                    if (r == 0 || (errno != EAGAIN && errno != EINTR))
+                        ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+                    continue;
+                }
+                on_bytes(fd, *it->second, buf.data(), std::size_t(r));
+            }
+        }
+    }
+
+    void on_bytes(int fd, Conn& c, char* data, std::size_t n) {
+        if (!c.upgraded) {
+            c.in.append(data, n);
+            auto end = c.in.find("\r\n\r\n");
+            if (end == std::string::npos) return;
+            const std::string_view ok = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                                        "Connection: Upgrade\r\nSec-WebSocket-Accept: "
+                                        "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+            write_all(fd, ok.data(), ok.size());
+            c.upgraded = true;
+            std::string rest = c.in.substr(end + 4);
+            std::string().swap(c.in);
+            if (!rest.empty()) on_bytes(fd, c, rest.data(), rest.size());
+            return;
+        }
+        std::span<std::uint8_t> input(reinterpret_cast<std::uint8_t*>(data), n);
+        while (!input.empty()) {
+            auto r = c.parser.parse(input);
+            if (!r) return;
+            input = input.subspan(r->consumed);
+            if (!r->message || r->message->kind != WebSocketMessage::Kind::Text || c.joined)
+                continue;
+            V2Head h;
+            if (!scan_v2(r->message->payload, h) || h.event != "phx_join") continue;
+            const std::string topic(h.topic);
+            const std::string reply = server::encode_server_frame(
+                Opcode::Text, "[\"" + std::string(h.join_ref) + "\",\"" + std::string(h.ref) +
+                                  "\",\"" + topic +
+                                  "\",\"phx_reply\",{\"status\":\"ok\",\"response\":{}}]");
+            c.joined = true;
+            {
+                // Join the fan-out before replying: a row published after the reply reaches it.
+                std::lock_guard lock(mu_);
+                targets_.push_back({fd, "[null,null,\"" + topic + "\",\"postgres_changes\","});
+            }
+            write_all(fd, reply.data(), reply.size());
+        }
+    }
+
+    // The data object walcast would send for a row of the bench table (spec §4.1).
+    std::string row_data(std::int64_t id, std::int64_t t_us) const {
+        std::string d =
+            "{\"ids\":[1],\"data\":{\"columns\":[{\"name\":\"id\",\"type\":\"int8\"},"
+            "{\"name\":\"org\",\"type\":\"text\"},{\"name\":\"t_us\",\"type\":\"int8\"},"
+            "{\"name\":\"body\",\"type\":\"text\"}],\"commit_timestamp\":"
+            "\"2026-01-01T00:00:00.000Z\",\"errors\":null,\"record\":{\"id\":";
+        d += std::to_string(id);
+        d += ",\"org\":\"bench\",\"t_us\":";
+        d += std::to_string(t_us);
+        d += ",\"body\":\"" + body_ + "\"},\"schema\":\"public\",\"table\":\"" + table_ +
+             "\",\"type\":\"INSERT\"}}]";
+        return d;
+    }
+
+    void sender_loop(unsigned k, unsigned nthreads) {
+        register_thread();
+        std::size_t next = 0;
+        std::vector<Target> mine; // this thread's share of the clients, refreshed on joins
+        std::size_t seen_targets = 0;
+        for (;;) {
+            Batch b{};
+            {
+                std::unique_lock lock(mu_);
+                cv_.wait(lock, [&] { return stopping_ || next < published_.size(); });
+                if (stopping_) return;
+                b = published_[next++];
+                if (seen_targets != targets_.size()) {
+                    mine.clear();
+                    for (std::size_t i = k; i < targets_.size(); i += nthreads)
+                        mine.push_back(targets_[i]);
+                    seen_targets = targets_.size();
+                }
+            }
+            for (std::int64_t id = b.first; id < b.first + b.n; ++id) {
+                const std::string data = row_data(id, b.t_us); // ends with the closing `]`
+                for (const auto& t : mine) {
+                    std::array<std::uint8_t, server::max_server_frame_header_bytes> hdr;
+                    const std::size_t h = server::write_frame_header(hdr.data(), Opcode::Text,
+                                                                     t.prefix.size() + data.size());
+                    iovec iov[3] = {{hdr.data(), h},
+                                    {const_cast<char*>(t.prefix.data()), t.prefix.size()},
+                                    {const_cast<char*>(data.data()), data.size()}};
+                    const std::size_t total = h + t.prefix.size() + data.size();
+                    ssize_t w = ::writev(t.fd, iov, 3);
+                    if (w >= 0 && std::size_t(w) < total) {
+                        // Rare partial write: finish it the slow way.
+                        std::string all(reinterpret_cast<char*>(hdr.data()), h);
+                        all += t.prefix;
+                        all += data;
+                        write_all(t.fd, all.data() + w, total - std::size_t(w));
+                    } else if (w < 0 && errno == EAGAIN) {
+                        std::string all(reinterpret_cast<char*>(hdr.data()), h);
+                        all += t.prefix;
+                        all += data;
+                        write_all(t.fd, all.data(), all.size());
+                    }
+                }
+            }
+        }
+    }
+
+    int listen_fd_ = -1;
+    int epoll_fd_ = -1;
+    std::uint16_t port_ = 0;
+    std::string table_, body_;
+    std::unordered_map<int, std::unique_ptr<Conn>> conns_; ///< accept thread only
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    bool stopping_ = false;
+    std::vector<Batch> published_;
+    std::vector<Target> targets_;
+    std::vector<pid_t> tids_;
+    std::vector<std::thread> threads_;
+};
 
 // --------------------------------------------------------------------------------- main
 
@@ -891,6 +1177,13 @@ public:
     explicit LoadGen(Options o) : o_(std::move(o)) {}
 
     int run() {
+        if (o_.floor) {
+            floor_ = std::make_unique<FloorServer>();
+            if (auto st = floor_->start(o_.floor_threads, o_); !st) return fail(st.error().message);
+            o_.url = "ws://127.0.0.1:" + std::to_string(floor_->port()) + "/socket";
+            o_.server_pid = 0;
+            o_.pg_data_dir.clear();
+        }
         auto url = parse_ws_url(o_.url);
         if (!url) return fail(url.error().message);
         if (o_.jwt_secret.empty())
@@ -905,7 +1198,7 @@ public:
             return fail("RLIMIT_NOFILE is " + std::to_string(rl.rlim_cur) + ", too low for " +
                         std::to_string(o_.clients) + " clients: raise it with ulimit -n");
 
-        if (!o_.idle || o_.setup) {
+        if (!o_.floor && (!o_.idle || o_.setup)) {
             if (o_.db.empty()) return fail("--db (a libpq URL) is required to commit changes");
             pg::ConnectParams p;
             p.database_url = o_.db;
@@ -913,7 +1206,7 @@ public:
             if (!c) return fail(c.error().message);
             db_ = std::move(c).value();
         }
-        if (o_.setup) {
+        if (o_.setup && !o_.floor) {
             if (auto r = db_.exec_script(setup_sql(db_, o_)); !r)
                 return fail("setting up the benchmark table: " + r.error().message);
         }
@@ -1022,6 +1315,10 @@ private:
         s.self = self_cpu_seconds();
         s.machine = machine_busy_seconds();
         if (o_.server_pid) s.server = proc_cpu_seconds(o_.server_pid);
+        if (floor_) {
+            s.server = floor_->cpu_seconds();
+            s.self -= s.server; // the floor server runs inside this process
+        }
         s.postgres = postgres_cpu(o_.pg_data_dir);
         return s;
     }
@@ -1061,6 +1358,12 @@ private:
     }
 
     int run_steps() {
+        if (floor_) {
+            commit_ = [this](std::int64_t first, std::int64_t n) {
+                return floor_->publish(first, n);
+            };
+            return run_rates();
+        }
         const std::string t = db_.quote_ident(o_.schema) + "." + db_.quote_ident(o_.table);
         const std::string insert =
             "INSERT INTO " + t +
@@ -1075,6 +1378,21 @@ private:
         auto maxid = db_.exec("SELECT coalesce(max(id), 0) FROM " + t);
         if (!maxid) return fail(maxid.error().message);
         next_id_ = std::stoll(std::string(*pg::field(maxid->get(), 0, 0))) + 1;
+        const std::string body(std::size_t(std::max(0, o_.body_bytes)), 'x');
+        const std::string hidden = std::to_string(o_.hidden_every);
+        commit_ = [this, body, hidden](std::int64_t first, std::int64_t n) -> std::string {
+            const std::string a = std::to_string(first);
+            const std::string b = std::to_string(first + n - 1);
+            const char* values[4] = {a.c_str(), b.c_str(), hidden.c_str(), body.c_str()};
+            pg::PgResult res(
+                PQexecPrepared(db_.get(), "bench_insert", 4, values, nullptr, nullptr, 0));
+            if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) return pg::result_error(res.get());
+            return {};
+        };
+        return run_rates();
+    }
+
+    int run_rates() {
 
         // Warm-up: proves the path works end to end before anything is measured.
         if (o_.warmup_s > 0) {
@@ -1083,7 +1401,7 @@ private:
         }
         std::printf("   %8s %8s %10s %10s %10s %8s %8s %8s %8s %8s %7s %6s %6s %6s %6s %8s\n",
                     "rate/s", "changes", "offered/s", "delivered", "deliv/s", "p50 ms", "p99 ms",
-                    "p999 ms", "max ms", "missing", "dup+ooo", "load%", "walc%", "pg%", "other%",
+                    "p999 ms", "max ms", "missing", "dup+ooo", "load%", "srv%", "pg%", "other%",
                     "RSS MiB");
         int rc = 0;
         for (double rate : o_.rates)
@@ -1115,8 +1433,7 @@ private:
 
         const auto c0 = sample_cpu();
         const std::int64_t start_us = realtime_us();
-        ProduceResult pr = produce(db_, first, count, rate, o_,
-                                   std::string(std::size_t(std::max(0, o_.body_bytes)), 'x'));
+        ProduceResult pr = produce(commit_, first, count, rate, o_);
         if (!pr.error.empty()) return fail("committing changes: " + pr.error);
 
         // Drain: until everything expected arrived, nothing new came for drain_stall, or
@@ -1207,9 +1524,10 @@ private:
                     missing, st.duplicates + st.out_of_order, cpu_self, cpu_server, cpu_pg,
                     cpu_other, rss > 0 ? double(rss) / 1024.0 : -1.0);
         const double achieved_rate = double(pr.rows) / pr.seconds;
-        std::printf("   CPU per delivered message: walcast %.2f µs, load tool %.2f µs; Postgres "
+        std::printf("   CPU per delivered message: %s %.2f µs, load tool %.2f µs; Postgres "
                     "%.0f µs per change; the rest of the machine used %.0f %% of a core\n",
-                    us_per_msg(c1.server - c0.server), us_per_msg(c1.self - c0.self),
+                    floor_ ? "floor server" : "walcast", us_per_msg(c1.server - c0.server),
+                    us_per_msg(c1.self - c0.self),
                     1e6 * cpu_delta(c0.postgres, c1.postgres) /
                         double(std::max<std::int64_t>(1, pr.rows)),
                     cpu_other);
@@ -1267,6 +1585,8 @@ private:
     }
 
     Options o_;
+    std::unique_ptr<FloorServer> floor_;
+    CommitFn commit_;
     pg::Connection db_;
     std::vector<std::string> tokens_;
     std::vector<std::unique_ptr<Worker>> workers_;
@@ -1323,6 +1643,11 @@ int main(int argc, char** argv) {
     app.add_option("--pg-data-dir", o.pg_data_dir,
                    "Postgres data directory (CPU of its processes)");
     app.add_option("--label", o.label, "name printed with the results");
+    app.add_flag("--floor", o.floor,
+                 "no walcast, no Postgres: an in-process sender that only writes ready frames "
+                 "(the machine's floor for latency and CPU per message)");
+    app.add_option("--floor-threads", o.floor_threads, "sender threads of --floor")
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     walcast::bench::LoadGen gen(std::move(o));
     return gen.run();

@@ -12,7 +12,7 @@
 #
 # Usage: bench/rls.sh [BUILD_DIR]             (default build/release, what `make bench` builds)
 #   CLIENTS=1000  IDENTITIES="1 10 100 1000"  STRATEGIES="batched per-subscriber"
-#   RATES_BATCHED=10,30,60,100  RATES_PER_SUBSCRIBER=1,3,10  DURATION=15  HIDDEN_EVERY=10
+#   RATES_BATCHED=10,35,70,100,150  RATES_PER_SUBSCRIBER=3,10,20  DURATION=15  HIDDEN_EVERY=10
 #   LOAD_THREADS=1  PG_FSYNC=off  OUT=results-file
 set -euo pipefail
 
@@ -23,8 +23,8 @@ loadgen=$bindir/bench/loadgen
 clients=${CLIENTS:-1000}
 identities=${IDENTITIES:-1 10 100 1000}
 strategies=${STRATEGIES:-batched per-subscriber}
-rates_batched=${RATES_BATCHED:-10,30,60,100}
-rates_per_subscriber=${RATES_PER_SUBSCRIBER:-1,3,10}
+rates_batched=${RATES_BATCHED:-10,35,70,100,150}
+rates_per_subscriber=${RATES_PER_SUBSCRIBER:-3,10,20}
 duration=${DURATION:-15}
 drain=${DRAIN_TIMEOUT:-60}
 hidden_every=${HIDDEN_EVERY:-10}
@@ -95,3 +95,15 @@ for k in $identities; do
     done
 done
 echo "load after: $(uptime | sed 's/.*load average/load average/')" | tee -a "$out"
+
+# The RESULT lines as the markdown table of bench/README.md.
+field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$2"; }
+echo
+echo "| strategy | identities | changes/s | offered msg/s | delivered msg/s | p50 ms | p99 ms | p99.9 ms | missing (clients short) | leaked | CPU % load tool / walcast / Postgres / rest of machine | Postgres µs CPU per change |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|:--:|---:|:--:|---:|"
+grep '^RESULT .*"mode":"stream"' "$out" | while read -r line; do
+    label=$(field label "$line")
+    strategy=${label#rls-}
+    strategy=${strategy%-*}
+    echo "| $strategy | $(field identities "$line") | $(field rate "$line") | $(field offered_per_s "$line") | $(field delivered_per_s "$line") | $(field p50_ms "$line") | $(field p99_ms "$line") | $(field p999_ms "$line") | $(field missing "$line") ($(field clients_short "$line")) | $(field leaked "$line") | $(field cpu_loadgen_pct "$line") / $(field cpu_walcast_pct "$line") / $(field cpu_postgres_pct "$line") / $(field cpu_other_pct "$line") | $(field postgres_cpu_us_per_change "$line") |"
+done
