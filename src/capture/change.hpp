@@ -20,9 +20,9 @@ struct Column {
     std::string name;
     pg::PgType type;
     std::int32_t type_modifier = -1;
-    bool is_primary_key = false;    ///< from pg_index (indisprimary), looked up once per relation
-    bool is_identity_key = false;   ///< part of the replica identity key (pgoutput flag 1)
-    std::string collation;          ///< collation name for text-like columns; "" = default
+    bool is_primary_key = false;  ///< from pg_index (indisprimary), looked up once per relation
+    bool is_identity_key = false; ///< part of the replica identity key (pgoutput flag 1)
+    std::string collation;        ///< collation name for text-like columns; "" = default
 };
 
 /// Replica identity of a table (pg_class.relreplident).
@@ -59,7 +59,7 @@ const char* to_string(ChangeKind kind);
 /// Commit-level facts shared by every change of one transaction.
 struct TransactionInfo {
     std::uint32_t xid = 0;
-    pg::Lsn commit_lsn;          ///< LSN of the commit record (pgoutput Begin final_lsn)
+    pg::Lsn commit_lsn;                 ///< LSN of the commit record (pgoutput Begin final_lsn)
     std::int64_t commit_time_pg_us = 0; ///< commit time, µs since 2000-01-01 UTC
 };
 

@@ -30,7 +30,8 @@ void register_db(CLI::App& app, Config& config, CommandRunner* selected) {
         *selected = [&config, opts] {
             auto statements = pg::db_init_statements(config.publication);
             if (opts->print) {
-                for (const auto& s : statements) std::printf("%s;\n\n", s.c_str());
+                for (const auto& s : statements)
+                    std::printf("%s;\n\n", s.c_str());
                 return 0;
             }
             if (config.embedded()) {

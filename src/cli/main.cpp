@@ -40,7 +40,8 @@ int main(int argc, char** argv) {
                     return;
                 }
             }
-            for (const CLI::App* sub : a->get_subcommands({})) name_env(sub);
+            for (const CLI::App* sub : a->get_subcommands({}))
+                name_env(sub);
         };
         name_env(&app);
         std::fprintf(stderr, "walcast: %s\nRun `walcast --help` or `walcast <command> --help`.\n",

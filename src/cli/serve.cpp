@@ -220,8 +220,7 @@ int run_serve(Config config) {
     bool stream_up = app.wait_stream_up(cluster ? stream_wait_embedded : stream_wait_external);
 
     const std::string listen = config.listen_host();
-    const std::string host =
-        listen == "0.0.0.0" || listen == "::" ? "localhost" : listen;
+    const std::string host = listen == "0.0.0.0" || listen == "::" ? "localhost" : listen;
     const std::string base = host + ":" + std::to_string(app.port());
     std::printf("\nwalcast %s is ready.\n\n", WALCAST_VERSION);
     std::printf("  Inspector:  http://%s/\n", base.c_str());

@@ -19,7 +19,9 @@ inline std::int64_t now_unix_us() {
 
 /// Current wall-clock time in microseconds since the PostgreSQL epoch (for standby status
 /// updates; PostgreSQL docs, Streaming Replication Protocol).
-inline std::int64_t now_pg_us() { return now_unix_us() - pg_epoch_offset_us; }
+inline std::int64_t now_pg_us() {
+    return now_unix_us() - pg_epoch_offset_us;
+}
 
 /// Renders a PostgreSQL-epoch timestamp (µs) as UTC "YYYY-MM-DDTHH:MM:SS.mmmZ": exactly three
 /// fractional digits, truncated (spec §4.1, commit_timestamp).

@@ -8,12 +8,14 @@ namespace walcast {
 Histogram::Histogram(std::vector<double> upper_bounds)
     : bounds_(std::move(upper_bounds)),
       counts_(new std::atomic<std::uint64_t>[bounds_.size() + 1]) {
-    for (std::size_t i = 0; i <= bounds_.size(); ++i) counts_[i].store(0);
+    for (std::size_t i = 0; i <= bounds_.size(); ++i)
+        counts_[i].store(0);
 }
 
 void Histogram::observe(double v) {
     std::size_t i = 0;
-    while (i < bounds_.size() && v > bounds_[i]) ++i;
+    while (i < bounds_.size() && v > bounds_[i])
+        ++i;
     counts_[i].fetch_add(1, std::memory_order_relaxed);
     count_.fetch_add(1, std::memory_order_relaxed);
     double cur = sum_.load(std::memory_order_relaxed);
@@ -129,7 +131,8 @@ std::string MetricsRegistry::render() const {
             render_histogram(out, e->name, e->histogram->bounds(), e->histogram->snapshot());
         } else if (e->read_values) {
             Histogram h(e->bounds);
-            for (double v : e->read_values()) h.observe(v);
+            for (double v : e->read_values())
+                h.observe(v);
             render_histogram(out, e->name, e->bounds, h.snapshot());
         }
     }

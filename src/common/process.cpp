@@ -29,7 +29,8 @@ std::string find_on_path(const std::string& name) {
     while (start <= p.size()) {
         auto end = p.find(':', start);
         if (end == std::string::npos) end = p.size();
-        std::filesystem::path candidate = std::filesystem::path(p.substr(start, end - start)) / name;
+        std::filesystem::path candidate =
+            std::filesystem::path(p.substr(start, end - start)) / name;
         if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
         start = end + 1;
     }
@@ -57,15 +58,19 @@ Result<std::string> run_program(const std::vector<std::string>& argv, const RunO
         return make_error(Errc::Internal, std::string("pipe: ") + std::strerror(errno));
 
     std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : argv)
+        args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     // The environment is built before fork: the child of a multi-threaded parent may only
     // make async-signal-safe calls.
     std::vector<std::string> env_storage;
-    for (char** e = environ; *e; ++e) env_storage.emplace_back(*e);
-    for (const auto& e : opts.env) env_storage.push_back(e);
+    for (char** e = environ; *e; ++e)
+        env_storage.emplace_back(*e);
+    for (const auto& e : opts.env)
+        env_storage.push_back(e);
     std::vector<char*> envp;
-    for (auto& e : env_storage) envp.push_back(e.data());
+    for (auto& e : env_storage)
+        envp.push_back(e.data());
     envp.push_back(nullptr);
 
     pid_t pid = ::fork();
@@ -117,8 +122,9 @@ Result<std::string> run_program(const std::vector<std::string>& argv, const RunO
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return output;
 
     std::string what = argv[0];
-    std::string how = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
-                                        : "was killed by signal " + std::to_string(WTERMSIG(status));
+    std::string how = WIFEXITED(status)
+                          ? "exited with status " + std::to_string(WEXITSTATUS(status))
+                          : "was killed by signal " + std::to_string(WTERMSIG(status));
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127) how += " (could not execute it)";
     if (WIFEXITED(status) && WEXITSTATUS(status) == 125)
         how += " (could not switch to user " + (opts.user ? opts.user->name : "") + ")";

@@ -36,22 +36,22 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
     if (has(groups, ConfigOptions::Server)) {
         const std::string g = "Server";
         opt(app, "--host", c.host, "HOST",
-            "address to listen on; default 0.0.0.0, or 127.0.0.1 for the embedded Postgres")->group(g);
+            "address to listen on; default 0.0.0.0, or 127.0.0.1 for the embedded Postgres")
+            ->group(g);
         opt(app, "--port", c.port, "PORT", "HTTP and WebSocket port")->group(g);
         opt(app, "--threads", c.threads, "WALCAST_THREADS", "I/O threads; 0 = one per core")
             ->group(g);
         opt(app, "--max-record-bytes", c.max_record_bytes, "MAX_RECORD_BYTES",
             "rows larger than this are sent reduced with Error 413")
             ->group(g);
-        opt(app, "--client-queue-soft-bytes", c.client_queue_soft_bytes,
-            "CLIENT_QUEUE_SOFT_BYTES",
+        opt(app, "--client-queue-soft-bytes", c.client_queue_soft_bytes, "CLIENT_QUEUE_SOFT_BYTES",
             "a client whose unsent bytes stay above this for the grace period is disconnected")
             ->group(g);
         opt(app, "--client-queue-soft-seconds", c.client_queue_soft_seconds,
             "CLIENT_QUEUE_SOFT_SECONDS", "grace period for the soft limit, in seconds")
             ->group(g);
-        opt(app, "--client-queue-hard-bytes", c.client_queue_hard_bytes,
-            "CLIENT_QUEUE_HARD_BYTES", "a client with more unsent bytes is disconnected at once")
+        opt(app, "--client-queue-hard-bytes", c.client_queue_hard_bytes, "CLIENT_QUEUE_HARD_BYTES",
+            "a client with more unsent bytes is disconnected at once")
             ->group(g);
         opt(app, "--connect-error-backoff-ms", c.connect_error_backoff_ms,
             "CONNECT_ERROR_BACKOFF_MS", "delay before refusing a WebSocket upgrade")
@@ -59,8 +59,8 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
         opt(app, "--channel-error-backoff-ms", c.channel_error_backoff_ms,
             "CHANNEL_ERROR_BACKOFF_MS", "delay before a join error reply")
             ->group(g);
-        opt(app, "--max-channels-per-client", c.max_channels_per_client,
-            "MAX_CHANNELS_PER_CLIENT", "channels one socket may join")
+        opt(app, "--max-channels-per-client", c.max_channels_per_client, "MAX_CHANNELS_PER_CLIENT",
+            "channels one socket may join")
             ->group(g);
     }
     if (has(groups, ConfigOptions::Auth)) {
@@ -93,8 +93,7 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
             ->group(g);
     }
     if (has(groups, ConfigOptions::Logging)) {
-        opt(app, "--log-level", c.log_level, "LOG_LEVEL",
-            "trace, debug, info, warn, error or off")
+        opt(app, "--log-level", c.log_level, "LOG_LEVEL", "trace, debug, info, warn, error or off")
             ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
             ->group("Logging");
     }

@@ -18,36 +18,36 @@ namespace walcast {
 /// Every setting of walcast. Defaults here are the documented defaults.
 struct Config {
     // --- database (any of these set means "external database"; none means embedded) ---
-    std::string database_url;  ///< DATABASE_URL: libpq URI or conninfo; wins over DB_*
-    std::string db_host;       ///< DB_HOST
-    std::uint16_t db_port = 5432; ///< DB_PORT
+    std::string database_url;         ///< DATABASE_URL: libpq URI or conninfo; wins over DB_*
+    std::string db_host;              ///< DB_HOST
+    std::uint16_t db_port = 5432;     ///< DB_PORT
     std::string db_name = "postgres"; ///< DB_NAME
     std::string db_user = "postgres"; ///< DB_USER
-    std::string db_password;   ///< DB_PASSWORD
-    std::string slot_name;     ///< SLOT_NAME: permanent slot; empty = temporary slot
+    std::string db_password;          ///< DB_PASSWORD
+    std::string slot_name;            ///< SLOT_NAME: permanent slot; empty = temporary slot
     std::string publication = "supabase_realtime"; ///< PUBLICATION
 
     // --- server ---
     /// HOST: listen address; empty = 0.0.0.0 with an external database, 127.0.0.1 for the
     /// embedded default (a development setup: its page hands out the anon JWT).
     std::string host;
-    std::uint16_t port = 4000;    ///< PORT: HTTP + WebSocket port
-    unsigned threads = 0;         ///< WALCAST_THREADS: I/O threads; 0 = one per core
+    std::uint16_t port = 4000;                  ///< PORT: HTTP + WebSocket port
+    unsigned threads = 0;                       ///< WALCAST_THREADS: I/O threads; 0 = one per core
     std::uint64_t max_record_bytes = 1'048'576; ///< MAX_RECORD_BYTES: Error 413 threshold (§6.5)
     // Slow-client limits: Redis's defaults for pub/sub clients (client-output-buffer-limit
     // pubsub 32mb 8mb 60), a burst of a big transaction fits, a stalled client is cut off.
     std::uint64_t client_queue_soft_bytes = 8u << 20;  ///< CLIENT_QUEUE_SOFT_BYTES
     std::uint32_t client_queue_soft_seconds = 60;      ///< CLIENT_QUEUE_SOFT_SECONDS: grace
     std::uint64_t client_queue_hard_bytes = 32u << 20; ///< CLIENT_QUEUE_HARD_BYTES
-    std::uint32_t connect_error_backoff_ms = 2000; ///< CONNECT_ERROR_BACKOFF_MS (spec §1.4)
-    std::uint32_t channel_error_backoff_ms = 5000; ///< CHANNEL_ERROR_BACKOFF_MS (spec §3.6)
-    std::uint32_t max_channels_per_client = 100;   ///< MAX_CHANNELS_PER_CLIENT (spec §8)
+    std::uint32_t connect_error_backoff_ms = 2000;     ///< CONNECT_ERROR_BACKOFF_MS (spec §1.4)
+    std::uint32_t channel_error_backoff_ms = 5000;     ///< CHANNEL_ERROR_BACKOFF_MS (spec §3.6)
+    std::uint32_t max_channels_per_client = 100;       ///< MAX_CHANNELS_PER_CLIENT (spec §8)
 
     // --- authentication / authorization ---
-    std::string jwt_secret;           ///< JWT_SECRET: HS256/384/512 secret
-    std::string jwt_jwks;             ///< JWT_JWKS: JWKS JSON document or a path to one
-    std::string jwt_claim_validators; ///< JWT_CLAIM_VALIDATORS: JSON object of required claims
-    unsigned auth_pool_size = 4;      ///< AUTH_POOL_SIZE: connections for RLS checks
+    std::string jwt_secret;               ///< JWT_SECRET: HS256/384/512 secret
+    std::string jwt_jwks;                 ///< JWT_JWKS: JWKS JSON document or a path to one
+    std::string jwt_claim_validators;     ///< JWT_CLAIM_VALIDATORS: JSON object of required claims
+    unsigned auth_pool_size = 4;          ///< AUTH_POOL_SIZE: connections for RLS checks
     std::uint32_t auth_timeout_ms = 5000; ///< AUTH_TIMEOUT_MS: statement_timeout of a check
     /// RLS_STRATEGY: "batched" (per identity, many changes per statement, concurrent) or
     /// "per-subscriber" (the reference's method: one check per subscriber per change, in

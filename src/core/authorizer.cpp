@@ -13,8 +13,9 @@ Authorizer::Authorizer(pg::ConnectParams params, AuthorizerOptions options, Acce
                        MetricsRegistry& metrics)
     : params_(std::move(params)), options_(options), access_(access), tracker_(tracker),
       confirm_(std::move(confirm)),
-      checks_(metrics.counter("walcast_rls_checks_total",
-                              "row-level security statements run (one per identity, table, batch)")),
+      checks_(
+          metrics.counter("walcast_rls_checks_total",
+                          "row-level security statements run (one per identity, table, batch)")),
       rows_checked_(metrics.counter("walcast_rls_rows_checked_total",
                                     "distinct (identity, change) pairs checked")),
       check_errors_(metrics.counter("walcast_rls_check_errors_total",
@@ -24,11 +25,14 @@ Authorizer::Authorizer(pg::ConnectParams params, AuthorizerOptions options, Acce
       batch_changes_(metrics.histogram("walcast_rls_batch_changes",
                                        "distinct changes per identity batch",
                                        {1, 2, 4, 8, 16, 32, 64, 128, 256})) {
-    metrics.gauge_callback("walcast_rls_pending", "deliveries waiting for a row-level security check",
+    metrics.gauge_callback("walcast_rls_pending",
+                           "deliveries waiting for a row-level security check",
                            [this] { return static_cast<double>(pending()); });
 }
 
-Authorizer::~Authorizer() { stop(); }
+Authorizer::~Authorizer() {
+    stop();
+}
 
 void Authorizer::start() {
     for (unsigned i = 0; i < options_.pool_size; ++i)
@@ -42,7 +46,8 @@ void Authorizer::stop() {
     }
     work_cv_.notify_all();
     space_cv_.notify_all();
-    for (auto& t : workers_) t.join();
+    for (auto& t : workers_)
+        t.join();
     workers_.clear();
 }
 
@@ -238,19 +243,21 @@ std::string visibility_statement(const std::vector<std::uint32_t>& xids) {
     return "SELECT coalesce(bool_and(pg_visible_in_snapshot((((("
            "pg_snapshot_xmax(s)::text::bigint >> 32) - (x > (pg_snapshot_xmax(s)::text::bigint "
            "& 4294967295))::int) << 32) | x)::text::xid8, s)), true) FROM pg_current_snapshot() s, "
-           "unnest('" + list + "'::bigint[]) x;";
+           "unnest('" +
+           list + "'::bigint[]) x;";
 }
 
 ScriptOutcome run_checks(const pg::Connection& conn, const Identity& id,
                          const std::vector<std::uint32_t>& xids,
                          const std::vector<std::string>& selects, std::uint32_t timeout_ms) {
     ScriptOutcome out;
-    std::string script = "BEGIN READ ONLY; SET LOCAL statement_timeout = " +
-                         std::to_string(timeout_ms) + "; SET LOCAL ROLE " +
-                         conn.quote_ident(id.role) + "; SELECT set_config('request.jwt.claims', " +
-                         conn.quote_literal(id.claims_json) + ", true);" +
-                         visibility_statement(xids);
-    for (const auto& s : selects) script += s + ";";
+    std::string script =
+        "BEGIN READ ONLY; SET LOCAL statement_timeout = " + std::to_string(timeout_ms) +
+        "; SET LOCAL ROLE " + conn.quote_ident(id.role) +
+        "; SELECT set_config('request.jwt.claims', " + conn.quote_literal(id.claims_json) +
+        ", true);" + visibility_statement(xids);
+    for (const auto& s : selects)
+        script += s + ";";
     script += "COMMIT";
     if (!PQsendQuery(conn.get(), script.c_str())) {
         out.failed = true;
@@ -294,7 +301,8 @@ void Authorizer::check_batch(pg::Connection& conn, const Identity& id,
     std::vector<const ChangePayloads*> changes;
     std::unordered_map<const ChangePayloads*, std::size_t> index;
     for (const auto& w : batch)
-        if (index.emplace(w.payloads.get(), changes.size()).second) changes.push_back(w.payloads.get());
+        if (index.emplace(w.payloads.get(), changes.size()).second)
+            changes.push_back(w.payloads.get());
     std::vector<Verdict> verdict(changes.size(), Verdict::Failed);
     batch_changes_.observe(static_cast<double>(changes.size()));
     rows_checked_.inc(changes.size());
@@ -317,7 +325,8 @@ void Authorizer::check_batch(pg::Connection& conn, const Identity& id,
         for (const auto& g : gs) {
             auto pk = access_.primary_key(conn, g.relation->oid);
             std::vector<const capture::Change*> cs;
-            for (auto i : g.changes) cs.push_back(&changes[i]->change());
+            for (auto i : g.changes)
+                cs.push_back(&changes[i]->change());
             std::string q = pk && !(*pk)->columns.empty()
                                 ? visibility_query(conn, *g.relation, **pk, cs)
                                 : std::string();
@@ -333,13 +342,14 @@ void Authorizer::check_batch(pg::Connection& conn, const Identity& id,
         }
         std::vector<std::uint32_t> xids;
         for (const auto& g : gs)
-            for (auto i : g.changes) xids.push_back(changes[i]->change().txn.xid);
+            for (auto i : g.changes)
+                xids.push_back(changes[i]->change().txn.xid);
         std::sort(xids.begin(), xids.end());
         xids.erase(std::unique(xids.begin(), xids.end()), xids.end());
         // The window is microseconds; wait with a growing pause, bounded by the check timeout.
         auto pause = std::chrono::microseconds(200);
-        const auto give_up = std::chrono::steady_clock::now() +
-                             std::chrono::milliseconds(options_.timeout_ms);
+        const auto give_up =
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.timeout_ms);
         for (;;) {
             checks_.inc(selects.size());
             auto o = run_checks(conn, id, xids, selects, options_.timeout_ms);
@@ -357,7 +367,8 @@ void Authorizer::check_batch(pg::Connection& conn, const Identity& id,
     auto apply = [&](const std::vector<RelationGroup>& gs, const ScriptOutcome& o) {
         for (std::size_t g = 0; g < gs.size(); ++g)
             for (std::size_t k = 0; k < gs[g].changes.size(); ++k)
-                verdict[gs[g].changes[k]] = o.visible[g].count(k) ? Verdict::Visible : Verdict::Hidden;
+                verdict[gs[g].changes[k]] =
+                    o.visible[g].count(k) ? Verdict::Visible : Verdict::Hidden;
     };
 
     if (conn.healthy()) {
@@ -374,7 +385,8 @@ void Authorizer::check_batch(pg::Connection& conn, const Identity& id,
                     std::vector<RelationGroup> one{{g.relation, {i}}};
                     auto single = check(one);
                     if (!single.failed) {
-                        verdict[i] = single.visible[0].count(0) ? Verdict::Visible : Verdict::Hidden;
+                        verdict[i] =
+                            single.visible[0].count(0) ? Verdict::Visible : Verdict::Hidden;
                     } else {
                         log::warn("row-level security check for role {} on {}.{} failed: {}",
                                   id.role, g.relation->schema, g.relation->table, single.error);
@@ -441,14 +453,14 @@ void Authorizer::check_per_subscriber(pg::Connection& conn, std::vector<AuthWork
                 const auto id = w.subscription->identity();
                 script += "SET LOCAL ROLE " + conn.quote_ident(id->role) +
                           "; SELECT set_config('request.jwt.claims', " +
-                          conn.quote_literal(id->claims_json) + ", true); SELECT EXISTS (SELECT 1 FROM " +
-                          conn.quote_ident(rel.schema) + "." + conn.quote_ident(rel.table) +
-                          " WHERE " + where + "); RESET ROLE;";
+                          conn.quote_literal(id->claims_json) +
+                          ", true); SELECT EXISTS (SELECT 1 FROM " + conn.quote_ident(rel.schema) +
+                          "." + conn.quote_ident(rel.table) + " WHERE " + where + "); RESET ROLE;";
             }
             script += "COMMIT";
             auto pause = std::chrono::microseconds(200);
-            const auto give_up = std::chrono::steady_clock::now() +
-                                 std::chrono::milliseconds(options_.timeout_ms);
+            const auto give_up =
+                std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.timeout_ms);
             for (bool again = true; again;) {
                 again = false;
                 checks_.inc(batch.size());

@@ -43,8 +43,8 @@ enum class RlsStrategy {
 
 struct AuthorizerOptions {
     RlsStrategy strategy = RlsStrategy::Batched;
-    unsigned pool_size = 4;            ///< connections, one worker thread each
-    std::uint32_t timeout_ms = 5000;   ///< statement_timeout of one check
+    unsigned pool_size = 4;              ///< connections, one worker thread each
+    std::uint32_t timeout_ms = 5000;     ///< statement_timeout of one check
     std::size_t max_batch_changes = 256; ///< distinct changes checked per statement
     std::size_t max_pending = 200'000;   ///< work items queued before submit() waits
 };
@@ -88,17 +88,17 @@ private:
     std::function<void(pg::Lsn)> confirm_;
 
     mutable std::mutex mu_;
-    std::condition_variable work_cv_;  ///< workers: an identity became ready
-    std::condition_variable space_cv_; ///< submit: pending dropped below the limit
-    std::unordered_map<std::string, Queue> queues_; ///< by identity key
-    std::deque<std::string> ready_;                 ///< identities with items, not running
+    std::condition_variable work_cv_;                   ///< workers: an identity became ready
+    std::condition_variable space_cv_;                  ///< submit: pending dropped below the limit
+    std::unordered_map<std::string, Queue> queues_;     ///< by identity key
+    std::deque<std::string> ready_;                     ///< identities with items, not running
     std::deque<std::pair<IdentityPtr, AuthWork>> fifo_; ///< PerSubscriber: one global queue
     std::size_t pending_ = 0;
     bool stopping_ = false;
     std::vector<std::thread> workers_;
 
-    Counter& checks_;        ///< statements run
-    Counter& rows_checked_;  ///< distinct (identity, change) rows checked
+    Counter& checks_;       ///< statements run
+    Counter& rows_checked_; ///< distinct (identity, change) rows checked
     Counter& check_errors_;
     Counter& visible_;
     Counter& hidden_;

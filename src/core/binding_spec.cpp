@@ -291,7 +291,6 @@ EventFilter event_filter(const boost::json::object& params) {
     return EventFilter::All;
 }
 
-
 elixir::Term filters_term(const std::vector<FilterCondition>& filters) {
     std::vector<elixir::Term> items;
     for (const auto& f : filters)

@@ -12,11 +12,14 @@ constexpr std::size_t reduced_value_max_bytes = 64;
 
 const char* error_text(ErrorRow e) {
     switch (e) {
-    case ErrorRow::NoPrimaryKey: return "Error 400: Bad Request, no primary key";
-    case ErrorRow::Unauthorized: return "Error 401: Unauthorized";
+    case ErrorRow::NoPrimaryKey:
+        return "Error 400: Bad Request, no primary key";
+    case ErrorRow::Unauthorized:
+        return "Error 401: Unauthorized";
     case ErrorRow::CheckFailed:
         return "Error 500: row-level security check failed; the server log has the details";
-    case ErrorRow::None: break;
+    case ErrorRow::None:
+        break;
     }
     return "";
 }
@@ -37,10 +40,10 @@ std::string render_change_data(const capture::Change& c, const PayloadVariant& v
     out.reserve(256 + (c.new_tuple ? c.new_tuple->data_bytes() : 0) +
                 (c.old_tuple ? c.old_tuple->data_bytes() : 0));
     append_head(out, c);
-    const bool has_record = c.kind == capture::ChangeKind::Insert ||
-                            c.kind == capture::ChangeKind::Update;
-    const bool has_old = c.kind == capture::ChangeKind::Update ||
-                         c.kind == capture::ChangeKind::Delete;
+    const bool has_record =
+        c.kind == capture::ChangeKind::Insert || c.kind == capture::ChangeKind::Update;
+    const bool has_old =
+        c.kind == capture::ChangeKind::Update || c.kind == capture::ChangeKind::Delete;
 
     if (v.error != ErrorRow::None) {
         out += ",\"commit_timestamp\":null,\"columns\":[]";
@@ -91,7 +94,8 @@ std::shared_ptr<const std::string> ChangePayloads::get(const PayloadVariant& var
     std::lock_guard lock(mu_);
     for (const auto& [v, data] : rendered_)
         if (v == variant) return data;
-    auto data = std::make_shared<const std::string>(render_change_data(*change_, variant, too_big_));
+    auto data =
+        std::make_shared<const std::string>(render_change_data(*change_, variant, too_big_));
     rendered_.emplace_back(variant, data);
     return data;
 }

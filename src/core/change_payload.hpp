@@ -24,7 +24,7 @@ enum class ErrorRow : std::uint8_t {
 
 /// What one subscriber may see of a change.
 struct PayloadVariant {
-    capture::ColumnMask columns; ///< readable ∩ (select ∪ primary key); by column index
+    capture::ColumnMask columns;     ///< readable ∩ (select ∪ primary key); by column index
     bool old_record_pk_only = false; ///< DELETE on a table with RLS on (spec §6.3)
     ErrorRow error = ErrorRow::None;
     bool operator==(const PayloadVariant&) const = default;

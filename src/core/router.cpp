@@ -9,8 +9,8 @@ namespace walcast::core {
 Router::Router(pg::ConnectParams catalog_params, RouterOptions options, SubscriptionIndex& index,
                AccessCache& access, Authorizer& authorizer, CommitTracker& tracker,
                std::function<void(pg::Lsn)> confirm, MetricsRegistry& metrics)
-    : catalog_params_(std::move(catalog_params)), options_(options), index_(index),
-      access_(access), authorizer_(authorizer), tracker_(tracker), confirm_(std::move(confirm)),
+    : catalog_params_(std::move(catalog_params)), options_(options), index_(index), access_(access),
+      authorizer_(authorizer), tracker_(tracker), confirm_(std::move(confirm)),
       changes_received_(metrics.counter("walcast_changes_received_total",
                                         "row changes read from the replication stream")),
       changes_matched_(metrics.counter("walcast_changes_matched_total",
@@ -105,7 +105,8 @@ void Router::route(const capture::ChangePtr& change) {
     for (std::size_t i = 0; i < cands.size();) {
         Subscription* sub = cands[i].subscription;
         std::size_t end = i;
-        while (end < cands.size() && cands[end].subscription == sub) ++end;
+        while (end < cands.size() && cands[end].subscription == sub)
+            ++end;
 
         // Matching binding ids per select group (spec §4.1: one message per group).
         boost::container::small_vector<std::pair<std::uint16_t, BindingIds>, 2> groups;
@@ -121,7 +122,8 @@ void Router::route(const capture::ChangePtr& change) {
                 if (it == b.compiled.end()) {
                     std::shared_ptr<const CompiledFilter> f;
                     if (compile_)
-                        if (const auto* conn = catalog()) f = compile_(b, rel, identity->role, *conn);
+                        if (const auto* conn = catalog())
+                            f = compile_(b, rel, identity->role, *conn);
                     it = b.compiled.emplace(rel.oid, std::move(f)).first;
                 }
                 matched = it->second && tuple && it->second->matches(rel, *tuple, scope);
@@ -172,7 +174,8 @@ void Router::route(const capture::ChangePtr& change) {
         // Only tables the role may SELECT (at least one column) deliver anything.
         if (!view->any_readable) continue;
 
-        if (!payloads) payloads = std::make_shared<ChangePayloads>(change, options_.max_record_bytes);
+        if (!payloads)
+            payloads = std::make_shared<ChangePayloads>(change, options_.max_record_bytes);
         matched_any = true;
         const bool needs_check =
             view->base.error == ErrorRow::None && !is_delete && view->access->rls;
@@ -188,7 +191,8 @@ void Router::route(const capture::ChangePtr& change) {
                 for (std::size_t c = 0; c < rel.columns.size(); ++c) {
                     if (rel.columns[c].is_primary_key) continue;
                     bool listed = false;
-                    for (const auto& s : *b->spec.select) listed = listed || s == rel.columns[c].name;
+                    for (const auto& s : *b->spec.select)
+                        listed = listed || s == rel.columns[c].name;
                     if (!listed) selected->columns[c] = false;
                 }
             }
@@ -197,8 +201,8 @@ void Router::route(const capture::ChangePtr& change) {
             if (needs_check) {
                 tracker_.add_pending(ticket_);
                 authorizer_.submit(identity, AuthWork{payloads, selected ? *selected : view->base,
-                                                      sub->shared_from_this(), slot,
-                                                      std::move(ids), ticket_});
+                                                      sub->shared_from_this(), slot, std::move(ids),
+                                                      ticket_});
             } else if (selected) {
                 sub->complete(slot, payloads->get(*selected), std::move(ids));
             } else {

@@ -23,14 +23,18 @@ void Subscription::set_identity(IdentityPtr identity) {
     identity_ = std::move(identity);
 }
 
-std::uint64_t Subscription::reserve() { return next_reserve_++; }
+std::uint64_t Subscription::reserve() {
+    return next_reserve_++;
+}
 
 void Subscription::complete(std::uint64_t slot, std::shared_ptr<const std::string> data,
                             BindingIds ids) {
     settle(slot, Pending{std::move(data), std::move(ids)});
 }
 
-void Subscription::skip(std::uint64_t slot) { settle(slot, Pending{}); }
+void Subscription::skip(std::uint64_t slot) {
+    settle(slot, Pending{});
+}
 
 void Subscription::settle(std::uint64_t slot, Pending p) {
     std::lock_guard lock(order_mu_);

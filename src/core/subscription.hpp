@@ -4,8 +4,8 @@
 #pragma once
 
 #include "capture/change.hpp"
-#include "core/channel_sink.hpp"
 #include "core/binding_spec.hpp"
+#include "core/channel_sink.hpp"
 #include "core/filter.hpp"
 #include "core/identity.hpp"
 
@@ -26,8 +26,8 @@ using BindingIds = boost::container::small_vector<std::int64_t, 4>;
 
 /// One `postgres_changes` binding of a channel, ready for matching.
 struct Binding {
-    std::int64_t id = 0;           ///< as echoed in the join reply (spec §3.2)
-    BindingSpec spec;              ///< event, schema/table patterns, filter, select
+    std::int64_t id = 0;            ///< as echoed in the join reply (spec §3.2)
+    BindingSpec spec;               ///< event, schema/table patterns, filter, select
     std::uint16_t select_group = 0; ///< bindings with equal select share a message (§4.1)
     /// Filters compiled per relation OID. Filled at join for the tables known then, and
     /// lazily by the router (router thread only) for tables that appear later.

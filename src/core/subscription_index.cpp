@@ -13,7 +13,8 @@ void SubscriptionIndex::append_matches(Table& t, Subscription& s) {
 
 void SubscriptionIndex::add(SubscriptionPtr s) {
     std::unique_lock lock(mu_);
-    for (auto& [key, t] : tables_) append_matches(t, *s);
+    for (auto& [key, t] : tables_)
+        append_matches(t, *s);
     binding_count_ += s->bindings().size();
     live_.emplace(s->id(), std::move(s));
 }
@@ -35,7 +36,8 @@ const std::vector<Candidate>& SubscriptionIndex::candidates(const std::string& s
     auto it = tables_.find(key);
     if (it != tables_.end()) return it->second.candidates;
     Table t{schema, table, {}};
-    for (auto& [id, s] : live_) append_matches(t, *s);
+    for (auto& [id, s] : live_)
+        append_matches(t, *s);
     return tables_.emplace(std::move(key), std::move(t)).first->second.candidates;
 }
 

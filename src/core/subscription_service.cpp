@@ -68,17 +68,19 @@ struct SubscriptionService::State {
     }
 
     Status load_tables(const std::string& publication) {
-        auto res = conn.exec("SELECT c.oid, n.nspname, c.relname FROM pg_publication_tables p"
-                             " JOIN pg_namespace n ON n.nspname = p.schemaname"
-                             " JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename"
-                             " WHERE p.pubname = $1 ORDER BY 2, 3",
-                             {publication});
+        auto res =
+            conn.exec("SELECT c.oid, n.nspname, c.relname FROM pg_publication_tables p"
+                      " JOIN pg_namespace n ON n.nspname = p.schemaname"
+                      " JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename"
+                      " WHERE p.pubname = $1 ORDER BY 2, 3",
+                      {publication});
         if (!res) return std::move(res).error().context("listing the publication's tables");
         tables.clear();
         for (int r = 0; r < PQntuples(res->get()); ++r)
-            tables.push_back({static_cast<pg::Oid>(std::stoul(std::string(*pg::field(res->get(), r, 0)))),
-                              std::string(*pg::field(res->get(), r, 1)),
-                              std::string(*pg::field(res->get(), r, 2))});
+            tables.push_back(
+                {static_cast<pg::Oid>(std::stoul(std::string(*pg::field(res->get(), r, 0)))),
+                 std::string(*pg::field(res->get(), r, 1)),
+                 std::string(*pg::field(res->get(), r, 2))});
         tables_loaded = std::chrono::steady_clock::now();
         return {};
     }
@@ -100,7 +102,8 @@ struct SubscriptionService::State {
         for (int r = 0; r < PQntuples(res->get()); ++r) {
             capture::Column col;
             col.name = std::string(*pg::field(res->get(), r, 0));
-            type_oids.push_back(static_cast<pg::Oid>(std::stoul(std::string(*pg::field(res->get(), r, 1)))));
+            type_oids.push_back(
+                static_cast<pg::Oid>(std::stoul(std::string(*pg::field(res->get(), r, 1)))));
             col.type_modifier = std::stoi(std::string(*pg::field(res->get(), r, 2)));
             rel->replica_identity =
                 static_cast<capture::ReplicaIdentity>((*pg::field(res->get(), r, 3))[0]);
@@ -141,7 +144,9 @@ SubscriptionService::SubscriptionService(pg::ConnectParams params, std::string p
                            [this] { return static_cast<double>(index_.bindings()); });
 }
 
-SubscriptionService::~SubscriptionService() { stop(); }
+SubscriptionService::~SubscriptionService() {
+    stop();
+}
 
 void SubscriptionService::start() {
     worker_ = std::thread([this] { worker_loop(); });
@@ -204,7 +209,8 @@ void SubscriptionService::worker_loop() {
 
 SubscribeOutcome SubscriptionService::handle(SubscribeRequest& req) {
     SubscribeOutcome out;
-    for (const auto& b : req.bindings) out.ids.push_back(binding_id(b));
+    for (const auto& b : req.bindings)
+        out.ids.push_back(binding_id(b));
     auto fail = [&](std::string message, const std::string& code) {
         out.error = std::move(message);
         out.error_code = code;
@@ -265,19 +271,23 @@ SubscribeOutcome SubscriptionService::handle(SubscribeRequest& req) {
         b.spec = spec;
         for (const auto* t : tables) {
             auto rel = st.relation(*t);
-            if (!rel) return fail("Unable to subscribe to changes: " + rel.error().message,
-                                  invalid_params_code);
+            if (!rel)
+                return fail("Unable to subscribe to changes: " + rel.error().message,
+                            invalid_params_code);
             auto access = access_.access(st.conn, role, t->oid);
-            if (!access) return fail("Unable to subscribe to changes: " + access.error().message,
-                                     invalid_params_code);
+            if (!access)
+                return fail("Unable to subscribe to changes: " + access.error().message,
+                            invalid_params_code);
             std::unordered_set<std::string> readable((*access)->readable_columns.begin(),
                                                      (*access)->readable_columns.end());
             if (!spec.filters.empty()) {
-                auto compiled = CompiledFilter::compile(spec.filters, **rel, *st.normalizer, &readable);
-                if (!compiled) return fail(subscribe_exception_message(spec, compiled.error()),
-                                           invalid_params_code);
-                b.compiled.emplace(t->oid, std::make_shared<const CompiledFilter>(
-                                               std::move(compiled).value()));
+                auto compiled =
+                    CompiledFilter::compile(spec.filters, **rel, *st.normalizer, &readable);
+                if (!compiled)
+                    return fail(subscribe_exception_message(spec, compiled.error()),
+                                invalid_params_code);
+                b.compiled.emplace(
+                    t->oid, std::make_shared<const CompiledFilter>(std::move(compiled).value()));
             }
             if (auto e = check_select_columns(spec, **rel, &readable))
                 return fail(subscribe_exception_message(spec, *e), invalid_params_code);
@@ -292,8 +302,8 @@ SubscribeOutcome SubscriptionService::handle(SubscribeRequest& req) {
         bindings.push_back(std::move(b));
     }
 
-    out.subscription = std::make_shared<Subscription>(req.topic, std::move(bindings), req.identity,
-                                                      req.sink);
+    out.subscription =
+        std::make_shared<Subscription>(req.topic, std::move(bindings), req.identity, req.sink);
     index_.add(out.subscription);
     return out;
 }

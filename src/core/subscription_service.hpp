@@ -56,8 +56,8 @@ std::int64_t binding_id(const boost::json::object& binding);
 /// Thread-safe facade; the work runs on one worker thread in request order.
 class SubscriptionService {
 public:
-    SubscriptionService(pg::ConnectParams params, std::string publication,
-                        SubscriptionIndex& index, AccessCache& access, MetricsRegistry& metrics);
+    SubscriptionService(pg::ConnectParams params, std::string publication, SubscriptionIndex& index,
+                        AccessCache& access, MetricsRegistry& metrics);
     ~SubscriptionService();
 
     void start();

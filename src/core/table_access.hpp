@@ -21,8 +21,8 @@ struct TableAccess {
     bool role_exists = false;
     /// has_column_privilege(role, t, col, 'SELECT'); none without USAGE on t's schema
     std::vector<std::string> readable_columns;
-    bool rls = false; ///< relrowsecurity and the role neither bypasses RLS nor owns the table
-                      ///< (unless FORCE ROW LEVEL SECURITY): rows must be checked
+    bool rls = false;       ///< relrowsecurity and the role neither bypasses RLS nor owns the table
+                            ///< (unless FORCE ROW LEVEL SECURITY): rows must be checked
     bool table_rls = false; ///< relrowsecurity, whoever reads (DELETE old_record reduction, §6.4)
     bool readable(std::string_view column) const {
         for (const auto& c : readable_columns)
@@ -34,8 +34,9 @@ using TableAccessPtr = std::shared_ptr<const TableAccess>;
 
 /// The primary key of a table in a form ready for row checks.
 struct PrimaryKey {
-    std::vector<std::string> columns;    ///< names, in key order
-    std::vector<std::string> type_names; ///< format_type() of each, e.g. "integer", "public.\"Color\""
+    std::vector<std::string> columns; ///< names, in key order
+    std::vector<std::string>
+        type_names; ///< format_type() of each, e.g. "integer", "public.\"Color\""
 };
 using PrimaryKeyPtr = std::shared_ptr<const PrimaryKey>;
 
@@ -56,7 +57,7 @@ public:
 
 private:
     std::mutex mu_;
-    std::unordered_map<std::string, TableAccessPtr> access_;   ///< role '\0' oid
+    std::unordered_map<std::string, TableAccessPtr> access_; ///< role '\0' oid
     std::unordered_map<pg::Oid, PrimaryKeyPtr> keys_;
     std::string fingerprint_;
 };

@@ -10,7 +10,8 @@ std::string ConnectParams::describe() const {
         auto at = s.find('@');
         if (scheme != std::string::npos && at != std::string::npos && at > scheme) {
             auto colon = s.find(':', scheme + 3);
-            if (colon != std::string::npos && colon < at) s.replace(colon + 1, at - colon - 1, "***");
+            if (colon != std::string::npos && colon < at)
+                s.replace(colon + 1, at - colon - 1, "***");
         }
         return s;
     }
@@ -71,10 +72,12 @@ Result<Connection> Connection::connect(const ConnectParams& p, bool replication)
     if (!c.conn_) return make_error(Errc::Unavailable, "out of memory creating a libpq connection");
     // Server notices ("schema already exists, skipping") are not errors: keep them out of the
     // user's terminal.
-    PQsetNoticeProcessor(c.get(), [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        c.get(), [](void*, const char*) {}, nullptr);
     if (PQstatus(c.get()) != CONNECTION_OK) {
         std::string msg = PQerrorMessage(c.get());
-        while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+        while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' '))
+            msg.pop_back();
         return make_error(Errc::Unavailable,
                           "cannot connect to " + p.describe() + ": " + msg + hint_for(msg));
     }
@@ -90,7 +93,8 @@ std::string result_error(const PGresult* res) {
     if (!res) return "no result (connection lost?)";
     const char* primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
     std::string msg = primary ? primary : PQresultErrorMessage(res);
-    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    while (!msg.empty() && msg.back() == '\n')
+        msg.pop_back();
     auto state = result_sqlstate(res);
     if (!state.empty()) msg += " (SQLSTATE " + state + ")";
     return msg;
@@ -100,7 +104,8 @@ Result<PgResult> Connection::exec(std::string_view sql,
                                   const std::vector<std::optional<std::string>>& params) const {
     std::vector<const char*> values;
     values.reserve(params.size());
-    for (const auto& v : params) values.push_back(v ? v->c_str() : nullptr);
+    for (const auto& v : params)
+        values.push_back(v ? v->c_str() : nullptr);
     std::string q(sql);
     PgResult res(PQexecParams(conn_.get(), q.c_str(), static_cast<int>(values.size()), nullptr,
                               values.data(), nullptr, nullptr, 0));

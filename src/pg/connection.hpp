@@ -35,8 +35,8 @@ struct ConnectParams {
     std::string password;
     std::string application_name = "walcast";
     /// GUCs set at connection start: every walcast connection renders values the same way
-    /// (ISO dates, UTC, full float precision, hex bytea), which the filter evaluator and JSON rendering
-    /// rely on.
+    /// (ISO dates, UTC, full float precision, hex bytea), which the filter evaluator and JSON
+    /// rendering rely on.
     std::string options = "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres "
                           "-c extra_float_digits=3 -c bytea_output=hex";
 

@@ -67,14 +67,20 @@ $$)SQL",
         // FOR ALL TABLES needs a superuser; otherwise an empty publication to ALTER … ADD TABLE.
         "DO $$\nBEGIN\n  IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = " + literal +
             ") THEN\n    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN\n"
-            "      CREATE PUBLICATION " + ident + " FOR ALL TABLES;\n    ELSE\n"
-            "      CREATE PUBLICATION " + ident + ";\n      RAISE NOTICE 'publication " + ident +
-            " is empty: add tables with ALTER PUBLICATION " + ident + " ADD TABLE <table>';\n"
+            "      CREATE PUBLICATION " +
+            ident +
+            " FOR ALL TABLES;\n    ELSE\n"
+            "      CREATE PUBLICATION " +
+            ident + ";\n      RAISE NOTICE 'publication " + ident +
+            " is empty: add tables with ALTER PUBLICATION " + ident +
+            " ADD TABLE <table>';\n"
             "    END IF;\n  END IF;\nEND\n$$",
     };
 }
 
-std::string demo_insert_sql() { return "insert into todos (task) values ('Change!')"; }
+std::string demo_insert_sql() {
+    return "insert into todos (task) values ('Change!')";
+}
 
 std::vector<std::string> demo_statements() {
     return {

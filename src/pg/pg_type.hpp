@@ -13,12 +13,12 @@ using Oid = std::uint32_t;
 /// its element type); anything unrecognised is Other (rendered and compared as text).
 enum class TypeKind : std::uint8_t {
     Bool,
-    Int,         ///< int2, int4, int8, oid
-    Numeric,     ///< numeric (arbitrary precision; NaN/Infinity possible)
-    Float,       ///< float4, float8
-    Text,        ///< text, varchar, bpchar, name, citext-like strings: JSON strings
-    Json,        ///< json, jsonb: embedded as JSON
-    Bytea,       ///< rendered as hex without the \x prefix
+    Int,     ///< int2, int4, int8, oid
+    Numeric, ///< numeric (arbitrary precision; NaN/Infinity possible)
+    Float,   ///< float4, float8
+    Text,    ///< text, varchar, bpchar, name, citext-like strings: JSON strings
+    Json,    ///< json, jsonb: embedded as JSON
+    Bytea,   ///< rendered as hex without the \x prefix
     Uuid,
     Date,
     Time,        ///< time without time zone
@@ -27,18 +27,18 @@ enum class TypeKind : std::uint8_t {
     TimestampTz, ///< timestamp with time zone
     Interval,
     Enum,
-    Array,       ///< see element
+    Array, ///< see element
     Other,
 };
 
 /// A resolved column type.
 struct PgType {
     Oid oid = 0;
-    std::string name;          ///< pg_type.typname, e.g. "int4", "_text", "Color"
+    std::string name; ///< pg_type.typname, e.g. "int4", "_text", "Color"
     TypeKind kind = TypeKind::Other;
-    Oid element_oid = 0;       ///< arrays: element type oid
+    Oid element_oid = 0;                     ///< arrays: element type oid
     TypeKind element_kind = TypeKind::Other; ///< arrays: element kind
-    char delimiter = ',';      ///< arrays: typdelim of the element type (',' except box: ';')
+    char delimiter = ','; ///< arrays: typdelim of the element type (',' except box: ';')
 };
 
 /// Kind of a built-in scalar type by typname ("int4" -> Int); Other when not built in.

@@ -12,8 +12,8 @@
 #include "server/static_files.hpp"
 #include "server/ws_session.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include <thread>
 
@@ -55,7 +55,9 @@ App::App(Config config, pg::ConnectParams params) : impl_(std::make_unique<Impl>
     impl_->params = std::move(params);
 }
 
-App::~App() { stop(); }
+App::~App() {
+    stop();
+}
 
 Status App::start() {
     auto& m = *impl_;
@@ -77,14 +79,13 @@ Status App::start() {
     router_opts.max_record_bytes = m.config.max_record_bytes;
     m.router = std::make_unique<core::Router>(m.params, router_opts, m.index, m.access,
                                               *m.authorizer, m.tracker, confirm, m.registry);
-    m.subscriptions = std::make_unique<core::SubscriptionService>(
-        m.params, m.config.publication, m.index, m.access, m.registry);
-    m.router->set_late_compiler([svc = m.subscriptions.get()](const core::Binding& b,
-                                                              const capture::Relation& rel,
-                                                              const std::string& role,
-                                                              const pg::Connection& conn) {
-        return svc->compile_late(b, rel, role, conn);
-    });
+    m.subscriptions = std::make_unique<core::SubscriptionService>(m.params, m.config.publication,
+                                                                  m.index, m.access, m.registry);
+    m.router->set_late_compiler(
+        [svc = m.subscriptions.get()](const core::Binding& b, const capture::Relation& rel,
+                                      const std::string& role, const pg::Connection& conn) {
+            return svc->compile_late(b, rel, role, conn);
+        });
 
     capture::LogicalSourceOptions src_opts;
     src_opts.publication = m.config.publication;
@@ -132,8 +133,10 @@ Status App::start() {
     m.subscriptions->start();
     m.source->start();
     m.work.emplace(m.io.get_executor());
-    unsigned n = m.config.threads ? m.config.threads : std::max(1u, std::thread::hardware_concurrency());
-    for (unsigned i = 0; i < n; ++i) m.threads.emplace_back([&m] { m.io.run(); });
+    unsigned n =
+        m.config.threads ? m.config.threads : std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < n; ++i)
+        m.threads.emplace_back([&m] { m.io.run(); });
     m.started = true;
     log::info("walcast listening on {}:{} (publication {}, {} I/O threads)", m.config.listen_host(),
               m.http->port(), m.config.publication, n);
@@ -151,15 +154,20 @@ void App::stop() {
     while (m.sessions.size() > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     m.io.stop();
-    for (auto& t : m.threads) t.join();
+    for (auto& t : m.threads)
+        t.join();
     m.threads.clear();
     m.source->stop();
     m.authorizer->stop();
     m.subscriptions->stop();
 }
 
-std::uint16_t App::port() const { return impl_->http ? impl_->http->port() : 0; }
-bool App::stream_up() const { return impl_->source && impl_->source->stream_up(); }
+std::uint16_t App::port() const {
+    return impl_->http ? impl_->http->port() : 0;
+}
+bool App::stream_up() const {
+    return impl_->source && impl_->source->stream_up();
+}
 
 bool App::wait_stream_up(std::chrono::milliseconds timeout) const {
     auto until = std::chrono::steady_clock::now() + timeout;
@@ -168,6 +176,8 @@ bool App::wait_stream_up(std::chrono::milliseconds timeout) const {
     return stream_up();
 }
 
-std::string App::metrics_text() const { return impl_->registry.render(); }
+std::string App::metrics_text() const {
+    return impl_->registry.render();
+}
 
 } // namespace walcast::server

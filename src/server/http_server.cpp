@@ -62,11 +62,12 @@ private:
         res.keep_alive(keep_alive);
         res.prepare_payload();
         auto sp = std::make_shared<Response>(std::move(res));
-        http::async_write(socket_, *sp,
-                          [self = shared_from_this(), sp, keep_alive](beast::error_code ec, std::size_t) {
-                              if (ec || !keep_alive) return self->close();
-                              self->read_request();
-                          });
+        http::async_write(
+            socket_, *sp,
+            [self = shared_from_this(), sp, keep_alive](beast::error_code ec, std::size_t) {
+                if (ec || !keep_alive) return self->close();
+                self->read_request();
+            });
     }
 
     // A static file: validators and caching headers, 304 for a matching If-None-Match, no body
@@ -80,7 +81,8 @@ private:
         res->set(http::field::content_type, f.content_type);
         if (!f.cache_control.empty()) res->set(http::field::cache_control, f.cache_control);
         if (!f.etag.empty()) res->set(http::field::etag, f.etag);
-        if (!not_modified) res->body() = http::span_body<const char>::value_type(f.body.data(), f.body.size());
+        if (!not_modified)
+            res->body() = http::span_body<const char>::value_type(f.body.data(), f.body.size());
         res->keep_alive(req.keep_alive());
         res->prepare_payload();
         if (req.method() == http::verb::head || not_modified) {
@@ -88,11 +90,12 @@ private:
             if (!not_modified) res->content_length(f.body.size());
         }
         const bool keep_alive = req.keep_alive();
-        http::async_write(socket_, *res,
-                          [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
-                              if (ec || !keep_alive) return self->close();
-                              self->read_request();
-                          });
+        http::async_write(
+            socket_, *res,
+            [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+                if (ec || !keep_alive) return self->close();
+                self->read_request();
+            });
     }
 
     Response make(http::status status, std::string content_type, std::string body,
@@ -153,15 +156,14 @@ private:
         if (delay == 0 || status == http::status::forbidden) return send(std::move(res), false);
         auto timer = std::make_shared<asio::steady_timer>(socket_.get_executor(),
                                                           std::chrono::milliseconds(delay));
-        timer->async_wait([self = shared_from_this(), timer, res = std::move(res)](
-                              const boost::system::error_code&) mutable {
+        timer->async_wait([self = shared_from_this(), timer,
+                           res = std::move(res)](const boost::system::error_code&) mutable {
             self->send(std::move(res), false);
         });
     }
 
     void upgrade(Request req, const boost::urls::url_view& url) {
-        if (!beast::websocket::is_upgrade(req) ||
-            req[http::field::sec_websocket_version] != "13" ||
+        if (!beast::websocket::is_upgrade(req) || req[http::field::sec_websocket_version] != "13" ||
             req[http::field::sec_websocket_key].empty()) {
             return send(make(http::status::bad_request, "application/json",
                              R"J({"error":"expected a WebSocket upgrade (RFC 6455, version 13)"})J",
@@ -203,19 +205,19 @@ private:
         res->set(http::field::connection, "Upgrade");
         res->set(http::field::sec_websocket_accept,
                  websocket_accept_key(req[http::field::sec_websocket_key]));
-        http::async_write(socket_, *res,
-                          [self = shared_from_this(), res, vsn = *vsn, claims,
-                           token = std::move(token)](beast::error_code ec, std::size_t) mutable {
-                              if (ec) return self->close();
-                              // Bytes the client sent right after its request are frames.
-                              auto data = self->buffer_.data();
-                              std::string leftover(static_cast<const char*>(data.data()),
-                                                   data.size());
-                              auto session = std::make_shared<WsSession>(
-                                  std::move(self->socket_), self->ctx_, vsn, std::move(claims),
-                                  std::move(token), std::move(leftover));
-                              session->start();
-                          });
+        http::async_write(
+            socket_, *res,
+            [self = shared_from_this(), res, vsn = *vsn, claims,
+             token = std::move(token)](beast::error_code ec, std::size_t) mutable {
+                if (ec) return self->close();
+                // Bytes the client sent right after its request are frames.
+                auto data = self->buffer_.data();
+                std::string leftover(static_cast<const char*>(data.data()), data.size());
+                auto session = std::make_shared<WsSession>(std::move(self->socket_), self->ctx_,
+                                                           vsn, std::move(claims), std::move(token),
+                                                           std::move(leftover));
+                session->start();
+            });
     }
 
     tcp::socket socket_;
@@ -232,8 +234,7 @@ HttpServer::HttpServer(asio::io_context& io, ServerContext& ctx)
 Status HttpServer::listen(const std::string& host, std::uint16_t port) {
     boost::system::error_code ec;
     auto address = asio::ip::make_address(host, ec);
-    if (ec)
-        return make_error(Errc::Config, "--host (HOST) \"" + host + "\" is not an IP address");
+    if (ec) return make_error(Errc::Config, "--host (HOST) \"" + host + "\" is not an IP address");
     tcp::endpoint ep(address, port);
     acceptor_.open(ep.protocol(), ec);
     if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
@@ -253,12 +254,12 @@ Status HttpServer::listen(const std::string& host, std::uint16_t port) {
 }
 
 void HttpServer::do_accept() {
-    acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec,
-                                                          tcp::socket socket) {
-        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-        if (!ec) std::make_shared<HttpConnection>(std::move(socket), ctx_)->start();
-        do_accept();
-    });
+    acceptor_.async_accept(
+        asio::make_strand(io_), [this](boost::system::error_code ec, tcp::socket socket) {
+            if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+            if (!ec) std::make_shared<HttpConnection>(std::move(socket), ctx_)->start();
+            do_accept();
+        });
 }
 
 void HttpServer::schedule_sweep() {
@@ -280,8 +281,9 @@ void HttpServer::stop() {
         acceptor_.close(ignored);
         sweep_timer_.cancel();
     });
-    ctx_.sessions.for_each(
-        [](const std::shared_ptr<WsSession>& s) { s->close(close_code::going_away, "server shutting down"); });
+    ctx_.sessions.for_each([](const std::shared_ptr<WsSession>& s) {
+        s->close(close_code::going_away, "server shutting down");
+    });
 }
 
 } // namespace walcast::server

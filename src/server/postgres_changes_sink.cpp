@@ -33,7 +33,8 @@ void PostgresChangesSink::open(const std::function<void()>& before) {
     std::lock_guard lock(mu_);
     if (closed_) return;
     before();
-    for (const auto& [data, ids] : held_) send_locked(*data, ids);
+    for (const auto& [data, ids] : held_)
+        send_locked(*data, ids);
     held_.clear();
     held_.shrink_to_fit();
     open_ = true;

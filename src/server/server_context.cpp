@@ -18,8 +18,8 @@ ServerMetrics::ServerMetrics(MetricsRegistry& r)
                                  "disconnected")),
       slow_disconnects(r.counter("walcast_slow_client_disconnects_total",
                                  "clients disconnected for exceeding the outgoing queue limits")),
-      frames_ignored(r.counter("walcast_frames_ignored_total",
-                               "malformed client frames logged and ignored")),
+      frames_ignored(
+          r.counter("walcast_frames_ignored_total", "malformed client frames logged and ignored")),
       joins(r.counter("walcast_joins_total", "channel joins received")),
       join_errors(r.counter("walcast_join_errors_total", "channel joins answered with an error")) {}
 
@@ -42,7 +42,8 @@ void SessionRegistry::for_each(
         for (const auto& [p, w] : sessions_)
             if (auto s = w.lock()) live.push_back(std::move(s));
     }
-    for (const auto& s : live) f(s);
+    for (const auto& s : live)
+        f(s);
 }
 
 std::size_t SessionRegistry::size() const {

@@ -31,10 +31,10 @@ struct ServerMetrics {
     Gauge& connections;
     Gauge& channels;
     Counter& connects_refused;
-    Counter& messages_delivered;   ///< postgres_changes frames queued to sockets
-    Counter& messages_dropped;     ///< frames discarded when a slow client was cut off
-    Counter& slow_disconnects;     ///< clients disconnected for exceeding the queue limits
-    Counter& frames_ignored;       ///< malformed client frames (logged and ignored)
+    Counter& messages_delivered; ///< postgres_changes frames queued to sockets
+    Counter& messages_dropped;   ///< frames discarded when a slow client was cut off
+    Counter& slow_disconnects;   ///< clients disconnected for exceeding the queue limits
+    Counter& frames_ignored;     ///< malformed client frames (logged and ignored)
     Counter& joins;
     Counter& join_errors;
 };

@@ -33,7 +33,9 @@ constexpr std::size_t read_chunk_bytes = 64 * 1024;
 std::int64_t steady_ms(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
-std::int64_t steady_now_ms() { return steady_ms(std::chrono::steady_clock::now()); }
+std::int64_t steady_now_ms() {
+    return steady_ms(std::chrono::steady_clock::now());
+}
 
 std::string_view subtopic(std::string_view topic) {
     constexpr std::string_view prefix = "realtime:";
@@ -119,7 +121,9 @@ bool WsSession::feed(std::uint8_t* data, std::size_t n) {
 
 void WsSession::handle_frame(const WebSocketMessage& msg) {
     switch (msg.kind) {
-    case WebSocketMessage::Kind::Text: handle_text(msg.payload); break;
+    case WebSocketMessage::Kind::Text:
+        handle_text(msg.payload);
+        break;
     case WebSocketMessage::Kind::Binary: {
         // realtime-js sends binary frames only for broadcasts (kind 3), which walcast does not
         // serve yet; a well-formed one is acknowledged only by the log, like any unknown event.
@@ -142,11 +146,13 @@ void WsSession::handle_frame(const WebSocketMessage& msg) {
         pending_ += payload;
         if (!writing_) {
             writing_ = true;
-            asio::post(socket_.get_executor(), [self = shared_from_this()] { self->start_write(); });
+            asio::post(socket_.get_executor(),
+                       [self = shared_from_this()] { self->start_write(); });
         }
         break;
     }
-    case WebSocketMessage::Kind::Pong: break;
+    case WebSocketMessage::Kind::Pong:
+        break;
     case WebSocketMessage::Kind::Close:
         close_received_ = true;
         close(msg.close_code == close_code::no_status ? close_code::normal : msg.close_code, "");
@@ -159,8 +165,8 @@ void WsSession::handle_frame(const WebSocketMessage& msg) {
 void WsSession::reply(const phx::InboundMessage& m, const std::optional<std::string>& join_ref,
                       phx::ReplyStatus status, std::string_view response_json) {
     auto frame = phx::encode_reply(vsn_, join_ref ? phx::OptionalRef(*join_ref) : std::nullopt,
-                                   m.ref ? phx::OptionalRef(*m.ref) : std::nullopt, m.topic,
-                                   status, response_json);
+                                   m.ref ? phx::OptionalRef(*m.ref) : std::nullopt, m.topic, status,
+                                   response_json);
     enqueue_text({frame});
 }
 
@@ -193,8 +199,9 @@ void WsSession::handle_text(std::string_view payload) {
     // Broadcast and Presence come later; answer pushes that expect a reply so that the client
     // does not wait for a timeout.
     if (m.ref)
-        reply(m, it->second.join_ref, phx::ReplyStatus::Error,
-              R"({"reason":"walcast does not support this event yet; only Postgres Changes are served"})");
+        reply(
+            m, it->second.join_ref, phx::ReplyStatus::Error,
+            R"({"reason":"walcast does not support this event yet; only Postgres Changes are served"})");
 }
 
 void WsSession::join_error(const phx::InboundMessage& m, std::string reason) {
@@ -225,7 +232,8 @@ void WsSession::handle_join(phx::InboundMessage& m) {
             vsn_, m.ref ? phx::OptionalRef(*m.ref) : std::nullopt, m.topic)});
         return;
     }
-    if (topic == "realtime:") return join_error(m, "TopicNameRequired: You must provide a topic name");
+    if (topic == "realtime:")
+        return join_error(m, "TopicNameRequired: You must provide a topic name");
     ctx_.metrics.joins.inc();
     // Joining a joined topic again: the old channel ends (phx_close with its join ref) and
     // the new join proceeds (spec §2.4).
@@ -249,8 +257,8 @@ void WsSession::handle_join(phx::InboundMessage& m) {
         claims = std::make_shared<const auth::Claims>(std::move(v).claims());
     }
     if (claims->exp <= now_unix_us() / 1'000'000)
-        return join_error(m, auth::TokenFailure::expired(claims->exp, now_unix_us() / 1'000'000)
-                                 .join_reason());
+        return join_error(
+            m, auth::TokenFailure::expired(claims->exp, now_unix_us() / 1'000'000).join_reason());
 
     std::vector<boost::json::object> bindings;
     bool wait = false;
@@ -276,9 +284,8 @@ void WsSession::handle_join(phx::InboundMessage& m) {
     if (bindings.empty()) {
         ch.joined = true;
         auto& stored = channels_[topic] = std::move(ch);
-        stored.sink->open([&] {
-            reply(m, stored.join_ref, phx::ReplyStatus::Ok, R"({"postgres_changes":[]})");
-        });
+        stored.sink->open(
+            [&] { reply(m, stored.join_ref, phx::ReplyStatus::Ok, R"({"postgres_changes":[]})"); });
         update_min_exp();
         return;
     }
@@ -287,16 +294,16 @@ void WsSession::handle_join(phx::InboundMessage& m) {
     core::SubscribeRequest req{topic, bindings, identity_of(*claims), ch.sink};
     channels_[topic] = std::move(ch);
     update_min_exp();
-    ctx_.subscriptions.subscribe(
-        std::move(req), [self = shared_from_this(), topic, seq, ref = m.ref,
-                         bindings = std::move(bindings), wait](core::SubscribeOutcome o) mutable {
-            asio::post(self->socket_.get_executor(),
-                       [self, topic, seq, ref = std::move(ref), bindings = std::move(bindings),
-                        wait, o = std::move(o)]() mutable {
-                           self->on_subscribed(topic, seq, std::move(ref), std::move(bindings),
-                                               wait, std::move(o));
-                       });
-        });
+    ctx_.subscriptions.subscribe(std::move(req), [self = shared_from_this(), topic, seq,
+                                                  ref = m.ref, bindings = std::move(bindings),
+                                                  wait](core::SubscribeOutcome o) mutable {
+        asio::post(self->socket_.get_executor(),
+                   [self, topic, seq, ref = std::move(ref), bindings = std::move(bindings), wait,
+                    o = std::move(o)]() mutable {
+                       self->on_subscribed(topic, seq, std::move(ref), std::move(bindings), wait,
+                                           std::move(o));
+                   });
+    });
 }
 
 void WsSession::on_subscribed(const std::string& topic, std::uint64_t join_seq,
@@ -346,9 +353,8 @@ void WsSession::on_subscribed(const std::string& topic, std::uint64_t join_seq,
     });
 }
 
-void WsSession::push_system(const std::string& topic, const Channel& ch,
-                            std::string_view extension, std::string_view status,
-                            std::string_view message) {
+void WsSession::push_system(const std::string& topic, const Channel& ch, std::string_view extension,
+                            std::string_view status, std::string_view message) {
     std::string payload = "{\"channel\":";
     json::append_string(payload, subtopic(topic));
     payload += ",\"extension\":";
@@ -398,8 +404,7 @@ void WsSession::drop_channel(const std::string& topic, bool send_close) {
     Channel& ch = it->second;
     if (ch.subscription) ctx_.subscriptions.unsubscribe(ch.subscription);
     ch.sink->close();
-    if (send_close)
-        enqueue_text({phx::encode_close(vsn_, phx::OptionalRef(ch.join_ref), topic)});
+    if (send_close) enqueue_text({phx::encode_close(vsn_, phx::OptionalRef(ch.join_ref), topic)});
     channels_.erase(it);
     ctx_.metrics.channels.sub();
     update_min_exp();
@@ -428,7 +433,8 @@ void WsSession::expire_tokens(std::int64_t now_unix_s) {
 
 bool WsSession::enqueue_text(std::initializer_list<std::string_view> parts, bool data_frame) {
     std::size_t len = 0;
-    for (auto p : parts) len += p.size();
+    for (auto p : parts)
+        len += p.size();
     std::array<std::uint8_t, max_server_frame_header_bytes> hdr;
     const std::size_t h = write_frame_header(hdr.data(), Opcode::Text, len);
     bool post_write = false;
@@ -438,7 +444,8 @@ bool WsSession::enqueue_text(std::initializer_list<std::string_view> parts, bool
         std::lock_guard lock(out_mu_);
         if (output_closed_) return false;
         pending_.append(reinterpret_cast<const char*>(hdr.data()), h);
-        for (auto p : parts) pending_.append(p);
+        for (auto p : parts)
+            pending_.append(p);
         if (data_frame) ++pending_data_frames_;
         queued = pending_.size() + inflight_.size();
         if (queued > ctx_.config.client_queue_hard_bytes) {
@@ -554,8 +561,9 @@ void WsSession::sweep(std::chrono::steady_clock::time_point now, std::int64_t no
     bool close_overdue = false;
     {
         std::lock_guard lock(out_mu_);
-        soft_expired = !output_closed_ && soft_since_ms_ != 0 &&
-                       now_ms - soft_since_ms_ >= std::int64_t(ctx_.config.client_queue_soft_seconds) * 1000;
+        soft_expired =
+            !output_closed_ && soft_since_ms_ != 0 &&
+            now_ms - soft_since_ms_ >= std::int64_t(ctx_.config.client_queue_soft_seconds) * 1000;
         close_overdue = close_deadline_ms_ != 0 && now_ms >= close_deadline_ms_;
     }
     if (close_overdue) {
@@ -582,8 +590,10 @@ void WsSession::teardown() {
     if (torn_down_) return;
     torn_down_ = true;
     std::vector<std::string> topics;
-    for (const auto& [topic, ch] : channels_) topics.push_back(topic);
-    for (const auto& t : topics) drop_channel(t, false);
+    for (const auto& [topic, ch] : channels_)
+        topics.push_back(topic);
+    for (const auto& t : topics)
+        drop_channel(t, false);
     {
         std::lock_guard lock(out_mu_);
         output_closed_ = true;

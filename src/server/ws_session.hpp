@@ -86,8 +86,9 @@ private:
                        bool wait, core::SubscribeOutcome outcome);
     void handle_leave(const protocol::phoenix::InboundMessage& m);
     void handle_access_token(const protocol::phoenix::InboundMessage& m);
-    void reply(const protocol::phoenix::InboundMessage& m, const std::optional<std::string>& join_ref,
-               protocol::phoenix::ReplyStatus status, std::string_view response_json);
+    void reply(const protocol::phoenix::InboundMessage& m,
+               const std::optional<std::string>& join_ref, protocol::phoenix::ReplyStatus status,
+               std::string_view response_json);
     void join_error(const protocol::phoenix::InboundMessage& m, std::string reason);
     void push_system(const std::string& topic, const Channel& ch, std::string_view extension,
                      std::string_view status, std::string_view message);
@@ -112,15 +113,15 @@ private:
     bool close_received_ = false;
 
     // --- shared with other threads ---
-    std::atomic<std::int64_t> last_rx_ms_{0};   ///< steady clock ms of the last bytes received
-    std::atomic<std::int64_t> min_exp_{0};      ///< earliest channel token exp (0 = none)
+    std::atomic<std::int64_t> last_rx_ms_{0}; ///< steady clock ms of the last bytes received
+    std::atomic<std::int64_t> min_exp_{0};    ///< earliest channel token exp (0 = none)
     mutable std::mutex out_mu_;
-    std::string pending_;   ///< framed bytes waiting for the socket
-    std::string inflight_;  ///< framed bytes being written
+    std::string pending_;  ///< framed bytes waiting for the socket
+    std::string inflight_; ///< framed bytes being written
     std::size_t pending_data_frames_ = 0;
     bool writing_ = false;
-    bool output_closed_ = false; ///< a close frame is queued: nothing more is sent
-    std::int64_t soft_since_ms_ = 0; ///< when the queue went above the soft limit (0 = below)
+    bool output_closed_ = false;         ///< a close frame is queued: nothing more is sent
+    std::int64_t soft_since_ms_ = 0;     ///< when the queue went above the soft limit (0 = below)
     std::int64_t close_deadline_ms_ = 0; ///< force the socket shut after this (0 = none)
 };
 

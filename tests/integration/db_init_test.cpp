@@ -28,14 +28,18 @@ TEST(DbInitTest, CreatesRolesHelpersAndPublicationIdempotently) {
 
     auto db = pg::Connection::connect(test_cluster().connect_params("dbinit"));
     ASSERT_TRUE(db);
-    EXPECT_EQ(sql_value(*db, "SELECT string_agg(rolname || ':' || rolbypassrls, ',' ORDER BY rolname)"
-                             " FROM pg_roles WHERE rolname IN ('anon','authenticated','service_role')"),
+    EXPECT_EQ(sql_value(*db,
+                        "SELECT string_agg(rolname || ':' || rolbypassrls, ',' ORDER BY rolname)"
+                        " FROM pg_roles WHERE rolname IN ('anon','authenticated','service_role')"),
               "anon:false,authenticated:false,service_role:true");
-    EXPECT_EQ(sql_value(*db, "SELECT puballtables FROM pg_publication WHERE pubname = 'supabase_realtime'"),
-              "t");
+    EXPECT_EQ(
+        sql_value(*db,
+                  "SELECT puballtables FROM pg_publication WHERE pubname = 'supabase_realtime'"),
+        "t");
     // The helpers read request.jwt.claims as walcast sets it for a check.
     sql(*db, "BEGIN; SELECT set_config('request.jwt.claims', "
-             "'{\"sub\":\"8d0fb0d6-3f2a-4c4b-9a57-7f5c2f0d1e2a\",\"role\":\"authenticated\",\"aal\":\"aal1\"}', true)");
+             "'{\"sub\":\"8d0fb0d6-3f2a-4c4b-9a57-7f5c2f0d1e2a\",\"role\":\"authenticated\","
+             "\"aal\":\"aal1\"}', true)");
     EXPECT_EQ(sql_value(*db, "SELECT auth.uid()"), "8d0fb0d6-3f2a-4c4b-9a57-7f5c2f0d1e2a");
     EXPECT_EQ(sql_value(*db, "SELECT auth.role()"), "authenticated");
     EXPECT_EQ(sql_value(*db, "SELECT auth.jwt() ->> 'aal'"), "aal1");
@@ -56,8 +60,10 @@ TEST(DbInitTest, LeavesExistingObjectsAsTheyAre) {
     auto r = walcast({"db", "init"}, test_cluster().url("dbinit_existing"));
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(sql_value(*db, "SELECT auth.uid()"), "00000000-0000-0000-0000-000000000001");
-    EXPECT_EQ(sql_value(*db, "SELECT puballtables FROM pg_publication WHERE pubname = 'supabase_realtime'"),
-              "f");
+    EXPECT_EQ(
+        sql_value(*db,
+                  "SELECT puballtables FROM pg_publication WHERE pubname = 'supabase_realtime'"),
+        "f");
     EXPECT_EQ(sql_value(*db, "SELECT to_regprocedure('auth.role()') IS NOT NULL"), "t")
         << "missing helpers are still added";
 }

@@ -30,7 +30,8 @@ capture::RelationPtr todos(capture::ReplicaIdentity identity) {
                     col("task", "text", pg::TypeKind::Text, false),
                     col("done", "bool", pg::TypeKind::Bool, false)};
     if (identity == capture::ReplicaIdentity::Full)
-        for (auto& c : rel->columns) c.is_identity_key = true;
+        for (auto& c : rel->columns)
+            c.is_identity_key = true;
     return rel;
 }
 
@@ -59,7 +60,8 @@ capture::ChangePtr change(capture::ChangeKind kind, capture::RelationPtr rel,
     return c;
 }
 
-json::object render(const capture::ChangePtr& c, const PayloadVariant& v, std::size_t max = 1 << 20) {
+json::object render(const capture::ChangePtr& c, const PayloadVariant& v,
+                    std::size_t max = 1 << 20) {
     ChangePayloads p(c, max);
     auto text = p.get(v);
     json::error_code ec;
@@ -78,8 +80,9 @@ TEST(ChangePayloadTest, InsertCarriesColumnsRecordAndNullErrors) {
     EXPECT_EQ(d.at("schema"), "public");
     EXPECT_EQ(d.at("table"), "todos");
     EXPECT_EQ(d.at("commit_timestamp"), "2026-11-14T19:33:20.123Z");
-    EXPECT_EQ(json::serialize(d.at("columns")),
-              R"([{"name":"id","type":"int4"},{"name":"task","type":"text"},{"name":"done","type":"bool"}])");
+    EXPECT_EQ(
+        json::serialize(d.at("columns")),
+        R"([{"name":"id","type":"int4"},{"name":"task","type":"text"},{"name":"done","type":"bool"}])");
     EXPECT_EQ(json::serialize(d.at("record")), R"({"id":1,"task":"buy milk","done":false})");
     EXPECT_FALSE(d.contains("old_record"));
     EXPECT_TRUE(d.at("errors").is_null());

@@ -24,7 +24,8 @@ public:
     std::vector<std::string> data() {
         std::lock_guard lock(mu);
         std::vector<std::string> out;
-        for (auto& m : messages) out.push_back(m.first);
+        for (auto& m : messages)
+            out.push_back(m.first);
         return out;
     }
     std::mutex mu;
@@ -40,9 +41,13 @@ Binding binding(std::int64_t id, const char* json) {
     return b;
 }
 
-std::shared_ptr<const std::string> text(const char* s) { return std::make_shared<const std::string>(s); }
+std::shared_ptr<const std::string> text(const char* s) {
+    return std::make_shared<const std::string>(s);
+}
 
-IdentityPtr anon() { return std::make_shared<const Identity>(Identity{"anon", "{}", "anon"}); }
+IdentityPtr anon() {
+    return std::make_shared<const Identity>(Identity{"anon", "{}", "anon"});
+}
 
 } // namespace
 
@@ -67,7 +72,8 @@ TEST(SubscriptionTest, ConcurrentCompletionKeepsOrder) {
     Subscription sub("realtime:a", {}, anon(), sink);
     constexpr int n = 2000;
     std::vector<std::uint64_t> slots;
-    for (int i = 0; i < n; ++i) slots.push_back(sub.reserve());
+    for (int i = 0; i < n; ++i)
+        slots.push_back(sub.reserve());
     // Two threads complete interleaved halves in reverse: order must still be 0..n-1.
     auto worker = [&](int parity) {
         for (int i = n - 1; i >= 0; --i)
@@ -78,7 +84,8 @@ TEST(SubscriptionTest, ConcurrentCompletionKeepsOrder) {
     b.join();
     auto got = sink->data();
     ASSERT_EQ(got.size(), static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) ASSERT_EQ(got[i], std::to_string(i));
+    for (int i = 0; i < n; ++i)
+        ASSERT_EQ(got[i], std::to_string(i));
 }
 
 TEST(SubscriptionTest, ClosedSinkReceivesNothingAndDoesNotStallOthers) {
@@ -93,7 +100,8 @@ TEST(SubscriptionTest, ClosedSinkReceivesNothingAndDoesNotStallOthers) {
 TEST(SubscriptionIndexTest, CandidatesFollowAddAndRemoveForKnownAndNewTables) {
     SubscriptionIndex index;
     auto table = std::make_shared<Subscription>(
-        "realtime:t", std::vector<Binding>{binding(1, R"({"event":"*","schema":"public","table":"todos"})")},
+        "realtime:t",
+        std::vector<Binding>{binding(1, R"({"event":"*","schema":"public","table":"todos"})")},
         anon(), std::weak_ptr<ChannelSink>());
     auto schema_wide = std::make_shared<Subscription>(
         "realtime:s",
@@ -114,7 +122,8 @@ TEST(SubscriptionIndexTest, CandidatesFollowAddAndRemoveForKnownAndNewTables) {
         ASSERT_EQ(c.size(), 3u);
         // One subscription's candidates are adjacent and in binding order.
         std::vector<std::pair<Subscription*, int>> got;
-        for (auto& x : c) got.emplace_back(x.subscription, x.binding);
+        for (auto& x : c)
+            got.emplace_back(x.subscription, x.binding);
         auto it = std::find(got.begin(), got.end(), std::make_pair(schema_wide.get(), 0));
         ASSERT_NE(it, got.end());
         ASSERT_NE(it + 1, got.end());
