@@ -374,6 +374,7 @@ struct StepStats {
     std::uint64_t stray = 0;      ///< ids outside the step (late rows of an earlier step)
     std::uint64_t error_rows = 0; ///< rows with `errors` set (e.g. a failed RLS check)
     std::uint64_t unparsed = 0;   ///< postgres_changes messages without record id / t_us
+    std::uint64_t bytes = 0;      ///< text payload bytes of the delivered messages
 };
 
 class Worker;
@@ -410,7 +411,7 @@ private:
     bool on_handshake_bytes(std::uint8_t* data, std::size_t n, std::int64_t now_us);
     bool feed(std::uint8_t* data, std::size_t n, std::int64_t now_us);
     void on_text(std::string_view text, std::int64_t now_us);
-    void on_change(std::string_view payload, std::int64_t now_us);
+    void on_change(std::string_view payload, std::size_t text_bytes, std::int64_t now_us);
     void send_text(std::string_view payload);
     void start_write();
     void fail(std::string why, State to = State::Failed);
@@ -652,7 +653,7 @@ void Client::on_text(std::string_view text, std::int64_t now_us) {
         ++worker_.stats.unparsed;
         return;
     }
-    if (h.event == "postgres_changes") return on_change(h.payload, now_us);
+    if (h.event == "postgres_changes") return on_change(h.payload, text.size(), now_us);
     if (h.event == "phx_reply") {
         if (state_ != State::Joining || h.ref != join_ref_) return; // heartbeat replies
         if (h.payload.find("\"status\":\"ok\"") != std::string_view::npos) {
@@ -676,7 +677,7 @@ void Client::on_text(std::string_view text, std::int64_t now_us) {
         fail("channel ended by the server: " + std::string(h.event), State::Closed);
 }
 
-void Client::on_change(std::string_view payload, std::int64_t now_us) {
+void Client::on_change(std::string_view payload, std::size_t text_bytes, std::int64_t now_us) {
     StepStats& st = worker_.stats;
     std::size_t rec = payload.find("\"record\":{");
     std::int64_t id = 0, t_us = 0;
@@ -706,6 +707,7 @@ void Client::on_change(std::string_view payload, std::int64_t now_us) {
     if (worker_.options.hidden_every > 0 && id % worker_.options.hidden_every == 0) ++st.unexpected;
     ++received_;
     ++st.delivered;
+    st.bytes += text_bytes;
     st.latency.record(now_us - t_us);
     worker_.delivered_total.store(worker_.delivered_total.load(std::memory_order_relaxed) + 1,
                                   std::memory_order_relaxed);
@@ -1472,6 +1474,7 @@ private:
                 st.stray += w->stats.stray;
                 st.error_rows += w->stats.error_rows;
                 st.unparsed += w->stats.unparsed;
+                st.bytes += w->stats.bytes;
                 last_us = std::max(last_us, w->last_receive_us);
                 for (auto& c : w->clients) {
                     if (c->state() != Client::State::Joined && c->state() != Client::State::Closed)
@@ -1567,7 +1570,8 @@ private:
             ",\"clients_closed\":%d,\"cpu_loadgen_pct\":%.1f,\"cpu_walcast_pct\":%.1f,"
             "\"cpu_postgres_pct\":%.1f,\"cpu_other_pct\":%.1f,\"walcast_rss_kib\":%ld,"
             "\"commit_p99_ms\":%s,\"walcast_cpu_us_per_msg\":%.2f,"
-            "\"loadgen_cpu_us_per_msg\":%.2f,\"postgres_cpu_us_per_change\":%.1f}\n",
+            "\"loadgen_cpu_us_per_msg\":%.2f,\"postgres_cpu_us_per_change\":%.1f,"
+            "\"message_bytes\":%.0f}\n",
             o_.label.c_str(), o_.clients, o_.identities, o_.rls ? "true" : "false", rate,
             pr.seconds, count, pr.transactions, achieved_rate, offered, st.delivered, expected,
             deliv_per_s, window_s, drain_s, fmt_ms(st.latency.quantile(0.50)).c_str(),
@@ -1577,7 +1581,8 @@ private:
             cpu_self, cpu_server, cpu_pg, cpu_other, rss,
             fmt_ms(pr.commit_us.quantile(0.99)).c_str(), us_per_msg(c1.server - c0.server),
             us_per_msg(c1.self - c0.self),
-            1e6 * cpu_delta(c0.postgres, c1.postgres) / double(std::max<std::int64_t>(1, pr.rows)));
+            1e6 * cpu_delta(c0.postgres, c1.postgres) / double(std::max<std::int64_t>(1, pr.rows)),
+            st.delivered ? double(st.bytes) / double(st.delivered) : 0.0);
         std::fflush(stdout);
         const bool correct = missing == 0 && st.duplicates == 0 && st.out_of_order == 0 &&
                              st.unexpected == 0 && st.error_rows == 0;

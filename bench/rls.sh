@@ -72,6 +72,7 @@ start_server() {
 echo "== walcast RLS benchmark ($bindir), results also in $out"
 {
     echo "machine: $(nproc) cores, $(sed -n 's/model name\s*: //p' /proc/cpuinfo | head -1), $(free -g | awk '/Mem:/ {print $2}') GiB RAM; $(uname -sr)"
+    echo "walcast: $walcast built $(stat -c %y "$walcast" | cut -d. -f1); tree at $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet HEAD -- src 2>/dev/null || echo ' with uncommitted changes in src/')"
     echo "load before: $(uptime | sed 's/.*load average/load average/')"
     echo "$clients subscribers; identities: $identities; strategies: $strategies; ${duration} s per rate; every ${hidden_every}th row hidden; fsync=$fsync"
 } | tee -a "$out"
