@@ -6,3 +6,9 @@ cd "$(dirname "$0")/.."
 
 echo "### Slot ingest (bench/ingest.sh)"
 bench/ingest.sh
+
+echo "### Fan-out and idle connections (bench/fanout.sh)"
+bench/fanout.sh
+
+echo "### Row-level security, batched vs per-subscriber (bench/rls.sh)"
+bench/rls.sh
