@@ -8,18 +8,160 @@
 
 namespace walcast::core {
 
+namespace {
+
+enum class Verdict : std::uint8_t { Failed, Hidden, Visible };
+
+// A PostgreSQL array literal element, always quoted: "a\"b" (array_in rules).
+void append_array_element(std::string& out, std::string_view v) {
+    out += '"';
+    for (char c : v) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    out += '"';
+}
+
+// The first statement of a check transaction: are the changes' transactions visible to a
+// snapshot taken now? A walsender can decode a commit before the committing backend has left
+// the ProcArray, so a check run at once could judge the previous version of the row (an
+// allowed INSERT withheld, an UPDATE judged by its old row). Each later statement of the READ
+// COMMITTED transaction takes a newer snapshot, so "visible here" means visible to the checks.
+// xids are 32-bit in pgoutput; the epoch comes from the snapshot's xmax (an xid above xmax's
+// low half belongs to the previous epoch).
+std::string visibility_statement(const std::vector<std::uint32_t>& xids) {
+    std::string list = "{";
+    for (std::size_t i = 0; i < xids.size(); ++i) {
+        if (i) list += ',';
+        list += std::to_string(xids[i]);
+    }
+    list += '}';
+    return "SELECT coalesce(bool_and(pg_visible_in_snapshot(((("
+           "(pg_snapshot_xmax(s)::text::bigint >> 32) - (x > (pg_snapshot_xmax(s)::text::bigint "
+           "& 4294967295))::int) << 32) | x)::text::xid8, s)), true) FROM pg_current_snapshot() "
+           "s, unnest('" +
+           list + "'::bigint[]) x;";
+}
+
+// "SELECT k.n FROM unnest(<keys>) WITH ORDINALITY AS k(c0, …, n), LATERAL (SELECT 1 FROM t
+// WHERE t.pk = k.c0 … LIMIT 1) hit": the ordinals of the keys whose row the current role may
+// see. The LATERAL … LIMIT 1 keeps the planner from turning the lookup into a hash join over a
+// scan of the whole table (which would run the policy on every row): one index probe per key.
+// Returns "" when a key value is missing (the row cannot be checked).
+std::string visibility_query(const pg::Connection& conn, const capture::Relation& rel,
+                             const PrimaryKey& pk,
+                             const std::vector<const capture::Change*>& changes) {
+    std::string arrays, aliases, join;
+    for (std::size_t j = 0; j < pk.columns.size(); ++j) {
+        int col = rel.column_index(pk.columns[j]);
+        if (col < 0) return "";
+        std::string lit = "{";
+        for (std::size_t i = 0; i < changes.size(); ++i) {
+            const auto& t = *changes[i]->new_tuple;
+            if (static_cast<std::size_t>(col) >= t.size() ||
+                t.state(static_cast<std::size_t>(col)) != pg::ValueState::Text)
+                return "";
+            if (i) lit += ',';
+            append_array_element(lit, t.text(static_cast<std::size_t>(col)));
+        }
+        lit += '}';
+        if (j) {
+            arrays += ", ";
+            aliases += ", ";
+            join += " AND ";
+        }
+        arrays += conn.quote_literal(lit) + "::" + pk.type_names[j] + "[]";
+        aliases += "c" + std::to_string(j);
+        join += "t." + conn.quote_ident(pk.columns[j]) + " = k.c" + std::to_string(j);
+    }
+    return "SELECT k.n FROM unnest(" + arrays + ") WITH ORDINALITY AS k(" + aliases +
+           ", n), LATERAL (SELECT 1 FROM " + conn.quote_ident(rel.schema) + "." +
+           conn.quote_ident(rel.table) + " t WHERE " + join + " LIMIT 1) hit";
+}
+
+} // namespace
+
+/// One identity's items taken by a worker, and what the check made of them.
+struct Authorizer::Batch {
+    std::string key;
+    IdentityPtr identity;
+    std::vector<AuthWork> items;
+    /// Distinct changes in order of first appearance, each with its verdict.
+    std::vector<const ChangePayloads*> changes;
+    std::vector<Verdict> verdicts;
+    /// Per table (Relation object: a new one after ALTER TABLE is its own group) the indices
+    /// into changes, and the statement checking them.
+    struct Group {
+        const capture::Relation* relation;
+        std::vector<std::size_t> changes;
+        std::string select;
+    };
+    std::vector<Group> groups;
+    std::string error; ///< why the statements could not be built (then every verdict fails)
+
+    void prepare(const pg::Connection& conn, AccessCache& access) {
+        std::unordered_map<const ChangePayloads*, std::size_t> index;
+        for (const auto& w : items)
+            if (index.emplace(w.payloads.get(), changes.size()).second)
+                changes.push_back(w.payloads.get());
+        verdicts.assign(changes.size(), Verdict::Failed);
+        for (std::size_t i = 0; i < changes.size(); ++i) {
+            const capture::Relation* rel = changes[i]->change().relation.get();
+            auto g = std::find_if(groups.begin(), groups.end(),
+                                  [&](const Group& x) { return x.relation == rel; });
+            if (g == groups.end()) {
+                groups.push_back({rel, {}, {}});
+                g = groups.end() - 1;
+            }
+            g->changes.push_back(i);
+        }
+        for (auto& g : groups) {
+            auto pk = access.primary_key(conn, g.relation->oid);
+            if (!pk) {
+                error = pk.error().message;
+                return;
+            }
+            std::vector<const capture::Change*> cs;
+            for (auto i : g.changes) cs.push_back(&changes[i]->change());
+            g.select = (*pk)->columns.empty() ? std::string()
+                                              : visibility_query(conn, *g.relation, **pk, cs);
+            if (g.select.empty()) {
+                error = "cannot build the primary-key lookup for " + g.relation->schema + "." +
+                        g.relation->table;
+                return;
+            }
+        }
+    }
+
+    std::vector<std::uint32_t> xids() const {
+        std::vector<std::uint32_t> out;
+        for (const auto* c : changes) out.push_back(c->change().txn.xid);
+        return out;
+    }
+
+    /// This identity's part of a check transaction: role, claims, one SELECT per table.
+    void append_statements(const pg::Connection& conn, std::string& script) const {
+        script += "SET LOCAL ROLE " + conn.quote_ident(identity->role) +
+                  "; SELECT set_config('request.jwt.claims', " +
+                  conn.quote_literal(identity->claims_json) + ", true);";
+        for (const auto& g : groups) script += g.select + ";";
+    }
+};
+
 Authorizer::Authorizer(pg::ConnectParams params, AuthorizerOptions options, AccessCache& access,
                        CommitTracker& tracker, std::function<void(pg::Lsn)> confirm,
                        MetricsRegistry& metrics)
     : params_(std::move(params)), options_(options), access_(access), tracker_(tracker),
       confirm_(std::move(confirm)),
-      checks_(
-          metrics.counter("walcast_rls_checks_total",
-                          "row-level security statements run (one per identity, table, batch)")),
+      checks_(metrics.counter("walcast_rls_checks_total",
+                              "row-level security check statements (one per identity, table and "
+                              "batch of changes)")),
+      round_trips_(metrics.counter("walcast_rls_round_trips_total",
+                                   "row-level security check transactions, one round trip each")),
       rows_checked_(metrics.counter("walcast_rls_rows_checked_total",
                                     "distinct (identity, change) pairs checked")),
       check_errors_(metrics.counter("walcast_rls_check_errors_total",
-                                    "row-level security checks that failed (error rows sent)")),
+                                    "deliveries sent as error rows because their check failed")),
       visible_(metrics.counter("walcast_rls_visible_total", "deliveries allowed by RLS")),
       hidden_(metrics.counter("walcast_rls_hidden_total", "deliveries withheld by RLS")),
       batch_changes_(metrics.histogram("walcast_rls_batch_changes",
@@ -56,20 +198,30 @@ std::size_t Authorizer::pending() const {
     return pending_;
 }
 
-void Authorizer::submit(const IdentityPtr& identity, AuthWork work) {
+void Authorizer::submit(std::vector<std::pair<IdentityPtr, AuthWork>>& work) {
+    if (work.empty()) return;
     std::unique_lock lock(mu_);
     space_cv_.wait(lock, [&] { return pending_ < options_.max_pending || stopping_; });
-    ++pending_;
-    if (options_.strategy == RlsStrategy::PerSubscriber) {
-        fifo_.emplace_back(identity, std::move(work));
-        work_cv_.notify_one();
-        return;
+    pending_ += work.size();
+    std::size_t became_ready = 0;
+    for (auto& [identity, w] : work) {
+        if (options_.strategy == RlsStrategy::PerSubscriber) {
+            fifo_.emplace_back(identity, std::move(w));
+            continue;
+        }
+        auto& q = queues_[identity->key];
+        if (!q.identity) q.identity = identity;
+        q.items.push_back(std::move(w));
+        if (!q.running && q.items.size() == 1) {
+            ready_.push_back(identity->key);
+            ++became_ready;
+        }
     }
-    auto& q = queues_[identity->key];
-    if (!q.identity) q.identity = identity;
-    q.items.push_back(std::move(work));
-    if (!q.running && q.items.size() == 1) {
-        ready_.push_back(identity->key);
+    work.clear();
+    lock.unlock();
+    if (options_.strategy == RlsStrategy::PerSubscriber || became_ready > 1) {
+        work_cv_.notify_all();
+    } else if (became_ready == 1) {
         work_cv_.notify_one();
     }
 }
@@ -120,305 +272,246 @@ void Authorizer::worker_loop(unsigned index) {
         }
     }
     for (;;) {
-        std::string key;
-        std::vector<AuthWork> batch;
-        IdentityPtr identity;
+        std::vector<Batch> batches;
         {
             std::unique_lock lock(mu_);
             work_cv_.wait(lock, [&] { return stopping_ || !ready_.empty(); });
             if (stopping_) return;
-            key = std::move(ready_.front());
-            ready_.pop_front();
-            auto& q = queues_[key];
-            q.running = true;
-            identity = q.identity;
-            // Take consecutive items up to max_batch_changes distinct changes.
-            const ChangePayloads* last = nullptr;
-            std::size_t distinct = 0;
-            while (!q.items.empty()) {
-                const ChangePayloads* p = q.items.front().payloads.get();
-                if (p != last) {
-                    if (distinct == options_.max_batch_changes) break;
-                    ++distinct;
-                    last = p;
+            // Several ready identities share one round trip; each identity's work stays with
+            // this worker until done, so its order holds.
+            while (!ready_.empty() && batches.size() < options_.max_batch_identities) {
+                Batch b;
+                b.key = std::move(ready_.front());
+                ready_.pop_front();
+                auto& q = queues_[b.key];
+                q.running = true;
+                b.identity = q.identity;
+                // Consecutive items up to max_batch_changes distinct changes.
+                const ChangePayloads* last = nullptr;
+                std::size_t distinct = 0;
+                while (!q.items.empty()) {
+                    const ChangePayloads* p = q.items.front().payloads.get();
+                    if (p != last) {
+                        if (distinct == options_.max_batch_changes) break;
+                        ++distinct;
+                        last = p;
+                    }
+                    b.items.push_back(std::move(q.items.front()));
+                    q.items.pop_front();
                 }
-                batch.push_back(std::move(q.items.front()));
-                q.items.pop_front();
+                batches.push_back(std::move(b));
             }
         }
 
         connect();
-        check_batch(conn, *identity, batch);
+        check(conn, batches);
 
         std::lock_guard lock(mu_);
-        pending_ -= batch.size();
-        space_cv_.notify_all();
-        auto& q = queues_[key];
-        q.running = false;
-        if (!q.items.empty()) {
-            ready_.push_back(key);
-            work_cv_.notify_one();
-        } else {
-            queues_.erase(key);
+        for (auto& b : batches) {
+            pending_ -= b.items.size();
+            auto& q = queues_[b.key];
+            q.running = false;
+            if (!q.items.empty()) {
+                ready_.push_back(b.key);
+                work_cv_.notify_one();
+            } else {
+                queues_.erase(b.key);
+            }
         }
+        space_cv_.notify_all();
     }
 }
 
 namespace {
 
-enum class Verdict : std::uint8_t { Hidden, Visible, Failed };
-
-// A PostgreSQL array literal element, always quoted: "a\"b" (array_in rules).
-void append_array_element(std::string& out, std::string_view v) {
-    out += '"';
-    for (char c : v) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
-    out += '"';
-}
-
-struct RelationGroup {
-    const capture::Relation* relation;
-    std::vector<std::size_t> changes; ///< indices into the distinct change list
-};
-
-// Builds "SELECT k.n FROM unnest(...) WITH ORDINALITY AS k(c0, …, n) WHERE EXISTS (…)" for
-// the given changes of one table. Returns "" when a key value is missing (cannot check).
-std::string visibility_query(const pg::Connection& conn, const capture::Relation& rel,
-                             const PrimaryKey& pk,
-                             const std::vector<const capture::Change*>& changes) {
-    std::string arrays, aliases, join;
-    for (std::size_t j = 0; j < pk.columns.size(); ++j) {
-        int col = rel.column_index(pk.columns[j]);
-        if (col < 0) return "";
-        std::string lit = "{";
-        for (std::size_t i = 0; i < changes.size(); ++i) {
-            const auto& t = *changes[i]->new_tuple;
-            if (static_cast<std::size_t>(col) >= t.size() ||
-                t.state(static_cast<std::size_t>(col)) != pg::ValueState::Text)
-                return "";
-            if (i) lit += ',';
-            append_array_element(lit, t.text(static_cast<std::size_t>(col)));
-        }
-        lit += '}';
-        if (j) {
-            arrays += ", ";
-            aliases += ", ";
-            join += " AND ";
-        }
-        arrays += conn.quote_literal(lit) + "::" + pk.type_names[j] + "[]";
-        aliases += "c" + std::to_string(j);
-        join += "t." + conn.quote_ident(pk.columns[j]) + " = k.c" + std::to_string(j);
-    }
-    return "SELECT k.n FROM unnest(" + arrays + ") WITH ORDINALITY AS k(" + aliases +
-           ", n) WHERE EXISTS (SELECT 1 FROM " + conn.quote_ident(rel.schema) + "." +
-           conn.quote_ident(rel.table) + " t WHERE " + join + ")";
-}
-
-// Runs the statements of one check transaction. Returns, per SELECT, the set of visible
-// ordinals, or the error.
+// The outcome of one check transaction: per identity batch, per table group, the visible
+// ordinals (0-based).
 struct ScriptOutcome {
-    std::vector<std::unordered_set<std::size_t>> visible;
+    std::vector<std::vector<std::unordered_set<std::size_t>>> visible;
     bool not_visible_yet = false; ///< a changed transaction is not in the snapshot yet: retry
     bool failed = false;
     std::string error;
     std::string sqlstate;
 };
 
-// The first statement of a check: are the changes' transactions visible to a snapshot taken
-// now? A walsender can decode a commit before the committing backend has left the ProcArray,
-// so a check run at once could judge the previous version of the row (an allowed INSERT
-// withheld, an UPDATE judged by its old row). Each later statement of the READ COMMITTED check
-// takes a newer snapshot, so "visible here" means visible to the checks. xids are 32-bit in
-// pgoutput; the epoch comes from the snapshot's xmax (an xid above xmax's low half is from the
-// previous epoch).
-std::string visibility_statement(const std::vector<std::uint32_t>& xids) {
-    std::string list = "{";
-    for (std::size_t i = 0; i < xids.size(); ++i) {
-        if (i) list += ',';
-        list += std::to_string(xids[i]);
-    }
-    list += '}';
-    return "SELECT coalesce(bool_and(pg_visible_in_snapshot((((("
-           "pg_snapshot_xmax(s)::text::bigint >> 32) - (x > (pg_snapshot_xmax(s)::text::bigint "
-           "& 4294967295))::int) << 32) | x)::text::xid8, s)), true) FROM pg_current_snapshot() s, "
-           "unnest('" +
-           list + "'::bigint[]) x;";
-}
-
-ScriptOutcome run_checks(const pg::Connection& conn, const Identity& id,
-                         const std::vector<std::uint32_t>& xids,
-                         const std::vector<std::string>& selects, std::uint32_t timeout_ms) {
-    ScriptOutcome out;
-    std::string script =
-        "BEGIN READ ONLY; SET LOCAL statement_timeout = " + std::to_string(timeout_ms) +
-        "; SET LOCAL ROLE " + conn.quote_ident(id.role) +
-        "; SELECT set_config('request.jwt.claims', " + conn.quote_literal(id.claims_json) +
-        ", true);" + visibility_statement(xids);
-    for (const auto& s : selects)
-        script += s + ";";
-    script += "COMMIT";
-    if (!PQsendQuery(conn.get(), script.c_str())) {
-        out.failed = true;
-        out.error = PQerrorMessage(conn.get());
-        return out;
-    }
-    int tuples_seen = 0; // TUPLES_OK results: set_config's, the visibility test, the checks
-    while (PGresult* raw = PQgetResult(conn.get())) {
-        pg::PgResult res(raw);
-        auto st = PQresultStatus(raw);
-        if (st == PGRES_TUPLES_OK) {
-            const int n = tuples_seen++;
-            if (n == 0) continue;
-            if (n == 1) {
-                out.not_visible_yet = PQntuples(raw) == 1 && PQgetvalue(raw, 0, 0)[0] == 'f';
-                continue;
-            }
-            std::unordered_set<std::size_t> vis;
-            for (int r = 0; r < PQntuples(raw); ++r)
-                vis.insert(std::stoul(PQgetvalue(raw, r, 0)) - 1);
-            out.visible.push_back(std::move(vis));
-        } else if (st != PGRES_COMMAND_OK && !out.failed) {
-            out.failed = true;
-            out.error = pg::result_error(raw);
-            out.sqlstate = pg::result_sqlstate(raw);
-        }
-    }
-    if (out.failed && PQstatus(conn.get()) == CONNECTION_OK) {
-        // The explicit transaction is aborted; end it so the connection is reusable.
-        auto rb = conn.exec_script("ROLLBACK");
-        (void)rb;
-    }
-    return out;
-}
-
 } // namespace
 
-void Authorizer::check_batch(pg::Connection& conn, const Identity& id,
-                             std::vector<AuthWork>& batch) {
-    // Distinct changes in order of first appearance, and per change its verdict.
-    std::vector<const ChangePayloads*> changes;
-    std::unordered_map<const ChangePayloads*, std::size_t> index;
-    for (const auto& w : batch)
-        if (index.emplace(w.payloads.get(), changes.size()).second)
-            changes.push_back(w.payloads.get());
-    std::vector<Verdict> verdict(changes.size(), Verdict::Failed);
-    batch_changes_.observe(static_cast<double>(changes.size()));
-    rows_checked_.inc(changes.size());
-
-    // Group by relation (object identity: a new Relation after ALTER TABLE is its own group).
-    std::vector<RelationGroup> groups;
-    for (std::size_t i = 0; i < changes.size(); ++i) {
-        const capture::Relation* rel = changes[i]->change().relation.get();
-        auto g = std::find_if(groups.begin(), groups.end(),
-                              [&](const RelationGroup& x) { return x.relation == rel; });
-        if (g == groups.end()) {
-            groups.push_back({rel, {}});
-            g = groups.end() - 1;
-        }
-        g->changes.push_back(i);
+void Authorizer::check(pg::Connection& conn, std::vector<Batch>& batches) {
+    for (auto& b : batches) {
+        if (conn.healthy()) b.prepare(conn, access_);
+        batch_changes_.observe(static_cast<double>(b.changes.size()));
+        rows_checked_.inc(b.changes.size());
     }
 
-    auto check = [&](const std::vector<RelationGroup>& gs) -> ScriptOutcome {
-        std::vector<std::string> selects;
-        for (const auto& g : gs) {
-            auto pk = access_.primary_key(conn, g.relation->oid);
-            std::vector<const capture::Change*> cs;
-            for (auto i : g.changes)
-                cs.push_back(&changes[i]->change());
-            std::string q = pk && !(*pk)->columns.empty()
-                                ? visibility_query(conn, *g.relation, **pk, cs)
-                                : std::string();
-            if (q.empty()) {
-                ScriptOutcome bad;
-                bad.failed = true;
-                bad.error = pk ? "cannot build the primary-key lookup for " + g.relation->schema +
-                                     "." + g.relation->table
-                               : pk.error().message;
-                return bad;
-            }
-            selects.push_back(std::move(q));
-        }
+    // One transaction, one round trip for a set of identities: visibility wait, then per
+    // identity SET LOCAL ROLE + claims + one SELECT per table.
+    auto run = [&](const std::vector<Batch*>& set) -> ScriptOutcome {
+        ScriptOutcome out;
         std::vector<std::uint32_t> xids;
-        for (const auto& g : gs)
-            for (auto i : g.changes)
-                xids.push_back(changes[i]->change().txn.xid);
+        for (const auto* b : set)
+            for (auto x : b->xids()) xids.push_back(x);
         std::sort(xids.begin(), xids.end());
         xids.erase(std::unique(xids.begin(), xids.end()), xids.end());
-        // The window is microseconds; wait with a growing pause, bounded by the check timeout.
+        std::string script = "BEGIN READ ONLY; SET LOCAL statement_timeout = " +
+                             std::to_string(options_.timeout_ms) + ";" +
+                             visibility_statement(xids);
+        std::size_t selects = 0;
+        for (const auto* b : set) {
+            b->append_statements(conn, script);
+            selects += b->groups.size();
+        }
+        script += "COMMIT";
+        // The visibility window is microseconds; wait with a growing pause, bounded by the
+        // check timeout.
         auto pause = std::chrono::microseconds(200);
         const auto give_up =
             std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.timeout_ms);
         for (;;) {
-            checks_.inc(selects.size());
-            auto o = run_checks(conn, id, xids, selects, options_.timeout_ms);
-            if (o.failed || !o.not_visible_yet) return o;
+            out = ScriptOutcome{};
+            checks_.inc(selects);
+            round_trips_.inc();
+            if (!PQsendQuery(conn.get(), script.c_str())) {
+                out.failed = true;
+                out.error = PQerrorMessage(conn.get());
+                return out;
+            }
+            // TUPLES_OK results, in order: the visibility test, then per identity its
+            // set_config and one per table group.
+            std::size_t identity = 0, group = 0;
+            bool first = true, expect_config = true;
+            out.visible.resize(set.size());
+            while (PGresult* raw = PQgetResult(conn.get())) {
+                pg::PgResult res(raw);
+                auto st = PQresultStatus(raw);
+                if (st == PGRES_TUPLES_OK) {
+                    if (first) {
+                        first = false;
+                        out.not_visible_yet =
+                            PQntuples(raw) == 1 && PQgetvalue(raw, 0, 0)[0] == 'f';
+                    } else if (expect_config) {
+                        expect_config = false;
+                    } else if (identity < set.size()) {
+                        std::unordered_set<std::size_t> vis;
+                        for (int r = 0; r < PQntuples(raw); ++r)
+                            vis.insert(std::stoul(PQgetvalue(raw, r, 0)) - 1);
+                        out.visible[identity].push_back(std::move(vis));
+                        if (++group == set[identity]->groups.size()) {
+                            group = 0;
+                            ++identity;
+                            expect_config = true;
+                        }
+                    }
+                } else if (st != PGRES_COMMAND_OK && !out.failed) {
+                    out.failed = true;
+                    out.error = pg::result_error(raw);
+                    out.sqlstate = pg::result_sqlstate(raw);
+                }
+            }
+            if (out.failed && PQstatus(conn.get()) == CONNECTION_OK) {
+                // The explicit transaction is aborted; end it so the connection is reusable.
+                auto rb = conn.exec_script("ROLLBACK");
+                (void)rb;
+            }
+            if (out.failed || !out.not_visible_yet) return out;
             if (std::chrono::steady_clock::now() >= give_up) {
-                o.failed = true;
-                o.error = "the changed rows' transactions did not become visible in time";
-                return o;
+                out.failed = true;
+                out.error = "the changed rows' transactions did not become visible in time";
+                return out;
             }
             std::this_thread::sleep_for(pause);
             pause = std::min(pause * 2, std::chrono::microseconds(20'000));
         }
     };
-
-    auto apply = [&](const std::vector<RelationGroup>& gs, const ScriptOutcome& o) {
-        for (std::size_t g = 0; g < gs.size(); ++g)
-            for (std::size_t k = 0; k < gs[g].changes.size(); ++k)
-                verdict[gs[g].changes[k]] =
-                    o.visible[g].count(k) ? Verdict::Visible : Verdict::Hidden;
+    auto apply = [](Batch& b, const std::vector<std::unordered_set<std::size_t>>& visible) {
+        for (std::size_t g = 0; g < b.groups.size(); ++g)
+            for (std::size_t k = 0; k < b.groups[g].changes.size(); ++k)
+                b.verdicts[b.groups[g].changes[k]] =
+                    visible[g].count(k) ? Verdict::Visible : Verdict::Hidden;
     };
 
-    if (conn.healthy()) {
-        auto o = check(groups);
+    std::vector<Batch*> ready;
+    for (auto& b : batches) {
+        if (!b.error.empty())
+            log::warn("row-level security check for role {}: {}", b.identity->role, b.error);
+        else if (!b.changes.empty())
+            ready.push_back(&b);
+    }
+    if (conn.healthy() && !ready.empty()) {
+        auto o = run(ready);
         if (!o.failed) {
-            apply(groups, o);
+            for (std::size_t i = 0; i < ready.size(); ++i) apply(*ready[i], o.visible[i]);
         } else if (o.sqlstate != "57014" && conn.healthy()) {
-            // One row's policy may raise; check rows one by one so that only the failing rows
-            // become error rows. (A timeout is not retried: it would only multiply the wait.)
-            log::warn("row-level security check for role {} failed ({}); checking rows singly",
-                      id.role, o.error);
-            for (const auto& g : groups) {
-                for (auto i : g.changes) {
-                    std::vector<RelationGroup> one{{g.relation, {i}}};
-                    auto single = check(one);
-                    if (!single.failed) {
-                        verdict[i] =
-                            single.visible[0].count(0) ? Verdict::Visible : Verdict::Hidden;
-                    } else {
-                        log::warn("row-level security check for role {} on {}.{} failed: {}",
-                                  id.role, g.relation->schema, g.relation->table, single.error);
+            // One identity's policy may raise: check identities alone, then a failing
+            // identity's rows one by one, so that only the failing rows become error rows.
+            // (A timeout is not retried: it would only multiply the wait.)
+            for (auto* b : ready) {
+                auto alone = ready.size() > 1 ? run({b}) : o;
+                if (!alone.failed) {
+                    apply(*b, alone.visible[0]);
+                    continue;
+                }
+                if (alone.sqlstate == "57014" || !conn.healthy()) {
+                    log::warn("row-level security check for role {} failed: {}", b->identity->role,
+                              alone.error);
+                    continue;
+                }
+                log::warn("row-level security check for role {} failed ({}); checking rows singly",
+                          b->identity->role, alone.error);
+                for (std::size_t g = 0; g < b->groups.size(); ++g) {
+                    for (auto i : b->groups[g].changes) {
+                        Batch one;
+                        one.identity = b->identity;
+                        one.changes = {b->changes[i]};
+                        one.verdicts = {Verdict::Failed};
+                        for (auto& w : b->items)
+                            if (w.payloads.get() == b->changes[i]) {
+                                one.items.push_back(w);
+                                break;
+                            }
+                        one.prepare(conn, access_);
+                        if (!one.error.empty()) continue;
+                        auto single = run({&one});
+                        if (!single.failed) {
+                            b->verdicts[i] =
+                                single.visible[0][0].count(0) ? Verdict::Visible : Verdict::Hidden;
+                        } else {
+                            log::warn("row-level security check for role {} on {}.{} failed: {}",
+                                      b->identity->role, b->groups[g].relation->schema,
+                                      b->groups[g].relation->table, single.error);
+                        }
                     }
                 }
             }
         } else {
-            log::warn("row-level security check for role {} failed: {}", id.role, o.error);
+            log::warn("row-level security check failed: {}", o.error);
         }
-    } else {
-        log::error("row-level security checks for role {} cannot reach the database; sending "
-                   "error rows",
-                   id.role);
+    } else if (!ready.empty()) {
+        log::error("row-level security checks cannot reach the database; sending error rows");
     }
 
-    for (auto& w : batch) {
-        switch (verdict[index[w.payloads.get()]]) {
-        case Verdict::Visible:
-            visible_.inc();
-            finish(w, w.payloads->get(w.variant));
-            break;
-        case Verdict::Hidden:
-            hidden_.inc();
-            finish(w, nullptr);
-            break;
-        case Verdict::Failed: {
-            check_errors_.inc();
-            PayloadVariant v = w.variant;
-            v.error = ErrorRow::CheckFailed;
-            finish(w, w.payloads->get(v));
-            break;
-        }
+    for (auto& b : batches) {
+        std::unordered_map<const ChangePayloads*, std::size_t> index;
+        for (std::size_t i = 0; i < b.changes.size(); ++i) index.emplace(b.changes[i], i);
+        for (auto& w : b.items) {
+            auto it = index.find(w.payloads.get());
+            const Verdict v = it == index.end() ? Verdict::Failed : b.verdicts[it->second];
+            switch (v) {
+            case Verdict::Visible:
+                visible_.inc();
+                finish(w, w.payloads->get(w.variant));
+                break;
+            case Verdict::Hidden:
+                hidden_.inc();
+                finish(w, nullptr);
+                break;
+            case Verdict::Failed: {
+                check_errors_.inc();
+                PayloadVariant pv = w.variant;
+                pv.error = ErrorRow::CheckFailed;
+                finish(w, w.payloads->get(pv));
+                break;
+            }
+            }
         }
     }
 }

@@ -45,7 +45,8 @@ struct AuthorizerOptions {
     RlsStrategy strategy = RlsStrategy::Batched;
     unsigned pool_size = 4;              ///< connections, one worker thread each
     std::uint32_t timeout_ms = 5000;     ///< statement_timeout of one check
-    std::size_t max_batch_changes = 256; ///< distinct changes checked per statement
+    std::size_t max_batch_changes = 256; ///< distinct changes per identity per round trip
+    std::size_t max_batch_identities = 16; ///< identities checked together in one round trip
     std::size_t max_pending = 200'000;   ///< work items queued before submit() waits
 };
 
@@ -62,10 +63,11 @@ public:
     void start();
     void stop();
 
-    /// Queues work for identity (router thread). The ticket must already count this work
+    /// Queues the work of one change (router thread), all of it under one lock so that a
+    /// worker never starts on a part of it. Each ticket must already count its work
     /// (CommitTracker::add_pending). Blocks while max_pending items are queued: backpressure
     /// on the replication stream instead of unbounded memory or dropped changes.
-    void submit(const IdentityPtr& identity, AuthWork work);
+    void submit(std::vector<std::pair<IdentityPtr, AuthWork>>& work);
 
     /// Items queued or running.
     std::size_t pending() const;
@@ -76,8 +78,9 @@ private:
         std::deque<AuthWork> items;
         bool running = false;
     };
+    struct Batch; ///< one identity's items taken by a worker (authorizer.cpp)
     void worker_loop(unsigned index);
-    void check_batch(pg::Connection& conn, const Identity& identity, std::vector<AuthWork>& batch);
+    void check(pg::Connection& conn, std::vector<Batch>& batches);
     void check_per_subscriber(pg::Connection& conn, std::vector<AuthWork>& batch);
     void finish(AuthWork& work, std::shared_ptr<const std::string> data);
 
@@ -97,7 +100,8 @@ private:
     bool stopping_ = false;
     std::vector<std::thread> workers_;
 
-    Counter& checks_;       ///< statements run
+    Counter& checks_;       ///< check statements run
+    Counter& round_trips_;  ///< check transactions (each one round trip)
     Counter& rows_checked_; ///< distinct (identity, change) rows checked
     Counter& check_errors_;
     Counter& visible_;

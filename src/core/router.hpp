@@ -59,6 +59,7 @@ private:
     std::function<void(pg::Lsn)> confirm_;
     LateCompiler compile_;
     CommitTracker::Ticket ticket_ = 0;
+    std::vector<std::pair<IdentityPtr, AuthWork>> auth_work_; ///< the current change's checks
     bool in_txn_ = false;
 
     Counter& changes_received_;
