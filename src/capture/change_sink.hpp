@@ -22,6 +22,9 @@ public:
     virtual void on_commit(const TransactionInfo& txn, pg::Lsn end_lsn) = 0;
     /// A relation was (re)defined: first sight of a table, or after ALTER TABLE.
     virtual void on_relation(const RelationPtr& relation) { (void)relation; }
+    /// The source has handed on everything it had received and is about to wait for more: the
+    /// moment to flush output batched across the changes of this round.
+    virtual void on_idle() {}
     /// The stream is up (true) or down and reconnecting (false), with the reason.
     virtual void on_stream_state(bool up, const std::string& reason) {
         (void)up;

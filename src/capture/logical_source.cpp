@@ -272,6 +272,7 @@ Status LogicalSource::stream_once() {
               last_handed_end_.valid() ? last_handed_end_.to_string()
                                        : std::string("its confirmed position"));
     sink_.on_stream_state(true, "streaming from slot " + slot);
+    stream.set_before_wait([this] { sink_.on_idle(); });
 
     for (;;) {
         if (stopping_.load(std::memory_order_acquire)) {

@@ -122,7 +122,8 @@ struct Authorizer::Batch {
                 return;
             }
             std::vector<const capture::Change*> cs;
-            for (auto i : g.changes) cs.push_back(&changes[i]->change());
+            for (auto i : g.changes)
+                cs.push_back(&changes[i]->change());
             g.select = (*pk)->columns.empty() ? std::string()
                                               : visibility_query(conn, *g.relation, **pk, cs);
             if (g.select.empty()) {
@@ -135,7 +136,8 @@ struct Authorizer::Batch {
 
     std::vector<std::uint32_t> xids() const {
         std::vector<std::uint32_t> out;
-        for (const auto* c : changes) out.push_back(c->change().txn.xid);
+        for (const auto* c : changes)
+            out.push_back(c->change().txn.xid);
         return out;
     }
 
@@ -144,7 +146,8 @@ struct Authorizer::Batch {
         script += "SET LOCAL ROLE " + conn.quote_ident(identity->role) +
                   "; SELECT set_config('request.jwt.claims', " +
                   conn.quote_literal(identity->claims_json) + ", true);";
-        for (const auto& g : groups) script += g.select + ";";
+        for (const auto& g : groups)
+            script += g.select + ";";
     }
 };
 
@@ -266,6 +269,7 @@ void Authorizer::worker_loop(unsigned index) {
             }
             connect();
             check_per_subscriber(conn, batch);
+            if (round_end_) round_end_();
             std::lock_guard lock(mu_);
             pending_ -= batch.size();
             space_cv_.notify_all();
@@ -305,6 +309,7 @@ void Authorizer::worker_loop(unsigned index) {
 
         connect();
         check(conn, batches);
+        if (round_end_) round_end_();
 
         std::lock_guard lock(mu_);
         for (auto& b : batches) {
@@ -349,12 +354,12 @@ void Authorizer::check(pg::Connection& conn, std::vector<Batch>& batches) {
         ScriptOutcome out;
         std::vector<std::uint32_t> xids;
         for (const auto* b : set)
-            for (auto x : b->xids()) xids.push_back(x);
+            for (auto x : b->xids())
+                xids.push_back(x);
         std::sort(xids.begin(), xids.end());
         xids.erase(std::unique(xids.begin(), xids.end()), xids.end());
         std::string script = "BEGIN READ ONLY; SET LOCAL statement_timeout = " +
-                             std::to_string(options_.timeout_ms) + ";" +
-                             visibility_statement(xids);
+                             std::to_string(options_.timeout_ms) + ";" + visibility_statement(xids);
         std::size_t selects = 0;
         for (const auto* b : set) {
             b->append_statements(conn, script);
@@ -439,7 +444,8 @@ void Authorizer::check(pg::Connection& conn, std::vector<Batch>& batches) {
     if (conn.healthy() && !ready.empty()) {
         auto o = run(ready);
         if (!o.failed) {
-            for (std::size_t i = 0; i < ready.size(); ++i) apply(*ready[i], o.visible[i]);
+            for (std::size_t i = 0; i < ready.size(); ++i)
+                apply(*ready[i], o.visible[i]);
         } else if (o.sqlstate != "57014" && conn.healthy()) {
             // One identity's policy may raise: check identities alone, then a failing
             // identity's rows one by one, so that only the failing rows become error rows.
@@ -491,7 +497,8 @@ void Authorizer::check(pg::Connection& conn, std::vector<Batch>& batches) {
 
     for (auto& b : batches) {
         std::unordered_map<const ChangePayloads*, std::size_t> index;
-        for (std::size_t i = 0; i < b.changes.size(); ++i) index.emplace(b.changes[i], i);
+        for (std::size_t i = 0; i < b.changes.size(); ++i)
+            index.emplace(b.changes[i], i);
         for (auto& w : b.items) {
             auto it = index.find(w.payloads.get());
             const Verdict v = it == index.end() ? Verdict::Failed : b.verdicts[it->second];

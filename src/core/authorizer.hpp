@@ -43,11 +43,11 @@ enum class RlsStrategy {
 
 struct AuthorizerOptions {
     RlsStrategy strategy = RlsStrategy::Batched;
-    unsigned pool_size = 4;              ///< connections, one worker thread each
-    std::uint32_t timeout_ms = 5000;     ///< statement_timeout of one check
-    std::size_t max_batch_changes = 256; ///< distinct changes per identity per round trip
+    unsigned pool_size = 4;                ///< connections, one worker thread each
+    std::uint32_t timeout_ms = 5000;       ///< statement_timeout of one check
+    std::size_t max_batch_changes = 256;   ///< distinct changes per identity per round trip
     std::size_t max_batch_identities = 16; ///< identities checked together in one round trip
-    std::size_t max_pending = 200'000;   ///< work items queued before submit() waits
+    std::size_t max_pending = 200'000;     ///< work items queued before submit() waits
 };
 
 /// Thread-safe. Workers own their connections; results are delivered from worker threads.
@@ -69,6 +69,10 @@ public:
     /// on the replication stream instead of unbounded memory or dropped changes.
     void submit(std::vector<std::pair<IdentityPtr, AuthWork>>& work);
 
+    /// Called on a worker thread after it delivered a batch's results (see
+    /// Router::set_round_end). Set once before start().
+    void set_round_end(std::function<void()> flush) { round_end_ = std::move(flush); }
+
     /// Items queued or running.
     std::size_t pending() const;
 
@@ -89,6 +93,7 @@ private:
     AccessCache& access_;
     CommitTracker& tracker_;
     std::function<void(pg::Lsn)> confirm_;
+    std::function<void()> round_end_;
 
     mutable std::mutex mu_;
     std::condition_variable work_cv_;                   ///< workers: an identity became ready

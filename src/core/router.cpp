@@ -6,6 +6,12 @@
 
 namespace walcast::core {
 
+namespace {
+/// A round (output batched before it is flushed to the sockets) ends after this many changes
+/// even if the replication stream keeps delivering.
+constexpr std::size_t max_changes_per_round = 64;
+} // namespace
+
 Router::Router(pg::ConnectParams catalog_params, RouterOptions options, SubscriptionIndex& index,
                AccessCache& access, Authorizer& authorizer, CommitTracker& tracker,
                std::function<void(pg::Lsn)> confirm, MetricsRegistry& metrics)
@@ -51,12 +57,19 @@ void Router::on_begin(const capture::TransactionInfo&) {
 void Router::on_change(const capture::ChangePtr& change) {
     if (!in_txn_) on_begin(change->txn);
     route(change);
+    // Under a continuous stream the source is never idle; bound how long output waits.
+    if (++changes_this_round_ >= max_changes_per_round) on_idle();
 }
 
 void Router::on_commit(const capture::TransactionInfo&, pg::Lsn end_lsn) {
     if (!in_txn_) ticket_ = tracker_.open();
     in_txn_ = false;
     if (auto lsn = tracker_.close(ticket_, end_lsn); lsn.valid()) confirm_(lsn);
+}
+
+void Router::on_idle() {
+    changes_this_round_ = 0;
+    if (round_end_) round_end_();
 }
 
 void Router::on_stream_state(bool up, const std::string& reason) {
@@ -200,10 +213,9 @@ void Router::route(const capture::ChangePtr& change) {
             deliveries_.inc();
             if (needs_check) {
                 tracker_.add_pending(ticket_);
-                auth_work_.emplace_back(identity,
-                                        AuthWork{payloads, selected ? *selected : view->base,
-                                                 sub->shared_from_this(), slot, std::move(ids),
-                                                 ticket_});
+                auth_work_.emplace_back(
+                    identity, AuthWork{payloads, selected ? *selected : view->base,
+                                       sub->shared_from_this(), slot, std::move(ids), ticket_});
             } else if (selected) {
                 sub->complete(slot, payloads->get(*selected), std::move(ids));
             } else {

@@ -39,10 +39,16 @@ public:
         const pg::Connection& conn)>;
     void set_late_compiler(LateCompiler compile) { compile_ = std::move(compile); }
 
+    /// Called on the router thread at the end of each round of changes (the source is idle,
+    /// or a round grew long): the channels' sinks may batch what they were handed and send it
+    /// then. Set once before the source starts.
+    void set_round_end(std::function<void()> flush) { round_end_ = std::move(flush); }
+
     void on_begin(const capture::TransactionInfo& txn) override;
     void on_change(const capture::ChangePtr& change) override;
     void on_commit(const capture::TransactionInfo& txn, pg::Lsn end_lsn) override;
     void on_stream_state(bool up, const std::string& reason) override;
+    void on_idle() override;
 
 private:
     void route(const capture::ChangePtr& change);
@@ -58,6 +64,8 @@ private:
     CommitTracker& tracker_;
     std::function<void(pg::Lsn)> confirm_;
     LateCompiler compile_;
+    std::function<void()> round_end_;
+    std::size_t changes_this_round_ = 0;
     CommitTracker::Ticket ticket_ = 0;
     std::vector<std::pair<IdentityPtr, AuthWork>> auth_work_; ///< the current change's checks
     bool in_txn_ = false;

@@ -201,6 +201,7 @@ Result<StreamMessage> ReplicationStream::read(std::chrono::milliseconds timeout,
                               "replication connection lost: " + trimmed(PQerrorMessage(c)));
         }
         // n == 0: nothing complete buffered; wait for the socket.
+        if (before_wait_) before_wait_();
         auto now = std::chrono::steady_clock::now();
         if (now >= deadline) return StreamMessage{};
         auto wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);

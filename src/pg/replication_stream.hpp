@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,6 +82,12 @@ public:
     /// call. Errors: Unavailable when the connection breaks; Protocol on malformed messages.
     Result<StreamMessage> read(std::chrono::milliseconds timeout, int wake_fd = -1);
 
+    /// Called by read() whenever everything received has been consumed and it is about to
+    /// wait on the socket (the consumer can flush batched work then).
+    void set_before_wait(std::function<void()> before_wait) {
+        before_wait_ = std::move(before_wait);
+    }
+
     /// Sends a standby status update ('r'): write/flush/apply positions and the client clock;
     /// reply_requested asks the server to answer with a keepalive.
     /// Errors: Unavailable when the connection breaks.
@@ -102,6 +109,7 @@ private:
     Connection conn_;
     char* buffer_ = nullptr; ///< last PQgetCopyData buffer (freed on the next read)
     bool copy_mode_ = false;
+    std::function<void()> before_wait_;
 };
 
 /// Quotes a list of names for the publication_names option: "a","b" with " doubled.

@@ -87,6 +87,11 @@ Status App::start() {
             return svc->compile_late(b, rel, role, conn);
         });
 
+    // Deliveries are batched per router/authorizer round and sent at its end.
+    auto flush = [] { WsSession::flush_thread_deliveries(); };
+    m.router->set_round_end(flush);
+    m.authorizer->set_round_end(flush);
+
     capture::LogicalSourceOptions src_opts;
     src_opts.publication = m.config.publication;
     src_opts.slot_name = m.config.slot_name;
@@ -133,7 +138,7 @@ Status App::start() {
     m.subscriptions->start();
     m.source->start();
     m.work.emplace(m.io.get_executor());
-    unsigned n =
+    const unsigned n =
         m.config.threads ? m.config.threads : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < n; ++i)
         m.threads.emplace_back([&m] { m.io.run(); });

@@ -9,13 +9,20 @@ PostgresChangesSink::PostgresChangesSink(std::weak_ptr<WsSession> session,
                                          protocol::phoenix::Vsn vsn, std::string topic)
     : session_(std::move(session)), vsn_(vsn), topic_(std::move(topic)) {}
 
-void PostgresChangesSink::send_locked(const std::string& data, std::span<const std::int64_t> ids) {
+void PostgresChangesSink::send_locked(const std::string& data, std::span<const std::int64_t> ids,
+                                      bool batched) {
     auto session = session_.lock();
     if (!session) return;
     thread_local std::string head;
     head.clear();
     protocol::phoenix::append_postgres_changes_head(vsn_, head, topic_, ids);
-    session->enqueue_text({head, data, protocol::phoenix::postgres_changes_tail(vsn_)}, true);
+    const auto tail = protocol::phoenix::postgres_changes_tail(vsn_);
+    if (batched) {
+        // Fan-out from the router or an authorizer thread: sent at the end of their round.
+        session->append_deferred({head, data, tail});
+    } else {
+        session->enqueue_text({head, data, tail}, true);
+    }
 }
 
 void PostgresChangesSink::deliver(const std::shared_ptr<const std::string>& data,
@@ -26,7 +33,7 @@ void PostgresChangesSink::deliver(const std::shared_ptr<const std::string>& data
         held_.emplace_back(data, std::vector<std::int64_t>(ids.begin(), ids.end()));
         return;
     }
-    send_locked(*data, ids);
+    send_locked(*data, ids, true);
 }
 
 void PostgresChangesSink::open(const std::function<void()>& before) {
@@ -34,7 +41,7 @@ void PostgresChangesSink::open(const std::function<void()>& before) {
     if (closed_) return;
     before();
     for (const auto& [data, ids] : held_)
-        send_locked(*data, ids);
+        send_locked(*data, ids, false);
     held_.clear();
     held_.shrink_to_fit();
     open_ = true;

@@ -32,7 +32,9 @@ public:
     void close();
 
 private:
-    void send_locked(const std::string& data, std::span<const std::int64_t> ids);
+    /// batched: from a delivering thread (WsSession::append_deferred), else right away (the
+    /// session's own strand, at open()).
+    void send_locked(const std::string& data, std::span<const std::int64_t> ids, bool batched);
 
     const std::weak_ptr<WsSession> session_;
     const protocol::phoenix::Vsn vsn_;

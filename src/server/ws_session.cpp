@@ -13,6 +13,8 @@
 #include <boost/json/serialize.hpp>
 
 #include <array>
+#include <cerrno>
+#include <sys/socket.h>
 
 namespace walcast::server {
 
@@ -431,35 +433,37 @@ void WsSession::expire_tokens(std::int64_t now_unix_s) {
 
 // ---------------------------------------------------------------- writing
 
-bool WsSession::enqueue_text(std::initializer_list<std::string_view> parts, bool data_frame) {
+std::size_t WsSession::append_locked(std::initializer_list<std::string_view> parts,
+                                     bool data_frame) {
     std::size_t len = 0;
     for (auto p : parts)
         len += p.size();
     std::array<std::uint8_t, max_server_frame_header_bytes> hdr;
     const std::size_t h = write_frame_header(hdr.data(), Opcode::Text, len);
+    pending_.append(reinterpret_cast<const char*>(hdr.data()), h);
+    for (auto p : parts)
+        pending_.append(p);
+    if (data_frame) ++pending_data_frames_;
+    const std::size_t queued = pending_.size() + inflight_.size();
+    if (queued > ctx_.config.client_queue_soft_bytes && soft_since_ms_ == 0)
+        soft_since_ms_ = steady_now_ms();
+    return queued;
+}
+
+bool WsSession::enqueue_text(std::initializer_list<std::string_view> parts, bool data_frame) {
     bool post_write = false;
-    bool slow = false;
     std::size_t queued = 0;
     {
         std::lock_guard lock(out_mu_);
         if (output_closed_) return false;
-        pending_.append(reinterpret_cast<const char*>(hdr.data()), h);
-        for (auto p : parts)
-            pending_.append(p);
-        if (data_frame) ++pending_data_frames_;
-        queued = pending_.size() + inflight_.size();
-        if (queued > ctx_.config.client_queue_hard_bytes) {
-            slow = true;
-        } else if (queued > ctx_.config.client_queue_soft_bytes && soft_since_ms_ == 0) {
-            soft_since_ms_ = steady_now_ms();
-        }
-        if (!writing_ && !slow) {
+        queued = append_locked(parts, data_frame);
+        if (!writing_ && queued <= ctx_.config.client_queue_hard_bytes) {
             writing_ = true;
             post_write = true;
         }
     }
     if (data_frame) ctx_.metrics.messages_delivered.inc();
-    if (slow) {
+    if (queued > ctx_.config.client_queue_hard_bytes) {
         cut_off_slow("client too slow: " + std::to_string(queued) +
                      " bytes queued, over the hard limit of " +
                      std::to_string(ctx_.config.client_queue_hard_bytes));
@@ -467,6 +471,71 @@ bool WsSession::enqueue_text(std::initializer_list<std::string_view> parts, bool
         asio::post(socket_.get_executor(), [self = shared_from_this()] { self->start_write(); });
     }
     return true;
+}
+
+namespace {
+/// The sessions append_deferred() touched on this thread since the last flush.
+thread_local std::vector<std::shared_ptr<WsSession>> t_batched;
+} // namespace
+
+void WsSession::append_deferred(std::initializer_list<std::string_view> parts) {
+    std::size_t queued = 0;
+    bool join_batch = false;
+    {
+        std::lock_guard lock(out_mu_);
+        if (output_closed_) return;
+        queued = append_locked(parts, true);
+        if (!batched_) {
+            batched_ = true;
+            join_batch = true;
+        }
+    }
+    ctx_.metrics.messages_delivered.inc();
+    if (join_batch) t_batched.push_back(shared_from_this());
+    if (queued > ctx_.config.client_queue_hard_bytes)
+        cut_off_slow("client too slow: " + std::to_string(queued) +
+                     " bytes queued, over the hard limit of " +
+                     std::to_string(ctx_.config.client_queue_hard_bytes));
+}
+
+void WsSession::flush_thread_deliveries() {
+    // Sending from this thread beats handing the batch to the I/O threads: measured with
+    // bench/fanout.sh (1,000 clients, 100 changes/s), splitting a batch across them raised p99
+    // from 9.5-10.5 ms to 13.6-17.4 ms and the CPU per message by a third.
+    std::vector<std::shared_ptr<WsSession>> batch;
+    batch.swap(t_batched);
+    for (const auto& s : batch)
+        s->flush_direct();
+    batch.clear();
+    if (t_batched.empty()) t_batched.swap(batch); // keep the capacity for the next round
+}
+
+void WsSession::flush_direct() {
+    std::unique_lock lock(out_mu_);
+    batched_ = false;
+    if (writing_ || output_closed_ || pending_.empty()) return;
+    // No write is in flight: send from this thread. out_mu_ is held and teardown closes the
+    // socket only after setting output_closed_ under out_mu_, so the descriptor stays ours
+    // for this call. Whatever the kernel does not take continues on the strand.
+    const ssize_t n = ::send(socket_.native_handle(), pending_.data(), pending_.size(),
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n == static_cast<ssize_t>(pending_.size())) {
+        pending_.clear();
+        pending_data_frames_ = 0;
+        soft_since_ms_ = 0;
+        if (pending_.capacity() > keep_buffer_capacity_bytes) std::string().swap(pending_);
+        return;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        // The connection is gone; the strand's read side will notice and tear down.
+        pending_.clear();
+        output_closed_ = true;
+        return;
+    }
+    if (n > 0) pending_.erase(0, static_cast<std::size_t>(n));
+    writing_ = true;
+    lock.unlock();
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->start_write(); });
 }
 
 void WsSession::start_write() {

@@ -53,6 +53,17 @@ public:
     /// session no longer accepts output. Any thread; never blocks on the socket.
     bool enqueue_text(std::initializer_list<std::string_view> parts, bool data_frame = false);
 
+    /// Appends one text message like enqueue_text but does not send it yet: the session joins
+    /// the calling thread's batch, sent by flush_thread_deliveries(). For the fan-out: all the
+    /// changes a router round hands a client go out in one system call. Any thread.
+    void append_deferred(std::initializer_list<std::string_view> parts);
+
+    /// Sends what append_deferred() batched on this thread: a session with no write in flight is
+    /// written to directly with one non-blocking send (no hop through its strand); what the
+    /// kernel does not take, and sessions already writing, continue on the strand. Call at the
+    /// end of each round on the threads that deliver changes (router, authorizer workers).
+    static void flush_thread_deliveries();
+
     /// Starts a close handshake with code and reason. Any thread.
     void close(std::uint16_t code, std::string reason);
 
@@ -98,6 +109,9 @@ private:
     void start_write();
     void on_written(const boost::system::error_code& ec, std::size_t n);
     void cut_off_slow(std::string reason);
+    /// Appends a framed text message under out_mu_; returns the bytes now queued.
+    std::size_t append_locked(std::initializer_list<std::string_view> parts, bool data_frame);
+    void flush_direct();
     void teardown();
 
     tcp::socket socket_;
@@ -120,6 +134,7 @@ private:
     std::string inflight_; ///< framed bytes being written
     std::size_t pending_data_frames_ = 0;
     bool writing_ = false;
+    bool batched_ = false;               ///< in some thread's deferred batch (append_deferred)
     bool output_closed_ = false;         ///< a close frame is queued: nothing more is sent
     std::int64_t soft_since_ms_ = 0;     ///< when the queue went above the soft limit (0 = below)
     std::int64_t close_deadline_ms_ = 0; ///< force the socket shut after this (0 = none)
