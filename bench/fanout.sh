@@ -18,76 +18,23 @@
 # commit → receive latency; PG_FSYNC=on measures with durable commits.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-bindir=$(cd "${1:-$root/build/release}" && pwd)
-walcast=$bindir/walcast
-loadgen=$bindir/bench/loadgen
+source "$(dirname "$0")/lib/server.sh"
+bench_init fanout "${1:-}"
 scenarios=${SCENARIOS:-fanout floor idle}
 clients=${CLIENTS:-1000}
 rates=${RATES:-50,100,200,300,500,750,1000}
 duration=${DURATION:-20}
 idle_clients=${IDLE_CLIENTS:-10000}
 hold=${HOLD:-10}
-threads=${LOAD_THREADS:-1}
-fsync=${PG_FSYNC:-off}
-psql=${PSQL:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/psql}
-
-for b in "$walcast" "$loadgen"; do
-    [ -x "$b" ] || { echo "no $b: build the release preset first (make release)" >&2; exit 1; }
-done
-
-tmp=$(mktemp -d /tmp/walcast-bench-fanout-XXXXXX)
-chmod 755 "$tmp"
-out=${OUT:-$tmp/results}
-secret=$(head -c 32 /dev/urandom | base64 | tr -d '/+=\n')
-server_pid=
-stop_server() {
-    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid"
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    server_pid=
-}
-trap 'stop_server; rm -rf "$tmp"' EXIT
-
-# start_server <name> [ENV=value …]: walcast serve on a free port with its own cluster in
-# $tmp/<name>; sets server_pid, ws_url, db_url, pg_data.
-start_server() {
-    local name=$1
-    shift
-    local dir=$tmp/$name
-    mkdir -p "$dir"
-    chmod 755 "$dir"
-    # 10,000 clients need as many descriptors in walcast as in the load tool.
-    (ulimit -n 20000 && exec env JWT_SECRET="$secret" PORT=0 LOG_LEVEL=warn "$@" \
-        "$walcast" serve --data-dir "$dir/pgdata" >"$dir/stdout" 2>"$dir/stderr") &
-    server_pid=$!
-    for _ in $(seq 1 1200); do
-        grep -q "Press Ctrl+C" "$dir/stdout" 2>/dev/null && break
-        kill -0 "$server_pid" 2>/dev/null || { cat "$dir/stderr" >&2; exit 1; }
-        sleep 0.1
-    done
-    ws_url=$(sed -n 's/.*WebSocket: *\(ws:[^ ]*\).*/\1/p' "$dir/stdout")
-    db_url=$(sed -n 's/.*psql: *psql "\([^"]*\)".*/\1/p' "$dir/stdout")
-    pg_data=$dir/pgdata
-    [ -n "$ws_url" ] && [ -n "$db_url" ] || { echo "walcast did not start:" >&2; cat "$dir/stderr" >&2; exit 1; }
-    "$psql" "$db_url" -Xq -c "ALTER SYSTEM SET fsync = $fsync" -c "SELECT pg_reload_conf()" >/dev/null
-}
-
-machine() {
-    echo "machine: $(nproc) cores, $(sed -n 's/model name\s*: //p' /proc/cpuinfo | head -1), $(free -g | awk '/Mem:/ {print $2}') GiB RAM; $(uname -sr)"
-    echo "walcast: $walcast built $(stat -c %y "$walcast" | cut -d. -f1); tree at $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet HEAD -- src 2>/dev/null || echo ' with uncommitted changes in src/')"
-    echo "load before: $(uptime | sed 's/.*load average/load average/')"
-}
 
 echo "== walcast fan-out benchmarks ($bindir), results also in $out"
-machine | tee -a "$out"
+machine_info | tee -a "$out"
 
 for scenario in $scenarios; do
     case $scenario in
     fanout)
         echo "== fanout: $clients clients on one table, rates $rates changes/s, ${duration} s each, fsync=$fsync" | tee -a "$out"
-        start_server fanout
+        start_server "$tmp/fanout"
         "$loadgen" --url "$ws_url" --db "$db_url" --jwt-secret "$secret" --setup \
             --table bench_fanout --clients "$clients" --rates "$rates" --duration "$duration" \
             --threads "$threads" --server-pid "$server_pid" --pg-data-dir "$pg_data" \
@@ -102,7 +49,7 @@ for scenario in $scenarios; do
         ;;
     idle)
         echo "== idle: $idle_clients joined idle clients, held $hold s" | tee -a "$out"
-        start_server idle
+        start_server "$tmp/idle"
         "$loadgen" --url "$ws_url" --db "$db_url" --jwt-secret "$secret" --setup \
             --table bench_idle --clients "$idle_clients" --idle --hold "$hold" \
             --threads "$threads" --server-pid "$server_pid" --pg-data-dir "$pg_data" \

@@ -16,10 +16,8 @@
 #   LOAD_THREADS=1  PG_FSYNC=off  OUT=results-file
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-bindir=$(cd "${1:-$root/build/release}" && pwd)
-walcast=$bindir/walcast
-loadgen=$bindir/bench/loadgen
+source "$(dirname "$0")/lib/server.sh"
+bench_init rls "${1:-}"
 clients=${CLIENTS:-1000}
 identities=${IDENTITIES:-1 10 100 1000}
 strategies=${STRATEGIES:-batched per-subscriber}
@@ -28,52 +26,10 @@ rates_per_subscriber=${RATES_PER_SUBSCRIBER:-3,10,20}
 duration=${DURATION:-15}
 drain=${DRAIN_TIMEOUT:-60}
 hidden_every=${HIDDEN_EVERY:-10}
-threads=${LOAD_THREADS:-1}
-fsync=${PG_FSYNC:-off}
-psql=${PSQL:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/psql}
-
-for b in "$walcast" "$loadgen"; do
-    [ -x "$b" ] || { echo "no $b: build the release preset first (make release)" >&2; exit 1; }
-done
-
-tmp=$(mktemp -d /tmp/walcast-bench-rls-XXXXXX)
-chmod 755 "$tmp"
-out=${OUT:-$tmp/results}
-secret=$(head -c 32 /dev/urandom | base64 | tr -d '/+=\n')
-server_pid=
-stop_server() {
-    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid"
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    server_pid=
-}
-trap 'stop_server; rm -rf "$tmp"' EXIT
-
-# start_server [ENV=value …]: walcast serve on a free port with the cluster in $tmp/pgdata
-# (created by the first start, reused after); sets server_pid, ws_url, db_url.
-start_server() {
-    local dir=$tmp
-    : >"$dir/stdout"
-    (ulimit -n 20000 && exec env JWT_SECRET="$secret" PORT=0 LOG_LEVEL=warn "$@" \
-        "$walcast" serve --data-dir "$dir/pgdata" >"$dir/stdout" 2>>"$dir/stderr") &
-    server_pid=$!
-    for _ in $(seq 1 1200); do
-        grep -q "Press Ctrl+C" "$dir/stdout" 2>/dev/null && break
-        kill -0 "$server_pid" 2>/dev/null || { cat "$dir/stderr" >&2; exit 1; }
-        sleep 0.1
-    done
-    ws_url=$(sed -n 's/.*WebSocket: *\(ws:[^ ]*\).*/\1/p' "$dir/stdout")
-    db_url=$(sed -n 's/.*psql: *psql "\([^"]*\)".*/\1/p' "$dir/stdout")
-    [ -n "$ws_url" ] && [ -n "$db_url" ] || { echo "walcast did not start:" >&2; cat "$dir/stderr" >&2; exit 1; }
-    "$psql" "$db_url" -Xq -c "ALTER SYSTEM SET fsync = $fsync" -c "SELECT pg_reload_conf()" >/dev/null
-}
 
 echo "== walcast RLS benchmark ($bindir), results also in $out"
 {
-    echo "machine: $(nproc) cores, $(sed -n 's/model name\s*: //p' /proc/cpuinfo | head -1), $(free -g | awk '/Mem:/ {print $2}') GiB RAM; $(uname -sr)"
-    echo "walcast: $walcast built $(stat -c %y "$walcast" | cut -d. -f1); tree at $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet HEAD -- src 2>/dev/null || echo ' with uncommitted changes in src/')"
-    echo "load before: $(uptime | sed 's/.*load average/load average/')"
+    machine_info
     echo "$clients subscribers; identities: $identities; strategies: $strategies; ${duration} s per rate; every ${hidden_every}th row hidden; fsync=$fsync"
 } | tee -a "$out"
 
@@ -85,11 +41,11 @@ for k in $identities; do
         *) echo "unknown strategy $strategy (batched, per-subscriber)" >&2; exit 1 ;;
         esac
         echo "== RLS $strategy, $k identities, rates $rates changes/s" | tee -a "$out"
-        start_server RLS_STRATEGY="$strategy"
+        start_server "$tmp/cluster" RLS_STRATEGY="$strategy"
         "$loadgen" --url "$ws_url" --db "$db_url" --jwt-secret "$secret" --setup --rls \
             --table bench_rls --hidden-every "$hidden_every" --clients "$clients" \
             --identities "$k" --rates "$rates" --duration "$duration" --drain-timeout "$drain" \
-            --threads "$threads" --server-pid "$server_pid" --pg-data-dir "$tmp/pgdata" \
+            --threads "$threads" --server-pid "$server_pid" --pg-data-dir "$pg_data" \
             --label "rls-$strategy-$k" | tee -a "$out" ||
             echo "!! rls-$strategy-$k: loadgen reported problems (exit $?)" | tee -a "$out"
         stop_server
