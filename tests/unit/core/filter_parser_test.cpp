@@ -150,11 +150,15 @@ TEST(FilterParserTest, ArbitraryBytesParseOrFailWithTheFilterPrefix) {
         }
         seed = seed * 1103515245u + 12345u;
         auto r = parse_filter(s);
-        if (!r.ok())
+        if (!r.ok()) {
             ASSERT_EQ(r.error().message.rfind("Error parsing `filter` params: ", 0), 0u) << s;
-        else
-            for (const auto& c : r.value())
-                if (c.op == FilterOp::In) ASSERT_EQ(c.value.front(), '{') << s;
+        } else {
+            for (const auto& c : r.value()) {
+                if (c.op == FilterOp::In) {
+                    ASSERT_EQ(c.value.front(), '{') << s;
+                }
+            }
+        }
     }
 }
 
