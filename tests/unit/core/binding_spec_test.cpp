@@ -196,7 +196,12 @@ TEST(BindingSpecTest, LongSelectListsFillLines) {
 
 TEST(BindingSpecTest, SelectColumnsAreChecked) {
     capture::Relation rel;
-    rel.columns = {{"id", {}, -1, true, true, ""}, {"title", {}, -1, false, false, ""}};
+    capture::Column id;
+    id.name = "id";
+    id.is_primary_key = id.is_identity_key = true;
+    capture::Column title;
+    title.name = "title";
+    rel.columns = {id, title};
     BindingSpec b;
     b.select = std::vector<std::string>{"title", "nope"};
     auto e = check_select_columns(b, rel);

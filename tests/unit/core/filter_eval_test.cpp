@@ -37,6 +37,10 @@ void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
 void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
     return counted_alloc(n);
 }
+// GCC 12 inlines library deallocations into these and then warns that free() gets memory from
+// operator new — which is counted_alloc's malloc here, so the pairing is right.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void operator delete(void* p) noexcept {
     std::free(p);
 }
@@ -55,6 +59,7 @@ void operator delete(void* p, const std::nothrow_t&) noexcept {
 void operator delete[](void* p, const std::nothrow_t&) noexcept {
     std::free(p);
 }
+#pragma GCC diagnostic pop
 
 namespace walcast::core {
 namespace {
