@@ -73,6 +73,8 @@ void Router::on_idle() {
 }
 
 void Router::on_stream_state(bool up, const std::string& reason) {
+    // What this round delivered goes out now, not after the reconnect.
+    if (!up) on_idle();
     if (up) {
         log::info("replication stream up");
     } else if (reason != "stopped") {
