@@ -35,65 +35,50 @@ Histogram::Snapshot Histogram::snapshot() const {
     return s;
 }
 
+MetricsRegistry::Entry& MetricsRegistry::add_locked(const std::string& name,
+                                                    const std::string& help, const char* type) {
+    auto& e = *entries_.emplace_back(std::make_unique<Entry>());
+    e.name = name;
+    e.help = help;
+    e.type = type;
+    return e;
+}
+
 Counter& MetricsRegistry::counter(const std::string& name, const std::string& help) {
     std::lock_guard lock(mu_);
-    auto e = std::make_unique<Entry>();
-    e->name = name;
-    e->help = help;
-    e->type = "counter";
-    e->counter = std::make_unique<Counter>();
-    auto& ref = *e->counter;
-    entries_.push_back(std::move(e));
-    return ref;
+    auto& e = add_locked(name, help, "counter");
+    e.counter = std::make_unique<Counter>();
+    return *e.counter;
 }
 
 Gauge& MetricsRegistry::gauge(const std::string& name, const std::string& help) {
     std::lock_guard lock(mu_);
-    auto e = std::make_unique<Entry>();
-    e->name = name;
-    e->help = help;
-    e->type = "gauge";
-    e->gauge = std::make_unique<Gauge>();
-    auto& ref = *e->gauge;
-    entries_.push_back(std::move(e));
-    return ref;
+    auto& e = add_locked(name, help, "gauge");
+    e.gauge = std::make_unique<Gauge>();
+    return *e.gauge;
 }
 
 Histogram& MetricsRegistry::histogram(const std::string& name, const std::string& help,
                                       std::vector<double> upper_bounds) {
     std::lock_guard lock(mu_);
-    auto e = std::make_unique<Entry>();
-    e->name = name;
-    e->help = help;
-    e->type = "histogram";
-    e->histogram = std::make_unique<Histogram>(std::move(upper_bounds));
-    auto& ref = *e->histogram;
-    entries_.push_back(std::move(e));
-    return ref;
+    auto& e = add_locked(name, help, "histogram");
+    e.histogram = std::make_unique<Histogram>(std::move(upper_bounds));
+    return *e.histogram;
 }
 
 void MetricsRegistry::gauge_callback(const std::string& name, const std::string& help,
                                      std::function<double()> read) {
     std::lock_guard lock(mu_);
-    auto e = std::make_unique<Entry>();
-    e->name = name;
-    e->help = help;
-    e->type = "gauge";
-    e->read = std::move(read);
-    entries_.push_back(std::move(e));
+    add_locked(name, help, "gauge").read = std::move(read);
 }
 
 void MetricsRegistry::histogram_callback(const std::string& name, const std::string& help,
                                          std::vector<double> upper_bounds,
                                          std::function<std::vector<double>()> read) {
     std::lock_guard lock(mu_);
-    auto e = std::make_unique<Entry>();
-    e->name = name;
-    e->help = help;
-    e->type = "histogram";
-    e->bounds = std::move(upper_bounds);
-    e->read_values = std::move(read);
-    entries_.push_back(std::move(e));
+    auto& e = add_locked(name, help, "histogram");
+    e.bounds = std::move(upper_bounds);
+    e.read_values = std::move(read);
 }
 
 namespace {

@@ -84,6 +84,9 @@ private:
         std::function<std::vector<double>()> read_values;
         std::vector<double> bounds;
     };
+    /// Appends an entry with its name, help and type; the caller holds mu_ and fills the rest.
+    Entry& add_locked(const std::string& name, const std::string& help, const char* type);
+
     mutable std::mutex mu_;
     std::vector<std::unique_ptr<Entry>> entries_;
 };
