@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <unordered_set>
 
 namespace walcast::core {
 
@@ -139,6 +138,13 @@ struct Authorizer::Batch {
         for (const auto* c : changes)
             out.push_back(c->change().txn.xid);
         return out;
+    }
+
+    /// Sets the verdicts from a check: per group, visible[k] for its k-th change.
+    void apply(const std::vector<std::vector<bool>>& visible) {
+        for (std::size_t g = 0; g < groups.size(); ++g)
+            for (std::size_t k = 0; k < groups[g].changes.size(); ++k)
+                verdicts[groups[g].changes[k]] = visible[g][k] ? Verdict::Visible : Verdict::Hidden;
     }
 
     /// This identity's part of a check transaction: role, claims, one SELECT per table.
@@ -327,19 +333,122 @@ void Authorizer::worker_loop(unsigned index) {
     }
 }
 
-namespace {
-
-// The outcome of one check transaction: per identity batch, per table group, the visible
-// ordinals (0-based).
-struct ScriptOutcome {
-    std::vector<std::vector<std::unordered_set<std::size_t>>> visible;
+/// The outcome of one check transaction: per identity of the set, per table group, whether
+/// each of the group's changes is visible.
+struct Authorizer::RoundOutcome {
+    std::vector<std::vector<std::vector<bool>>> visible;
     bool not_visible_yet = false; ///< a changed transaction is not in the snapshot yet: retry
     bool failed = false;
     std::string error;
     std::string sqlstate;
 };
 
-} // namespace
+Authorizer::RoundOutcome Authorizer::run_round(pg::Connection& conn,
+                                               const std::vector<Batch*>& set) {
+    std::vector<std::uint32_t> xids;
+    for (const auto* b : set)
+        for (auto x : b->xids())
+            xids.push_back(x);
+    std::sort(xids.begin(), xids.end());
+    xids.erase(std::unique(xids.begin(), xids.end()), xids.end());
+    std::string script =
+        "BEGIN READ ONLY; SET LOCAL statement_timeout = " + std::to_string(options_.timeout_ms) +
+        ";" + visibility_statement(xids);
+    std::size_t selects = 0;
+    for (const auto* b : set) {
+        b->append_statements(conn, script);
+        selects += b->groups.size();
+    }
+    script += "COMMIT";
+    // The visibility window is microseconds; wait with a growing pause, bounded by the check
+    // timeout.
+    auto pause = std::chrono::microseconds(200);
+    const auto give_up =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.timeout_ms);
+    for (;;) {
+        RoundOutcome out;
+        checks_.inc(selects);
+        round_trips_.inc();
+        if (!PQsendQuery(conn.get(), script.c_str())) {
+            out.failed = true;
+            out.error = PQerrorMessage(conn.get());
+            return out;
+        }
+        // TUPLES_OK results, in order: the visibility test, then per identity its set_config
+        // and one per table group.
+        std::size_t identity = 0, group = 0;
+        bool first = true, expect_config = true;
+        out.visible.resize(set.size());
+        while (PGresult* raw = PQgetResult(conn.get())) {
+            pg::PgResult res(raw);
+            auto st = PQresultStatus(raw);
+            if (st == PGRES_TUPLES_OK) {
+                if (first) {
+                    first = false;
+                    out.not_visible_yet = PQntuples(raw) == 1 && PQgetvalue(raw, 0, 0)[0] == 'f';
+                } else if (expect_config) {
+                    expect_config = false;
+                } else if (identity < set.size()) {
+                    // The rows are the 1-based ordinals of the visible keys.
+                    std::vector<bool> vis(set[identity]->groups[group].changes.size(), false);
+                    for (int r = 0; r < PQntuples(raw); ++r) {
+                        const auto n = std::stoul(PQgetvalue(raw, r, 0));
+                        if (n >= 1 && n <= vis.size()) vis[n - 1] = true;
+                    }
+                    out.visible[identity].push_back(std::move(vis));
+                    if (++group == set[identity]->groups.size()) {
+                        group = 0;
+                        ++identity;
+                        expect_config = true;
+                    }
+                }
+            } else if (st != PGRES_COMMAND_OK && !out.failed) {
+                out.failed = true;
+                out.error = pg::result_error(raw);
+                out.sqlstate = pg::result_sqlstate(raw);
+            }
+        }
+        if (out.failed && PQstatus(conn.get()) == CONNECTION_OK) {
+            // The explicit transaction is aborted; end it so the connection is reusable.
+            auto rb = conn.exec_script("ROLLBACK");
+            (void)rb;
+        }
+        if (out.failed || !out.not_visible_yet) return out;
+        if (std::chrono::steady_clock::now() >= give_up) {
+            out.failed = true;
+            out.error = "the changed rows' transactions did not become visible in time";
+            return out;
+        }
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::microseconds(20'000));
+    }
+}
+
+void Authorizer::check_rows_singly(pg::Connection& conn, Batch& b) {
+    for (const auto& group : b.groups) {
+        for (auto i : group.changes) {
+            Batch one;
+            one.identity = b.identity;
+            one.changes = {b.changes[i]};
+            one.verdicts = {Verdict::Failed};
+            for (auto& w : b.items)
+                if (w.payloads.get() == b.changes[i]) {
+                    one.items.push_back(w);
+                    break;
+                }
+            one.prepare(conn, access_);
+            if (!one.error.empty()) continue;
+            auto single = run_round(conn, {&one});
+            if (!single.failed) {
+                b.verdicts[i] = single.visible[0][0][0] ? Verdict::Visible : Verdict::Hidden;
+            } else {
+                log::warn("row-level security check for role {} on {}.{} failed: {}",
+                          b.identity->role, group.relation->schema, group.relation->table,
+                          single.error);
+            }
+        }
+    }
+}
 
 void Authorizer::check(pg::Connection& conn, std::vector<Batch>& batches) {
     for (auto& b : batches) {
@@ -347,92 +456,6 @@ void Authorizer::check(pg::Connection& conn, std::vector<Batch>& batches) {
         batch_changes_.observe(static_cast<double>(b.changes.size()));
         rows_checked_.inc(b.changes.size());
     }
-
-    // One transaction, one round trip for a set of identities: visibility wait, then per
-    // identity SET LOCAL ROLE + claims + one SELECT per table.
-    auto run = [&](const std::vector<Batch*>& set) -> ScriptOutcome {
-        ScriptOutcome out;
-        std::vector<std::uint32_t> xids;
-        for (const auto* b : set)
-            for (auto x : b->xids())
-                xids.push_back(x);
-        std::sort(xids.begin(), xids.end());
-        xids.erase(std::unique(xids.begin(), xids.end()), xids.end());
-        std::string script = "BEGIN READ ONLY; SET LOCAL statement_timeout = " +
-                             std::to_string(options_.timeout_ms) + ";" + visibility_statement(xids);
-        std::size_t selects = 0;
-        for (const auto* b : set) {
-            b->append_statements(conn, script);
-            selects += b->groups.size();
-        }
-        script += "COMMIT";
-        // The visibility window is microseconds; wait with a growing pause, bounded by the
-        // check timeout.
-        auto pause = std::chrono::microseconds(200);
-        const auto give_up =
-            std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.timeout_ms);
-        for (;;) {
-            out = ScriptOutcome{};
-            checks_.inc(selects);
-            round_trips_.inc();
-            if (!PQsendQuery(conn.get(), script.c_str())) {
-                out.failed = true;
-                out.error = PQerrorMessage(conn.get());
-                return out;
-            }
-            // TUPLES_OK results, in order: the visibility test, then per identity its
-            // set_config and one per table group.
-            std::size_t identity = 0, group = 0;
-            bool first = true, expect_config = true;
-            out.visible.resize(set.size());
-            while (PGresult* raw = PQgetResult(conn.get())) {
-                pg::PgResult res(raw);
-                auto st = PQresultStatus(raw);
-                if (st == PGRES_TUPLES_OK) {
-                    if (first) {
-                        first = false;
-                        out.not_visible_yet =
-                            PQntuples(raw) == 1 && PQgetvalue(raw, 0, 0)[0] == 'f';
-                    } else if (expect_config) {
-                        expect_config = false;
-                    } else if (identity < set.size()) {
-                        std::unordered_set<std::size_t> vis;
-                        for (int r = 0; r < PQntuples(raw); ++r)
-                            vis.insert(std::stoul(PQgetvalue(raw, r, 0)) - 1);
-                        out.visible[identity].push_back(std::move(vis));
-                        if (++group == set[identity]->groups.size()) {
-                            group = 0;
-                            ++identity;
-                            expect_config = true;
-                        }
-                    }
-                } else if (st != PGRES_COMMAND_OK && !out.failed) {
-                    out.failed = true;
-                    out.error = pg::result_error(raw);
-                    out.sqlstate = pg::result_sqlstate(raw);
-                }
-            }
-            if (out.failed && PQstatus(conn.get()) == CONNECTION_OK) {
-                // The explicit transaction is aborted; end it so the connection is reusable.
-                auto rb = conn.exec_script("ROLLBACK");
-                (void)rb;
-            }
-            if (out.failed || !out.not_visible_yet) return out;
-            if (std::chrono::steady_clock::now() >= give_up) {
-                out.failed = true;
-                out.error = "the changed rows' transactions did not become visible in time";
-                return out;
-            }
-            std::this_thread::sleep_for(pause);
-            pause = std::min(pause * 2, std::chrono::microseconds(20'000));
-        }
-    };
-    auto apply = [](Batch& b, const std::vector<std::unordered_set<std::size_t>>& visible) {
-        for (std::size_t g = 0; g < b.groups.size(); ++g)
-            for (std::size_t k = 0; k < b.groups[g].changes.size(); ++k)
-                b.verdicts[b.groups[g].changes[k]] =
-                    visible[g].count(k) ? Verdict::Visible : Verdict::Hidden;
-    };
 
     std::vector<Batch*> ready;
     for (auto& b : batches) {
@@ -442,50 +465,26 @@ void Authorizer::check(pg::Connection& conn, std::vector<Batch>& batches) {
             ready.push_back(&b);
     }
     if (conn.healthy() && !ready.empty()) {
-        auto o = run(ready);
+        auto o = run_round(conn, ready);
         if (!o.failed) {
             for (std::size_t i = 0; i < ready.size(); ++i)
-                apply(*ready[i], o.visible[i]);
+                ready[i]->apply(o.visible[i]);
         } else if (o.sqlstate != "57014" && conn.healthy()) {
             // One identity's policy may raise: check identities alone, then a failing
             // identity's rows one by one, so that only the failing rows become error rows.
             // (A timeout is not retried: it would only multiply the wait.)
             for (auto* b : ready) {
-                auto alone = ready.size() > 1 ? run({b}) : o;
+                auto alone = ready.size() > 1 ? run_round(conn, {b}) : o;
                 if (!alone.failed) {
-                    apply(*b, alone.visible[0]);
-                    continue;
-                }
-                if (alone.sqlstate == "57014" || !conn.healthy()) {
+                    b->apply(alone.visible[0]);
+                } else if (alone.sqlstate == "57014" || !conn.healthy()) {
                     log::warn("row-level security check for role {} failed: {}", b->identity->role,
                               alone.error);
-                    continue;
-                }
-                log::warn("row-level security check for role {} failed ({}); checking rows singly",
-                          b->identity->role, alone.error);
-                for (std::size_t g = 0; g < b->groups.size(); ++g) {
-                    for (auto i : b->groups[g].changes) {
-                        Batch one;
-                        one.identity = b->identity;
-                        one.changes = {b->changes[i]};
-                        one.verdicts = {Verdict::Failed};
-                        for (auto& w : b->items)
-                            if (w.payloads.get() == b->changes[i]) {
-                                one.items.push_back(w);
-                                break;
-                            }
-                        one.prepare(conn, access_);
-                        if (!one.error.empty()) continue;
-                        auto single = run({&one});
-                        if (!single.failed) {
-                            b->verdicts[i] =
-                                single.visible[0][0].count(0) ? Verdict::Visible : Verdict::Hidden;
-                        } else {
-                            log::warn("row-level security check for role {} on {}.{} failed: {}",
-                                      b->identity->role, b->groups[g].relation->schema,
-                                      b->groups[g].relation->table, single.error);
-                        }
-                    }
+                } else {
+                    log::warn("row-level security check for role {} failed ({}); checking rows "
+                              "singly",
+                              b->identity->role, alone.error);
+                    check_rows_singly(conn, *b);
                 }
             }
         } else {

@@ -82,9 +82,15 @@ private:
         std::deque<AuthWork> items;
         bool running = false;
     };
-    struct Batch; ///< one identity's items taken by a worker (authorizer.cpp)
+    struct Batch;        ///< one identity's items taken by a worker (authorizer.cpp)
+    struct RoundOutcome; ///< what one check transaction found (authorizer.cpp)
     void worker_loop(unsigned index);
     void check(pg::Connection& conn, std::vector<Batch>& batches);
+    /// One transaction and round trip checking `set` (the visibility wait, then per identity
+    /// role, claims and one SELECT per table); repeated while the changes are not visible yet.
+    RoundOutcome run_round(pg::Connection& conn, const std::vector<Batch*>& set);
+    /// After `b` failed as a whole: each of its rows alone, so only failing rows fail.
+    void check_rows_singly(pg::Connection& conn, Batch& b);
     void check_per_subscriber(pg::Connection& conn, std::vector<AuthWork>& batch);
     void finish(AuthWork& work, std::shared_ptr<const std::string> data);
 
