@@ -464,9 +464,7 @@ bool WsSession::enqueue_text(std::initializer_list<std::string_view> parts, bool
     }
     if (data_frame) ctx_.metrics.messages_delivered.inc();
     if (queued > ctx_.config.client_queue_hard_bytes) {
-        cut_off_slow("client too slow: " + std::to_string(queued) +
-                     " bytes queued, over the hard limit of " +
-                     std::to_string(ctx_.config.client_queue_hard_bytes));
+        cut_off_over_hard_limit(queued);
     } else if (post_write) {
         asio::post(socket_.get_executor(), [self = shared_from_this()] { self->start_write(); });
     }
@@ -492,10 +490,13 @@ void WsSession::append_deferred(std::initializer_list<std::string_view> parts) {
     }
     ctx_.metrics.messages_delivered.inc();
     if (join_batch) t_batched.push_back(shared_from_this());
-    if (queued > ctx_.config.client_queue_hard_bytes)
-        cut_off_slow("client too slow: " + std::to_string(queued) +
-                     " bytes queued, over the hard limit of " +
-                     std::to_string(ctx_.config.client_queue_hard_bytes));
+    if (queued > ctx_.config.client_queue_hard_bytes) cut_off_over_hard_limit(queued);
+}
+
+void WsSession::cut_off_over_hard_limit(std::size_t queued) {
+    cut_off_slow("client too slow: " + std::to_string(queued) +
+                 " bytes queued, over the hard limit of " +
+                 std::to_string(ctx_.config.client_queue_hard_bytes));
 }
 
 void WsSession::flush_thread_deliveries() {

@@ -109,6 +109,7 @@ private:
     void start_write();
     void on_written(const boost::system::error_code& ec, std::size_t n);
     void cut_off_slow(std::string reason);
+    void cut_off_over_hard_limit(std::size_t queued_bytes);
     /// Appends a framed text message under out_mu_; returns the bytes now queued.
     std::size_t append_locked(std::initializer_list<std::string_view> parts, bool data_frame);
     void flush_direct();
