@@ -32,6 +32,11 @@ constexpr std::size_t keep_buffer_capacity_bytes = 16 * 1024;
 /// Bytes read from the socket per system call.
 constexpr std::size_t read_chunk_bytes = 64 * 1024;
 
+/// Frees a drained output buffer that grew beyond keep_buffer_capacity_bytes.
+void release_if_large(std::string& drained) {
+    if (drained.capacity() > keep_buffer_capacity_bytes) std::string().swap(drained);
+}
+
 std::int64_t steady_ms(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
@@ -500,9 +505,9 @@ void WsSession::cut_off_over_hard_limit(std::size_t queued) {
 }
 
 void WsSession::flush_thread_deliveries() {
-    // Sending from this thread beats handing the batch to the I/O threads: measured with
-    // bench/fanout.sh (1,000 clients, 100 changes/s), splitting a batch across them raised p99
-    // from 9.5-10.5 ms to 13.6-17.4 ms and the CPU per message by a third.
+    // Sending from this thread beats handing part of the batch to the I/O threads: measured
+    // with bench/fanout.sh (1,000 clients, 100 changes/s), splitting a batch across them raised
+    // p99 from 9.5-10.5 ms to 13.6-17.4 ms (bench/README.md, Fan-out).
     std::vector<std::shared_ptr<WsSession>> batch;
     batch.swap(t_batched);
     for (const auto& s : batch)
@@ -524,7 +529,7 @@ void WsSession::flush_direct() {
         pending_.clear();
         pending_data_frames_ = 0;
         soft_since_ms_ = 0;
-        if (pending_.capacity() > keep_buffer_capacity_bytes) std::string().swap(pending_);
+        release_if_large(pending_);
         return;
     }
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -561,13 +566,13 @@ void WsSession::on_written(const boost::system::error_code& ec, std::size_t) {
     {
         std::lock_guard lock(out_mu_);
         inflight_.clear();
-        if (inflight_.capacity() > keep_buffer_capacity_bytes) std::string().swap(inflight_);
+        release_if_large(inflight_);
         if (pending_.size() <= ctx_.config.client_queue_soft_bytes) soft_since_ms_ = 0;
         if (!pending_.empty()) {
             more = true;
         } else {
             writing_ = false;
-            if (pending_.capacity() > keep_buffer_capacity_bytes) std::string().swap(pending_);
+            release_if_large(pending_);
             finished_close = output_closed_;
         }
     }
