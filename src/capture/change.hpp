@@ -3,8 +3,9 @@
 // capture source.
 #pragma once
 
-#include "pg/lsn.hpp"
+#include "capture/position.hpp"
 #include "pg/pg_type.hpp"
+#include "pg/relation_loader.hpp"
 #include "pg/tuple.hpp"
 
 #include <cstdint>
@@ -51,6 +52,10 @@ struct Relation {
 };
 using RelationPtr = std::shared_ptr<const Relation>;
 
+/// The immutable Relation of a description from pg::RelationLoader (every source builds its
+/// relations this way: the row-value contract of docs/architecture.md).
+RelationPtr make_relation(pg::RelationDescription description);
+
 enum class ChangeKind : std::uint8_t { Insert, Update, Delete, Truncate };
 
 /// "INSERT", "UPDATE", "DELETE", "TRUNCATE" (spec §4.1 data.type).
@@ -58,8 +63,13 @@ const char* to_string(ChangeKind kind);
 
 /// Commit-level facts shared by every change of one transaction.
 struct TransactionInfo {
-    std::uint32_t xid = 0;
-    pg::Lsn commit_lsn;                 ///< LSN of the commit record (pgoutput Begin final_lsn)
+    /// The transaction id: a full xid8 (epoch << 32 | xid) when xid_has_epoch, else the 32-bit
+    /// xid alone (pgoutput sends only that; its epoch is inferred where it matters).
+    std::uint64_t xid = 0;
+    bool xid_has_epoch = false;
+    /// The transaction's place in the source's commit order (logical: the LSN of the commit
+    /// record, pgoutput Begin final_lsn). Equal for every change of a transaction.
+    Position commit_position;
     std::int64_t commit_time_pg_us = 0; ///< commit time, µs since 2000-01-01 UTC
 };
 

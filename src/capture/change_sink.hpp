@@ -16,10 +16,11 @@ public:
     virtual void on_begin(const TransactionInfo& txn) { (void)txn; }
     /// One change of the current transaction.
     virtual void on_change(const ChangePtr& change) = 0;
-    /// The transaction committed; end_lsn is the position just past its commit record. Once
-    /// the sink has handed on every change up to here it reports end_lsn through the
-    /// source's confirm() — only then may the slot advance past it.
-    virtual void on_commit(const TransactionInfo& txn, pg::Lsn end_lsn) = 0;
+    /// The transaction committed; end is the position just past it (logical: past its commit
+    /// record). Once the sink has handed on every change up to here it confirms end (the
+    /// source's confirm(), or its ChangeFanout handle) — only then may the source's durable
+    /// position advance past it.
+    virtual void on_commit(const TransactionInfo& txn, Position end) = 0;
     /// A relation was (re)defined: first sight of a table, or after ALTER TABLE.
     virtual void on_relation(const RelationPtr& relation) { (void)relation; }
     /// The source has handed on everything it had received and is about to wait for more: the

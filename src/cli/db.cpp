@@ -1,6 +1,6 @@
 // `walcast db init`: prepares a database for walcast — roles anon/authenticated/service_role,
 // the auth.uid()/auth.role()/auth.jwt() helpers, the publication. `--print` shows the SQL.
-#include "capture/connect_params.hpp"
+#include "app/connect_params.hpp"
 #include "cli/command.hpp"
 #include "common/logging.hpp"
 #include "pg/db_setup.hpp"
@@ -39,7 +39,7 @@ void register_db(CLI::App& app, Config& config, CommandRunner* selected) {
                                      "DATABASE_URL or DB_HOST (see walcast db init --help)\n");
                 return 2;
             }
-            auto params = capture::connect_params_from(config);
+            auto params = app::connect_params_from(config);
             auto conn = pg::Connection::connect(params);
             if (!conn) {
                 std::fprintf(stderr, "walcast db init: %s\n", conn.error().message.c_str());

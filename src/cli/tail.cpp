@@ -2,9 +2,9 @@
 // to see what walcast sees. Keys: type, schema, table, commit_timestamp, commit_lsn, columns,
 // record (INSERT/UPDATE), old_record (UPDATE/DELETE); columns also carry type_oid and
 // primary_key. TRUNCATE prints one line per truncated table.
+#include "app/connect_params.hpp"
+#include "app/source_factory.hpp"
 #include "capture/change_json.hpp"
-#include "capture/connect_params.hpp"
-#include "capture/logical_source.hpp"
 #include "cli/command.hpp"
 #include "common/clock.hpp"
 #include "common/json_writer.hpp"
@@ -35,10 +35,11 @@ struct TailOptions {
 // Prints changes on the capture thread; flushes stdout at each commit, then confirms it.
 class TailSink : public capture::ChangeSink {
 public:
-    TailSink(const TailOptions& options, std::optional<pg::Lsn> until)
-        : options_(options), until_(until) {}
+    explicit TailSink(const TailOptions& options) : options_(options) {}
 
-    void attach(capture::LogicalSource* source) { source_ = source; }
+    void attach(capture::Source* source) { source_ = source; }
+    /// Before the source starts.
+    void set_until(std::optional<capture::Position> until) { until_ = until; }
     bool done() const { return done_.load(std::memory_order_acquire); }
     bool write_failed() const { return write_errno_.load() != 0; }
     int write_errno() const { return write_errno_.load(); }
@@ -53,7 +54,7 @@ public:
 
     void on_begin(const capture::TransactionInfo& txn) override {
         // Transactions committed at or after --until-lsn are not printed.
-        if (until_ && txn.commit_lsn >= *until_) finish();
+        if (until_ && txn.commit_position >= *until_) finish();
     }
 
     void on_change(const capture::ChangePtr& change) override {
@@ -66,14 +67,14 @@ public:
         }
     }
 
-    void on_commit(const capture::TransactionInfo&, pg::Lsn end_lsn) override {
+    void on_commit(const capture::TransactionInfo&, capture::Position end) override {
         if (std::fflush(stdout) != 0) {
             fail(errno);
             return;
         }
         if (done()) return;
-        if (source_) source_->confirm(end_lsn);
-        if (until_ && end_lsn >= *until_) finish();
+        if (source_) source_->confirm(end);
+        if (until_ && end >= *until_) finish();
     }
 
 private:
@@ -115,13 +116,13 @@ private:
 
     void print(const capture::Change& change, const capture::Relation& rel) {
         if (!wanted(rel) || done()) return;
-        if (change.txn.commit_lsn != txn_part_lsn_ || txn_part_.empty()) {
+        if (change.txn.commit_position != txn_part_position_ || txn_part_.empty()) {
             txn_part_ = "\"commit_timestamp\":\"";
             append_commit_timestamp(txn_part_, change.txn.commit_time_pg_us);
             txn_part_ += "\",\"commit_lsn\":\"";
-            txn_part_ += change.txn.commit_lsn.to_string();
+            txn_part_ += source_->format_position(change.txn.commit_position);
             txn_part_ += "\",";
-            txn_part_lsn_ = change.txn.commit_lsn;
+            txn_part_position_ = change.txn.commit_position;
         }
         const RelationPart& part = relation_part(rel);
         line_.clear();
@@ -160,15 +161,15 @@ private:
     }
 
     const TailOptions& options_;
-    std::optional<pg::Lsn> until_;
+    std::optional<capture::Position> until_;
     // Keyed by the Relation object (immutable; a new one per Relation message). Entries of a
     // replaced version are dropped in on_relation; the RelationPtr in each change keeps the
     // current one alive, so its address cannot be reused while it is a key.
     std::unordered_map<const capture::Relation*, RelationPart> relation_parts_;
     std::unordered_map<pg::Oid, capture::RelationPtr> relations_; ///< current version per OID
     std::string txn_part_;
-    pg::Lsn txn_part_lsn_;
-    capture::LogicalSource* source_ = nullptr;
+    capture::Position txn_part_position_;
+    capture::Source* source_ = nullptr;
     std::string line_;
     std::uint64_t printed_ = 0;
     std::atomic<bool> done_{false};
@@ -182,18 +183,6 @@ int run_tail(const Config& config, const TailOptions& options) {
                              "started only by `walcast serve`.\n");
         return 2;
     }
-    std::optional<pg::Lsn> until;
-    if (!options.until_lsn.empty()) {
-        until = pg::Lsn::parse(options.until_lsn);
-        if (!until) {
-            std::fprintf(stderr,
-                         "walcast tail: --until-lsn \"%s\" is not an LSN; use the "
-                         "form Postgres prints, e.g. 0/16B3748\n",
-                         options.until_lsn.c_str());
-            return 2;
-        }
-    }
-
     // Signals are taken synchronously by this thread (sigtimedwait); every thread started
     // below inherits the mask. A closed stdout is a write error, not a SIGPIPE death.
     sigset_t signals;
@@ -205,27 +194,39 @@ int run_tail(const Config& config, const TailOptions& options) {
     static char stdout_buffer[1 << 16];
     std::setvbuf(stdout, stdout_buffer, _IOFBF, sizeof stdout_buffer);
 
-    capture::LogicalSourceOptions source_options;
-    source_options.publication = config.publication;
-    source_options.slot_name = config.slot_name;
-    source_options.config_errors_fatal = true;
-    TailSink sink(options, until);
-    capture::LogicalSource source(capture::connect_params_from(config), source_options, sink);
-    sink.attach(&source);
-    source.start();
+    // The sink needs the source (to confirm and to print positions) and the source the sink:
+    // the source is made first with the sink it will feed, then attached to it.
+    TailSink sink(options);
+    auto source =
+        app::make_source(config, app::connect_params_from(config), sink, app::ConfigErrors::Fatal);
+    std::optional<capture::Position> until;
+    if (!options.until_lsn.empty()) {
+        until = source->parse_position(options.until_lsn);
+        if (!until) {
+            std::fprintf(stderr,
+                         "walcast tail: --until-lsn \"%s\" is not an LSN; use the "
+                         "form Postgres prints, e.g. 0/16B3748\n",
+                         options.until_lsn.c_str());
+            return 2;
+        }
+    }
+    sink.set_until(until);
+    sink.attach(source.get());
+    source->start();
 
     const timespec poll_interval{0, 20'000'000};
-    while (!sink.done() && !source.finished()) {
+    while (!sink.done() && !source->health().finished) {
         if (sigtimedwait(&signals, nullptr, &poll_interval) > 0) break;
         // --until-lsn also ends an idle stream: the server says nothing before it is left.
-        if (until && source.received_lsn() >= *until) break;
+        if (until && source->stats().received >= *until) break;
     }
-    source.stop();
+    source->stop();
     std::fflush(stdout);
-    log::info("printed {} changes of {} transactions", sink.printed(), source.transactions());
+    log::info("printed {} changes of {} transactions", sink.printed(),
+              source->stats().transactions);
 
-    if (auto fatal = source.fatal_error()) {
-        std::fprintf(stderr, "walcast tail: %s\n", fatal->message.c_str());
+    if (const auto health = source->health(); health.fatal) {
+        std::fprintf(stderr, "walcast tail: %s\n", health.reason.c_str());
         return 1;
     }
     if (sink.write_failed()) {

@@ -26,20 +26,43 @@ void append_array_element(std::string& out, std::string_view v) {
 // the ProcArray, so a check run at once could judge the previous version of the row (an
 // allowed INSERT withheld, an UPDATE judged by its old row). Each later statement of the READ
 // COMMITTED transaction takes a newer snapshot, so "visible here" means visible to the checks.
-// xids are 32-bit in pgoutput; the epoch comes from the snapshot's xmax (an xid above xmax's
-// low half belongs to the previous epoch).
-std::string visibility_statement(const std::vector<std::uint32_t>& xids) {
+// pgoutput's xids are 32-bit; their epoch comes from the snapshot's xmax (an xid above xmax's
+// low half belongs to the previous epoch). A source that knows the full xid8 passes it as is.
+struct XidList {
+    std::vector<std::uint64_t> short_xids; ///< 32-bit, epoch unknown
+    std::vector<std::uint64_t> full_xids;  ///< xid8
+    void add(const capture::TransactionInfo& t) {
+        (t.xid_has_epoch ? full_xids : short_xids).push_back(t.xid);
+    }
+    void sort_unique() {
+        for (auto* v : {&short_xids, &full_xids}) {
+            std::sort(v->begin(), v->end());
+            v->erase(std::unique(v->begin(), v->end()), v->end());
+        }
+    }
+};
+
+std::string bigint_array(const std::vector<std::uint64_t>& xs) {
     std::string list = "{";
-    for (std::size_t i = 0; i < xids.size(); ++i) {
+    for (std::size_t i = 0; i < xs.size(); ++i) {
         if (i) list += ',';
-        list += std::to_string(xids[i]);
+        list += std::to_string(xs[i]);
     }
     list += '}';
-    return "SELECT coalesce(bool_and(pg_visible_in_snapshot(((("
-           "(pg_snapshot_xmax(s)::text::bigint >> 32) - (x > (pg_snapshot_xmax(s)::text::bigint "
-           "& 4294967295))::int) << 32) | x)::text::xid8, s)), true) FROM pg_current_snapshot() "
-           "s, unnest('" +
-           list + "'::bigint[]) x;";
+    return list;
+}
+
+std::string visibility_statement(const XidList& xids) {
+    std::string sql = "SELECT coalesce(bool_and(pg_visible_in_snapshot(((("
+                      "(pg_snapshot_xmax(s)::text::bigint >> 32) - (x > "
+                      "(pg_snapshot_xmax(s)::text::bigint & 4294967295))::int) << 32) | "
+                      "x)::text::xid8, s)), true) FROM pg_current_snapshot() s, unnest('" +
+                      bigint_array(xids.short_xids) + "'::bigint[]) x";
+    if (xids.full_xids.empty()) return sql + ";";
+    return "SELECT (" + sql +
+           ") AND (SELECT coalesce(bool_and(pg_visible_in_snapshot(x::text::xid8, "
+           "s)), true) FROM pg_current_snapshot() s, unnest('" +
+           bigint_array(xids.full_xids) + "'::bigint[]) x);";
 }
 
 // "SELECT k.n FROM unnest(<keys>) WITH ORDINALITY AS k(c0, …, n), LATERAL (SELECT 1 FROM t
@@ -133,11 +156,9 @@ struct Authorizer::Batch {
         }
     }
 
-    std::vector<std::uint32_t> xids() const {
-        std::vector<std::uint32_t> out;
+    void add_xids(XidList& out) const {
         for (const auto* c : changes)
-            out.push_back(c->change().txn.xid);
-        return out;
+            out.add(c->change().txn);
     }
 
     /// Sets the verdicts from a check: per group, visible[k] for its k-th change.
@@ -158,7 +179,7 @@ struct Authorizer::Batch {
 };
 
 Authorizer::Authorizer(pg::ConnectParams params, AuthorizerOptions options, AccessCache& access,
-                       CommitTracker& tracker, std::function<void(pg::Lsn)> confirm,
+                       CommitTracker& tracker, std::function<void(capture::Position)> confirm,
                        MetricsRegistry& metrics)
     : params_(std::move(params)), options_(options), access_(access), tracker_(tracker),
       confirm_(std::move(confirm)),
@@ -241,7 +262,7 @@ void Authorizer::finish(AuthWork& work, std::shared_ptr<const std::string> data)
     } else {
         work.subscription->skip(work.slot);
     }
-    if (auto lsn = tracker_.finish(work.ticket); lsn.valid()) confirm_(lsn);
+    if (auto p = tracker_.finish(work.ticket); p.valid()) confirm_(p);
 }
 
 void Authorizer::worker_loop(unsigned index) {
@@ -345,12 +366,10 @@ struct Authorizer::RoundOutcome {
 
 Authorizer::RoundOutcome Authorizer::run_round(pg::Connection& conn,
                                                const std::vector<Batch*>& set) {
-    std::vector<std::uint32_t> xids;
+    XidList xids;
     for (const auto* b : set)
-        for (auto x : b->xids())
-            xids.push_back(x);
-    std::sort(xids.begin(), xids.end());
-    xids.erase(std::unique(xids.begin(), xids.end()), xids.end());
+        b->add_xids(xids);
+    xids.sort_unique();
     std::string script =
         "BEGIN READ ONLY; SET LOCAL statement_timeout = " + std::to_string(options_.timeout_ms) +
         ";" + visibility_statement(xids);
@@ -547,7 +566,11 @@ void Authorizer::check_per_subscriber(pg::Connection& conn, std::vector<AuthWork
         if (!where.empty()) {
             std::string script = "BEGIN READ ONLY; SET LOCAL statement_timeout = " +
                                  std::to_string(options_.timeout_ms) + ";" +
-                                 visibility_statement({change.txn.xid});
+                                 visibility_statement([&] {
+                                     XidList x;
+                                     x.add(change.txn);
+                                     return x;
+                                 }());
             for (const auto& w : batch) {
                 const auto id = w.subscription->identity();
                 script += "SET LOCAL ROLE " + conn.quote_ident(id->role) +

@@ -53,10 +53,10 @@ struct AuthorizerOptions {
 /// Thread-safe. Workers own their connections; results are delivered from worker threads.
 class Authorizer {
 public:
-    /// confirm: called with an LSN the slot may be confirmed to when finished work advances
+    /// confirm: called with a position the source may be confirmed to when finished work advances
     /// the tracker (from a worker thread).
     Authorizer(pg::ConnectParams params, AuthorizerOptions options, AccessCache& access,
-               CommitTracker& tracker, std::function<void(pg::Lsn)> confirm,
+               CommitTracker& tracker, std::function<void(capture::Position)> confirm,
                MetricsRegistry& metrics);
     ~Authorizer();
 
@@ -98,7 +98,7 @@ private:
     AuthorizerOptions options_;
     AccessCache& access_;
     CommitTracker& tracker_;
-    std::function<void(pg::Lsn)> confirm_;
+    std::function<void(capture::Position)> confirm_;
     std::function<void()> round_end_;
 
     mutable std::mutex mu_;

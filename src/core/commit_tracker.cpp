@@ -16,16 +16,16 @@ void CommitTracker::add_pending(Ticket t, std::uint32_t n) {
     entries_[t - first_].pending += n;
 }
 
-pg::Lsn CommitTracker::close(Ticket t, pg::Lsn end_lsn) {
+capture::Position CommitTracker::close(Ticket t, capture::Position end) {
     std::lock_guard lock(mu_);
     assert(t >= first_ && t < next_);
     auto& e = entries_[t - first_];
     e.closed = true;
-    e.end_lsn = end_lsn;
+    e.end = end;
     return advance_locked();
 }
 
-pg::Lsn CommitTracker::finish(Ticket t, std::uint32_t n) {
+capture::Position CommitTracker::finish(Ticket t, std::uint32_t n) {
     std::lock_guard lock(mu_);
     assert(t >= first_ && t < next_);
     auto& e = entries_[t - first_];
@@ -34,10 +34,10 @@ pg::Lsn CommitTracker::finish(Ticket t, std::uint32_t n) {
     return advance_locked();
 }
 
-pg::Lsn CommitTracker::advance_locked() {
-    pg::Lsn advanced;
+capture::Position CommitTracker::advance_locked() {
+    capture::Position advanced;
     while (!entries_.empty() && entries_.front().closed && entries_.front().pending == 0) {
-        if (entries_.front().end_lsn > confirmed_) confirmed_ = entries_.front().end_lsn;
+        if (entries_.front().end > confirmed_) confirmed_ = entries_.front().end;
         advanced = confirmed_;
         entries_.pop_front();
         ++first_;
@@ -45,7 +45,7 @@ pg::Lsn CommitTracker::advance_locked() {
     return advanced;
 }
 
-pg::Lsn CommitTracker::confirmed() const {
+capture::Position CommitTracker::confirmed() const {
     std::lock_guard lock(mu_);
     return confirmed_;
 }

@@ -14,7 +14,7 @@ constexpr std::size_t max_changes_per_round = 64;
 
 Router::Router(pg::ConnectParams catalog_params, RouterOptions options, SubscriptionIndex& index,
                AccessCache& access, Authorizer& authorizer, CommitTracker& tracker,
-               std::function<void(pg::Lsn)> confirm, MetricsRegistry& metrics)
+               std::function<void(capture::Position)> confirm, MetricsRegistry& metrics)
     : catalog_params_(std::move(catalog_params)), options_(options), index_(index), access_(access),
       authorizer_(authorizer), tracker_(tracker), confirm_(std::move(confirm)),
       changes_received_(metrics.counter("walcast_changes_received_total",
@@ -61,10 +61,10 @@ void Router::on_change(const capture::ChangePtr& change) {
     if (++changes_this_round_ >= max_changes_per_round) on_idle();
 }
 
-void Router::on_commit(const capture::TransactionInfo&, pg::Lsn end_lsn) {
+void Router::on_commit(const capture::TransactionInfo&, capture::Position end) {
     if (!in_txn_) ticket_ = tracker_.open();
     in_txn_ = false;
-    if (auto lsn = tracker_.close(ticket_, end_lsn); lsn.valid()) confirm_(lsn);
+    if (auto p = tracker_.close(ticket_, end); p.valid()) confirm_(p);
 }
 
 void Router::on_idle() {

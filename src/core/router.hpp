@@ -25,10 +25,10 @@ struct RouterOptions {
 /// source. The catalog connection is the router's own.
 class Router : public capture::ChangeSink {
 public:
-    /// confirm(lsn): hand the slot an LSN every change up to which has been handed on.
+    /// confirm(p): hand the source a position every change up to which has been handed on.
     Router(pg::ConnectParams catalog_params, RouterOptions options, SubscriptionIndex& index,
            AccessCache& access, Authorizer& authorizer, CommitTracker& tracker,
-           std::function<void(pg::Lsn)> confirm, MetricsRegistry& metrics);
+           std::function<void(capture::Position)> confirm, MetricsRegistry& metrics);
     ~Router() override;
 
     /// Compiles a binding's filter for a relation it did not know at join time (router thread,
@@ -46,7 +46,7 @@ public:
 
     void on_begin(const capture::TransactionInfo& txn) override;
     void on_change(const capture::ChangePtr& change) override;
-    void on_commit(const capture::TransactionInfo& txn, pg::Lsn end_lsn) override;
+    void on_commit(const capture::TransactionInfo& txn, capture::Position end) override;
     void on_stream_state(bool up, const std::string& reason) override;
     void on_idle() override;
 
@@ -62,7 +62,7 @@ private:
     AccessCache& access_;
     Authorizer& authorizer_;
     CommitTracker& tracker_;
-    std::function<void(pg::Lsn)> confirm_;
+    std::function<void(capture::Position)> confirm_;
     LateCompiler compile_;
     std::function<void()> round_end_;
     std::size_t changes_this_round_ = 0;

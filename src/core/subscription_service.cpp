@@ -6,6 +6,7 @@
 #include "core/filter.hpp"
 #include "core/value_normalizer.hpp"
 #include "pg/catalog.hpp"
+#include "pg/relation_loader.hpp"
 
 #include <chrono>
 #include <unordered_set>
@@ -45,6 +46,7 @@ std::int64_t binding_id(const boost::json::object& binding) {
 struct SubscriptionService::State {
     pg::Connection conn;
     std::unique_ptr<pg::Catalog> catalog;
+    std::unique_ptr<pg::RelationLoader> loader;
     std::unique_ptr<PgValueNormalizer> normalizer;
     std::vector<PublishedTable> tables;
     std::chrono::steady_clock::time_point tables_loaded{};
@@ -55,11 +57,13 @@ struct SubscriptionService::State {
     Status ensure_connected(const pg::ConnectParams& params) {
         if (conn.healthy()) return {};
         normalizer.reset();
+        loader.reset();
         catalog.reset();
         auto c = pg::Connection::connect(params);
         if (!c) return std::move(c).error();
         conn = std::move(c).value();
         catalog = std::make_unique<pg::Catalog>(conn);
+        loader = std::make_unique<pg::RelationLoader>(*catalog);
         normalizer = std::make_unique<PgValueNormalizer>(conn);
         relations.clear();
         roles.clear();
@@ -85,45 +89,13 @@ struct SubscriptionService::State {
         return {};
     }
 
-    // The table as the catalog describes it now (columns, types, primary key, collations).
+    // The table as the catalog describes it now (pg::RelationLoader: columns, types, primary
+    // key, replica identity, collations), cached until access rules change.
     Result<capture::RelationPtr> relation(const PublishedTable& t) {
         if (auto it = relations.find(t.oid); it != relations.end()) return it->second;
-        auto res = conn.exec("SELECT a.attname, a.atttypid, a.atttypmod, c.relreplident"
-                             " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
-                             " WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped"
-                             " ORDER BY a.attnum",
-                             {std::to_string(t.oid)});
-        if (!res) return std::move(res).error().context("reading the columns of " + t.table);
-        auto rel = std::make_shared<capture::Relation>();
-        rel->oid = t.oid;
-        rel->schema = t.schema;
-        rel->table = t.table;
-        std::vector<pg::Oid> type_oids;
-        for (int r = 0; r < PQntuples(res->get()); ++r) {
-            capture::Column col;
-            col.name = std::string(*pg::field(res->get(), r, 0));
-            type_oids.push_back(
-                static_cast<pg::Oid>(std::stoul(std::string(*pg::field(res->get(), r, 1)))));
-            col.type_modifier = std::stoi(std::string(*pg::field(res->get(), r, 2)));
-            rel->replica_identity =
-                static_cast<capture::ReplicaIdentity>((*pg::field(res->get(), r, 3))[0]);
-            rel->columns.push_back(std::move(col));
-        }
-        auto types = catalog->types(type_oids);
-        if (!types) return std::move(types).error();
-        auto cat_cols = catalog->columns(t.oid);
-        if (!cat_cols) return std::move(cat_cols).error();
-        for (std::size_t i = 0; i < rel->columns.size(); ++i) {
-            auto& col = rel->columns[i];
-            col.type = (*types)[i];
-            for (const auto& cc : *cat_cols) {
-                if (cc.name != col.name) continue;
-                col.is_primary_key = cc.is_primary_key;
-                col.is_identity_key = cc.is_primary_key;
-                col.collation = cc.collation;
-            }
-        }
-        capture::RelationPtr ptr = std::move(rel);
+        auto d = loader->load(t.oid);
+        if (!d) return std::move(d).error().context("reading the columns of " + t.table);
+        capture::RelationPtr ptr = capture::make_relation(std::move(d).value());
         relations.emplace(t.oid, ptr);
         return ptr;
     }

@@ -124,22 +124,42 @@ Result<PgType> Catalog::type(Oid oid) {
     return std::move(r->front());
 }
 
-Result<std::vector<CatalogColumn>> Catalog::columns(Oid relation_oid) {
-    auto r = conn_->exec("SELECT a.attname, "
-                         "       EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid "
-                         "               AND i.indisprimary AND a.attnum = ANY(i.indkey)), "
-                         "       CASE WHEN a.attcollation IN (0, 100) THEN '' ELSE c.collname END "
-                         "FROM pg_attribute a LEFT JOIN pg_collation c ON c.oid = a.attcollation "
-                         "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped "
-                         "ORDER BY a.attnum",
-                         {std::to_string(relation_oid)});
-    if (!r) return std::move(r).error().context("reading pg_attribute/pg_index");
+Result<std::optional<CatalogTable>> Catalog::table(Oid relation_oid) {
+    auto r = conn_->exec(
+        "SELECT n.nspname, c.relname, c.relreplident::text, a.attname, a.atttypid, a.atttypmod, "
+        "       EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid "
+        "               AND i.indisprimary AND a.attnum = ANY(i.indkey)), "
+        "       EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid "
+        "               AND i.indisreplident AND a.attnum = ANY(i.indkey)), "
+        "       CASE WHEN a.attcollation IN (0, 100) THEN '' ELSE co.collname END "
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+        "LEFT JOIN pg_collation co ON co.oid = a.attcollation "
+        "WHERE c.oid = $1::oid ORDER BY a.attnum",
+        {std::to_string(relation_oid)});
+    if (!r) return std::move(r).error().context("reading pg_class/pg_attribute/pg_index");
     const PGresult* res = r->get();
-    std::vector<CatalogColumn> cols;
-    cols.reserve(static_cast<std::size_t>(PQntuples(res)));
-    for (int i = 0; i < PQntuples(res); ++i)
-        cols.push_back({text(res, i, 0), text(res, i, 1) == "t", text(res, i, 2)});
-    return cols;
+    if (PQntuples(res) == 0) return std::optional<CatalogTable>();
+    CatalogTable t;
+    t.oid = relation_oid;
+    t.schema = text(res, 0, 0);
+    t.name = text(res, 0, 1);
+    const std::string ri = text(res, 0, 2);
+    t.replica_identity = ri.empty() ? 'd' : ri[0];
+    t.columns.reserve(static_cast<std::size_t>(PQntuples(res)));
+    for (int i = 0; i < PQntuples(res); ++i) {
+        if (PQgetisnull(res, i, 3)) continue; // a table without columns
+        CatalogColumn col;
+        col.name = text(res, i, 3);
+        col.type_oid = oid_at(res, i, 4);
+        col.type_modifier =
+            static_cast<std::int32_t>(std::strtol(text(res, i, 5).c_str(), nullptr, 10));
+        col.is_primary_key = text(res, i, 6) == "t";
+        col.in_identity_index = text(res, i, 7) == "t";
+        col.collation = text(res, i, 8);
+        t.columns.push_back(std::move(col));
+    }
+    return std::optional<CatalogTable>(std::move(t));
 }
 
 Status Catalog::check_wal_level() {

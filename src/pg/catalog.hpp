@@ -8,6 +8,7 @@
 #include "pg/connection.hpp"
 #include "pg/pg_type.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -18,8 +19,20 @@ namespace walcast::pg {
 /// Facts about one column of a table as the catalog holds them now.
 struct CatalogColumn {
     std::string name;
-    bool is_primary_key = false;
-    std::string collation; ///< pg_collation.collname; "" for the database default or none
+    Oid type_oid = 0;
+    std::int32_t type_modifier = -1; ///< pg_attribute.atttypmod
+    bool is_primary_key = false;     ///< member of the pg_index.indisprimary index
+    bool in_identity_index = false;  ///< member of the pg_index.indisreplident index
+    std::string collation;           ///< pg_collation.collname; "" for the database default or none
+};
+
+/// A table as the catalog holds it now.
+struct CatalogTable {
+    Oid oid = 0;
+    std::string schema;
+    std::string name;
+    char replica_identity = 'd';        ///< pg_class.relreplident: d, n, f, i
+    std::vector<CatalogColumn> columns; ///< attnum order, dropped columns excluded
 };
 
 /// A replication slot as pg_replication_slots shows it.
@@ -48,9 +61,11 @@ public:
     /// One resolved type (as types()).
     Result<PgType> type(Oid oid);
 
-    /// The table's current columns (attnum order, dropped ones excluded) with primary-key flags
-    /// (pg_index.indisprimary) and collation names. Empty when the relation no longer exists.
-    Result<std::vector<CatalogColumn>> columns(Oid relation_oid);
+    /// The table as the catalog describes it now (one query): schema, name, replica identity,
+    /// columns in attnum order (dropped ones excluded) with type OID, typmod, primary-key and
+    /// identity-index membership and collation names. nullopt when the relation no longer
+    /// exists. Errors: the query failed.
+    Result<std::optional<CatalogTable>> table(Oid relation_oid);
 
     /// Forgets cached types (e.g. after a reconnect, or when a type may have changed).
     void clear() { types_.clear(); }

@@ -78,27 +78,6 @@ $$)SQL",
     };
 }
 
-std::string demo_insert_sql() {
-    return "insert into todos (task) values ('Change!')";
-}
-
-std::vector<std::string> demo_statements() {
-    return {
-        R"SQL(DO $$
-BEGIN
-  IF to_regclass('public.todos') IS NULL THEN
-    CREATE TABLE public.todos (id serial PRIMARY KEY, task text);
-    ALTER TABLE public.todos ENABLE ROW LEVEL SECURITY;
-    ALTER TABLE public.todos REPLICA IDENTITY FULL;
-    CREATE POLICY "Allow anonymous access" ON public.todos FOR SELECT TO anon USING (true);
-    GRANT SELECT, INSERT, UPDATE, DELETE ON public.todos TO anon, authenticated, service_role;
-    GRANT USAGE ON SEQUENCE public.todos_id_seq TO anon, authenticated, service_role;
-  END IF;
-END
-$$)SQL",
-    };
-}
-
 Status run_statements(const Connection& conn, const std::vector<std::string>& statements) {
     if (auto r = conn.exec_script("BEGIN"); !r) return std::move(r).error();
     for (const auto& s : statements) {

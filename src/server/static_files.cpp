@@ -1,11 +1,6 @@
 #include "server/static_files.hpp"
 
-#include "auth/jwt_signer.hpp"
-#include "common/clock.hpp"
 #include "common/json_writer.hpp"
-#include "config/config.hpp"
-#include "pg/db_setup.hpp"
-#include "pg/embedded_cluster.hpp"
 
 #include <cstdio>
 
@@ -115,31 +110,6 @@ std::string inspector_config_json(const InspectorConfig& config) {
     }
     out += '}';
     return out;
-}
-
-std::string embedded_anon_jwt(std::string_view secret, std::int64_t now_s) {
-    boost::json::object claims;
-    claims["iss"] = "walcast";
-    claims["role"] = "anon";
-    claims["iat"] = now_s;
-    claims["exp"] = now_s + embedded_anon_jwt_lifetime_s;
-    return auth::sign_hs256(claims, secret);
-}
-
-std::shared_ptr<const StaticFiles> app_static_files(const Config& config,
-                                                    const pg::ConnectParams& params) {
-    auto files = std::make_shared<StaticFiles>();
-    files->add_embedded(inspector_files());
-    InspectorConfig ic;
-    if (config.embedded()) {
-        if (!config.jwt_secret.empty())
-            ic.anon_jwt = embedded_anon_jwt(config.jwt_secret, now_unix_us() / 1'000'000);
-        ic.tables.emplace_back(pg::demo_table);
-        ic.insert_example = pg::psql_command(params) + " -c \"" + pg::demo_insert_sql() + "\"";
-    }
-    // no-store: the body may hold a token, which no cache needs to keep.
-    files->add("/inspector/config.json", "application/json", "no-store", inspector_config_json(ic));
-    return files;
 }
 
 } // namespace walcast::server

@@ -1,6 +1,7 @@
 // Static files of the HTTP server: the inspector page (built from web/ by esbuild and embedded
 // into the binary at build time) and /inspector/config.json, the little the page may learn
-// from the server (in embedded mode: the anon JWT walcast printed, and a psql example).
+// from the server (what it says is decided by app/dev_environment: in embedded mode the anon
+// JWT walcast printed, and a psql example).
 #pragma once
 
 #include <cstdint>
@@ -11,13 +12,6 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-namespace walcast {
-struct Config;
-namespace pg {
-struct ConnectParams;
-}
-} // namespace walcast
 
 namespace walcast::server {
 
@@ -74,20 +68,5 @@ struct InspectorConfig {
 
 /// {"anon_jwt": "<jwt>"|null, "tables": [...], "insert_example": "..."|null}
 std::string inspector_config_json(const InspectorConfig& config);
-
-/// Lifetime of the anon JWT of embedded mode (ten years, like a Supabase project's anon key).
-constexpr std::int64_t embedded_anon_jwt_lifetime_s = 10LL * 365 * 24 * 3600;
-
-/// The anon JWT of embedded mode: HS256 over {"iss":"walcast","role":"anon","iat":now_s,
-/// "exp":now_s + embedded_anon_jwt_lifetime_s} with secret. It is the equivalent of a Supabase
-/// project's public anon key: it grants what RLS and grants allow the `anon` role.
-std::string embedded_anon_jwt(std::string_view secret, std::int64_t now_s);
-
-/// The files `walcast serve` serves: the inspector plus /inspector/config.json. The config
-/// carries an anon JWT only in embedded mode (config.embedded()) with an HS256 JWT_SECRET; in
-/// every other case the page asks the user for a token. params: the database, for the psql
-/// example shown in embedded mode. Serving these adds no way around the WebSocket's checks.
-std::shared_ptr<const StaticFiles> app_static_files(const Config& config,
-                                                    const pg::ConnectParams& params);
 
 } // namespace walcast::server

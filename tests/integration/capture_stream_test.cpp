@@ -77,10 +77,10 @@ TEST(CaptureStreamTest, InsertUpdateDeleteTruncateOnSeveralTablesInCommitOrder) 
 
     auto changes = cap.sink.changes();
     // Changes of one transaction share its commit LSN and time; transactions ascend.
-    EXPECT_EQ(changes[0]->txn.commit_lsn, changes[1]->txn.commit_lsn);
-    EXPECT_EQ(changes[2]->txn.commit_lsn, changes[3]->txn.commit_lsn);
-    EXPECT_LT(changes[1]->txn.commit_lsn, changes[2]->txn.commit_lsn);
-    EXPECT_LT(changes[4]->txn.commit_lsn, changes[5]->txn.commit_lsn);
+    EXPECT_EQ(changes[0]->txn.commit_position, changes[1]->txn.commit_position);
+    EXPECT_EQ(changes[2]->txn.commit_position, changes[3]->txn.commit_position);
+    EXPECT_LT(changes[1]->txn.commit_position, changes[2]->txn.commit_position);
+    EXPECT_LT(changes[4]->txn.commit_position, changes[5]->txn.commit_position);
     EXPECT_NEAR(static_cast<double>(changes[0]->txn.commit_time_pg_us),
                 static_cast<double>(now_pg_us()), 60e6);
     EXPECT_TRUE(changes[6]->truncated.size() == 2 && !changes[6]->truncate_cascade);

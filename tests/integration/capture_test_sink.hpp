@@ -5,7 +5,7 @@
 
 #include "capture/change_json.hpp"
 #include "capture/change_sink.hpp"
-#include "capture/logical_source.hpp"
+#include "capture/logical/logical_source.hpp"
 #include "support/test_postgres.hpp"
 
 #include <mutex>
@@ -54,7 +54,7 @@ public:
     void on_change(const capture::ChangePtr& change) override {
         std::lock_guard lock(m_);
         if (!in_txn_) violations_.push_back("change outside a transaction");
-        if (change->txn.commit_lsn != current_.commit_lsn)
+        if (change->txn.commit_position != current_.commit_position)
             violations_.push_back("change with another transaction's commit LSN");
         if (change->sequence <= last_sequence_) violations_.push_back("sequence not increasing");
         last_sequence_ = change->sequence;
@@ -65,13 +65,15 @@ public:
             lines_.push_back(describe(*change));
         }
     }
-    void on_commit(const capture::TransactionInfo& txn, pg::Lsn end_lsn) override {
+    void on_commit(const capture::TransactionInfo& txn, capture::Position end) override {
+        const pg::Lsn end_lsn = capture::to_lsn(end);
         {
             std::lock_guard lock(m_);
             if (!in_txn_) violations_.push_back("commit outside a transaction");
             if (!commits_.empty() && end_lsn <= commits_.back())
                 violations_.push_back("commit end LSN not increasing");
-            if (txn.commit_lsn >= end_lsn) violations_.push_back("commit LSN >= end LSN");
+            if (capture::to_lsn(txn.commit_position) >= end_lsn)
+                violations_.push_back("commit LSN >= end LSN");
             in_txn_ = false;
             commits_.push_back(end_lsn);
         }

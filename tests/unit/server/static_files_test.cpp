@@ -1,6 +1,7 @@
 // The embedded inspector assets and what /inspector/config.json tells the page: the files the
 // build produced are in the binary and reference each other, caching follows the content
 // hashes, and an anon JWT is handed out only in embedded mode.
+#include "app/dev_environment.hpp"
 #include "auth/jwt_verifier.hpp"
 #include "common/clock.hpp"
 #include "config/config.hpp"
@@ -110,7 +111,7 @@ TEST(StaticFilesTest, ContentTypesAndHashes) {
 TEST(StaticFilesTest, EmbeddedModeHandsThePageAnAnonTokenTheServerAccepts) {
     Config config; // no DATABASE_URL / DB_HOST: embedded
     config.jwt_secret = "an-embedded-secret-of-enough-length-0123456789";
-    auto files = app_static_files(config, local_params());
+    auto files = app::app_static_files(config, local_params());
     const StaticFile* cfg = files->find("/inspector/config.json");
     ASSERT_NE(cfg, nullptr);
     EXPECT_EQ(cfg->content_type, "application/json");
@@ -132,7 +133,7 @@ TEST(StaticFilesTest, ExternalDatabaseHandsOutNoToken) {
     Config config;
     config.database_url = "postgresql://app@db.internal/app";
     config.jwt_secret = "a-project-secret-of-enough-length-0123456789";
-    auto files = app_static_files(config, local_params());
+    auto files = app::app_static_files(config, local_params());
     auto doc = boost::json::parse(files->find("/inspector/config.json")->body).as_object();
     EXPECT_TRUE(doc.at("anon_jwt").is_null());
     EXPECT_TRUE(doc.at("insert_example").is_null());
@@ -142,7 +143,7 @@ TEST(StaticFilesTest, ExternalDatabaseHandsOutNoToken) {
 
 TEST(StaticFilesTest, EmbeddedModeWithoutAnHsSecretHandsOutNoToken) {
     Config config; // embedded, but the keys are a JWKS: walcast cannot mint a token
-    auto files = app_static_files(config, local_params());
+    auto files = app::app_static_files(config, local_params());
     auto doc = boost::json::parse(files->find("/inspector/config.json")->body).as_object();
     EXPECT_TRUE(doc.at("anon_jwt").is_null());
 }

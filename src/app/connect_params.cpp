@@ -1,6 +1,6 @@
-#include "capture/connect_params.hpp"
+#include "app/connect_params.hpp"
 
-namespace walcast::capture {
+namespace walcast::app {
 
 pg::ConnectParams connect_params_from(const Config& config) {
     pg::ConnectParams p;
@@ -16,4 +16,4 @@ pg::ConnectParams connect_params_from(const Config& config) {
     return p;
 }
 
-} // namespace walcast::capture
+} // namespace walcast::app

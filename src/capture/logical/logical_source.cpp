@@ -1,4 +1,4 @@
-#include "capture/logical_source.hpp"
+#include "capture/logical/logical_source.hpp"
 
 #include "common/clock.hpp"
 #include "common/logging.hpp"
@@ -67,8 +67,40 @@ void LogicalSource::stop() {
     if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
-void LogicalSource::confirm(pg::Lsn end_lsn) {
-    atomic_max(confirmed_, end_lsn.value);
+void LogicalSource::confirm(Position end) {
+    atomic_max(confirmed_, end.value);
+}
+
+std::optional<Position> LogicalSource::parse_position(std::string_view text) const {
+    auto lsn = pg::Lsn::parse(text);
+    if (!lsn) return std::nullopt;
+    return to_position(*lsn);
+}
+
+SourceHealth LogicalSource::health() const {
+    SourceHealth h;
+    h.up = stream_up();
+    h.finished = finished();
+    std::lock_guard lock(state_mutex_);
+    if (fatal_error_) {
+        h.fatal = true;
+        h.reason = fatal_error_->message;
+    } else if (!h.up) {
+        h.reason = down_reason_.empty() ? "replication stream starting" : down_reason_;
+    }
+    return h;
+}
+
+SourceStats LogicalSource::stats() const {
+    SourceStats s;
+    s.received = to_position(received_lsn());
+    s.confirmed = Position{confirmed_.load(std::memory_order_acquire)};
+    s.lag_bytes = lag_bytes();
+    s.lag_ms = lag_ms();
+    s.transactions = transactions();
+    s.changes = changes();
+    s.reconnects = reconnects_.load(std::memory_order_relaxed);
+    return s;
 }
 
 std::string LogicalSource::down_reason() const {
@@ -100,7 +132,7 @@ std::int64_t LogicalSource::lag_ms() const {
     return lag > 0 ? lag : 0;
 }
 
-LogicalSourceStats LogicalSource::stats() const {
+LogicalSourceStats LogicalSource::logical_stats() const {
     LogicalSourceStats s;
     s.stream_up = stream_up();
     s.received = received_lsn();
@@ -136,6 +168,7 @@ void LogicalSource::run() {
     while (!stopping_.load(std::memory_order_acquire)) {
         Status st = stream_once();
         const bool streamed = up_.load(std::memory_order_acquire);
+        loader_.reset();
         catalog_.reset();
         catalog_conn_ = pg::Connection();
         if (stopping_.load(std::memory_order_acquire)) {
@@ -175,6 +208,7 @@ Status LogicalSource::stream_once() {
     if (!cat) return std::move(cat).error();
     catalog_conn_ = std::move(cat).value();
     catalog_.emplace(catalog_conn_);
+    loader_.emplace(*catalog_);
     pg::Catalog& catalog = *catalog_;
     if (auto st = catalog.check_wal_level(); !st) return st;
     if (auto st = catalog.check_replication_privilege(); !st) return st;
@@ -323,7 +357,7 @@ Status LogicalSource::handle_xlog(std::string_view payload, pg::ReplicationStrea
     if (auto* b = std::get_if<po::Begin>(&m)) {
         in_transaction_ = true;
         caught_up_.store(false, std::memory_order_release);
-        txn_ = TransactionInfo{b->xid, b->final_lsn, b->commit_time_pg_us};
+        txn_ = TransactionInfo{b->xid, false, to_position(b->final_lsn), b->commit_time_pg_us};
         // A transaction whose commit record precedes the end of the last one handed on was
         // handed on before a reconnect: never hand it on twice.
         skipping_ = last_handed_end_.valid() && b->final_lsn < last_handed_end_;
@@ -338,14 +372,14 @@ Status LogicalSource::handle_xlog(std::string_view payload, pg::ReplicationStrea
             last_handed_end_ = c->end_lsn;
             last_commit_time_pg_us_.store(c->commit_time_pg_us, std::memory_order_release);
             transactions_.fetch_add(1, std::memory_order_relaxed);
-            sink_.on_commit(txn_, c->end_lsn);
+            sink_.on_commit(txn_, to_position(c->end_lsn));
         }
         skipping_ = false;
         atomic_max(received_, c->end_lsn.value);
         return {};
     }
     if (auto* r = std::get_if<po::Relation>(&m)) {
-        auto rel = relations_.update(*r, *catalog_);
+        auto rel = relations_.update(*r, *loader_);
         if (!rel) return std::move(rel).error();
         sink_.on_relation(*rel);
         return {};

@@ -1,11 +1,11 @@
-// Config → pg::ConnectParams: where capture (and the server) connect, from DATABASE_URL or the
+// Config → pg::ConnectParams: where walcast connects, from DATABASE_URL or the
 // DB_* settings, with walcast's session options (ISO dates, UTC, full float precision).
 #pragma once
 
 #include "config/config.hpp"
 #include "pg/connection.hpp"
 
-namespace walcast::capture {
+namespace walcast::app {
 
 /// Connection parameters for the configured external database: DATABASE_URL when set (it
 /// wins), else DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD. application_name and the GUC
@@ -13,4 +13,4 @@ namespace walcast::capture {
 /// localhost defaults; callers that need a configured database check Config::embedded() first.
 pg::ConnectParams connect_params_from(const Config& config);
 
-} // namespace walcast::capture
+} // namespace walcast::app

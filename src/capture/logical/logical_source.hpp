@@ -1,14 +1,17 @@
-// LogicalSource: the capture source built on a logical replication slot. Streams committed
-// transactions from pgoutput into a ChangeSink on its own thread, confirms the slot only up to
-// what consumers confirmed, and reconnects (resuming from the slot) when the connection drops.
+// LogicalSource: the capture source built on a logical replication slot — the first
+// capture::Source. Streams committed transactions from pgoutput into a ChangeSink on its own
+// thread, confirms the slot only up to what consumers confirmed, and reconnects (resuming from
+// the slot) when the connection drops. Its Position is the LSN.
 #pragma once
 
 #include "capture/change_sink.hpp"
-#include "capture/relation_cache.hpp"
+#include "capture/logical/relation_cache.hpp"
+#include "capture/source.hpp"
 #include "common/result.hpp"
 #include "pg/catalog.hpp"
 #include "pg/connection.hpp"
 #include "pg/lsn.hpp"
+#include "pg/relation_loader.hpp"
 #include "pg/replication_stream.hpp"
 
 #include <atomic>
@@ -21,6 +24,14 @@
 #include <thread>
 
 namespace walcast::capture {
+
+/// The logical source's positions are LSNs: Position::value is Lsn::value.
+constexpr Position to_position(pg::Lsn lsn) {
+    return Position{lsn.value};
+}
+constexpr pg::Lsn to_lsn(Position position) {
+    return pg::Lsn{position.value};
+}
 
 /// Options of a LogicalSource.
 struct LogicalSourceOptions {
@@ -69,27 +80,35 @@ struct LogicalSourceStats {
 /// skipped, and that LSN is the start position asked for). With SLOT_NAME nothing is lost
 /// across reconnects or walcast restarts once consumers confirm; with a temporary slot,
 /// changes committed while disconnected are lost (logged).
-class LogicalSource {
+class LogicalSource final : public Source {
 public:
     /// params: the database (GUC options are applied to both connections; the walsender
     /// renders pgoutput's text values with them). sink must outlive the source.
     LogicalSource(pg::ConnectParams params, LogicalSourceOptions options, ChangeSink& sink);
-    ~LogicalSource(); ///< stops and joins
+    ~LogicalSource() override; ///< stops and joins
     LogicalSource(const LogicalSource&) = delete;
     LogicalSource& operator=(const LogicalSource&) = delete;
 
+    // --- capture::Source ---
+    std::string_view kind() const override { return "logical"; }
     /// Starts the capture thread; returns at once (the stream comes up asynchronously —
     /// watch on_stream_state or stream_up()). Call once.
-    void start();
+    void start() override;
     /// Stops the thread (sends a last status update when streaming) and joins. Idempotent.
     /// Must not be called from a sink callback.
-    void stop();
-
-    /// Consumers report that every change of the transactions up to end_lsn (a value from
+    void stop() override;
+    /// Consumers report that every change of the transactions up to end (a value from
     /// on_commit) has been handed on. The flush position reported to Postgres never passes the
-    /// highest confirmed end_lsn — except when idle (nothing in flight, all confirmed), where it
+    /// highest confirmed end — except when idle (nothing in flight, all confirmed), where it
     /// advances to the server's WAL end so the slot does not retain WAL without bound.
-    void confirm(pg::Lsn end_lsn);
+    void confirm(Position end) override;
+    void confirm(pg::Lsn end_lsn) { confirm(to_position(end_lsn)); }
+    SourceHealth health() const override;
+    /// received, confirmed, lag (WAL the slot makes Postgres keep; commit-time lag), counts.
+    SourceStats stats() const override;
+    /// "16/B374D848" (pg_lsn output).
+    std::string format_position(Position p) const override { return to_lsn(p).to_string(); }
+    std::optional<Position> parse_position(std::string_view text) const override;
 
     /// True while START_REPLICATION is streaming.
     bool stream_up() const { return up_.load(std::memory_order_acquire); }
@@ -106,7 +125,7 @@ public:
     std::int64_t lag_ms() const;
     std::uint64_t transactions() const { return transactions_.load(std::memory_order_relaxed); }
     std::uint64_t changes() const { return changes_.load(std::memory_order_relaxed); }
-    LogicalSourceStats stats() const;
+    LogicalSourceStats logical_stats() const;
 
     /// The slot in use (the generated name of a temporary slot once created).
     std::string slot_name() const;
@@ -135,6 +154,7 @@ private:
     // --- capture thread state ---
     pg::Connection catalog_conn_;
     std::optional<pg::Catalog> catalog_;
+    std::optional<pg::RelationLoader> loader_; ///< over catalog_
     RelationCache relations_;
     bool in_transaction_ = false;
     bool skipping_ = false; ///< current transaction was already handed on: drop it

@@ -1,6 +1,7 @@
-// App: the whole realtime pipeline in one object — logical replication source, router,
-// authorizer, subscription service and the HTTP/WebSocket server on an I/O thread pool.
-// `walcast serve` runs one; integration tests run one in-process.
+// App: the composition root — the whole realtime pipeline in one object: the capture source
+// Config chooses, the change fan-out and its consumers (the router), the authorizer, the
+// subscription service and the HTTP/WebSocket server on an I/O thread pool. `walcast serve`
+// runs one; tests can run one in-process.
 #pragma once
 
 #include "common/result.hpp"
@@ -12,7 +13,7 @@
 #include <memory>
 #include <string>
 
-namespace walcast::server {
+namespace walcast::app {
 
 /// Owns every component; start() brings them up in dependency order, stop() tears them down.
 /// Not copyable; start/stop from one thread.
@@ -32,6 +33,7 @@ public:
     void stop();
 
     std::uint16_t port() const;
+    /// True while the capture source is streaming.
     bool stream_up() const;
     /// Blocks until the stream is up or timeout passes; returns stream_up().
     bool wait_stream_up(std::chrono::milliseconds timeout) const;
@@ -43,4 +45,4 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-} // namespace walcast::server
+} // namespace walcast::app

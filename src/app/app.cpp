@@ -1,7 +1,10 @@
-#include "server/app.hpp"
+#include "app/app.hpp"
+
+#include "app/dev_environment.hpp"
+#include "app/source_factory.hpp"
 
 #include "auth/jwt_verifier.hpp"
-#include "capture/logical_source.hpp"
+#include "capture/change_fanout.hpp"
 #include "common/logging.hpp"
 #include "core/authorizer.hpp"
 #include "core/commit_tracker.hpp"
@@ -17,9 +20,10 @@
 
 #include <thread>
 
-namespace walcast::server {
+namespace walcast::app {
 
 namespace asio = boost::asio;
+using namespace server;
 
 struct App::Impl {
     Config config;
@@ -29,7 +33,9 @@ struct App::Impl {
     core::SubscriptionIndex index;
     core::AccessCache access;
     std::optional<auth::JwtVerifier> verifier;
-    std::unique_ptr<capture::LogicalSource> source;
+    std::unique_ptr<capture::ChangeFanout> fanout;
+    capture::ConfirmHandle router_confirm;
+    std::unique_ptr<capture::Source> source;
     std::unique_ptr<core::Authorizer> authorizer;
     std::unique_ptr<core::Router> router;
     std::unique_ptr<core::SubscriptionService> subscriptions;
@@ -45,8 +51,8 @@ struct App::Impl {
     bool started = false;
     bool stopped = false;
 
-    void confirm(pg::Lsn lsn) {
-        if (source) source->confirm(lsn);
+    void confirm_source(capture::Position p) {
+        if (source) source->confirm(p);
     }
 };
 
@@ -65,7 +71,12 @@ Status App::start() {
     if (!verifier) return std::move(verifier).error();
     m.verifier.emplace(std::move(verifier).value());
 
-    auto confirm = [&m](pg::Lsn lsn) { m.confirm(lsn); };
+    // The change stream's consumers: the router (Postgres Changes). Each confirms through its
+    // handle; the source is confirmed to the minimum over them.
+    m.fanout =
+        std::make_unique<capture::ChangeFanout>([&m](capture::Position p) { m.confirm_source(p); });
+    // (The router's handle is filled in below, before the source starts.)
+    auto confirm = [&m](capture::Position p) { m.router_confirm.confirm(p); };
     core::AuthorizerOptions auth_opts;
     auth_opts.pool_size = m.config.auth_pool_size;
     auth_opts.timeout_ms = m.config.auth_timeout_ms;
@@ -92,22 +103,19 @@ Status App::start() {
     m.router->set_round_end(flush);
     m.authorizer->set_round_end(flush);
 
-    capture::LogicalSourceOptions src_opts;
-    src_opts.publication = m.config.publication;
-    src_opts.slot_name = m.config.slot_name;
-    src_opts.config_errors_fatal = false;
-    m.source = std::make_unique<capture::LogicalSource>(m.params, src_opts, *m.router);
+    m.router_confirm = m.fanout->add(*m.router);
+    m.source = make_source(m.config, m.params, *m.fanout, ConfigErrors::Retry);
 
     m.server_metrics = std::make_unique<ServerMetrics>(m.registry);
     auto* source = m.source.get();
     m.registry.gauge_callback("walcast_replication_up", "1 while the replication stream is up",
-                              [source] { return source->stream_up() ? 1.0 : 0.0; });
+                              [source] { return source->health().up ? 1.0 : 0.0; });
     m.registry.gauge_callback("walcast_replication_lag_bytes",
                               "WAL the slot makes Postgres keep (server WAL end - flushed)",
-                              [source] { return static_cast<double>(source->lag_bytes()); });
+                              [source] { return static_cast<double>(source->stats().lag_bytes); });
     m.registry.gauge_callback("walcast_replication_lag_ms",
                               "now - commit time of the last transaction read (0 when caught up)",
-                              [source] { return static_cast<double>(source->lag_ms()); });
+                              [source] { return static_cast<double>(source->stats().lag_ms); });
     auto* sessions = &m.sessions;
     m.registry.histogram_callback(
         "walcast_client_queue_bytes", "bytes queued per client, not yet written",
@@ -122,13 +130,8 @@ Status App::start() {
     m.ctx = std::make_unique<ServerContext>(ServerContext{
         m.config, *m.verifier, *m.subscriptions, m.registry, *m.server_metrics, m.sessions,
         [source] {
-            Health h;
-            h.up = source->stream_up();
-            if (!h.up) {
-                h.reason = source->down_reason();
-                if (h.reason.empty()) h.reason = "replication stream starting";
-            }
-            return h;
+            const auto s = source->health();
+            return Health{s.up, s.up ? std::string() : s.reason};
         },
         app_static_files(m.config, m.params)});
     m.http = std::make_unique<HttpServer>(m.io, *m.ctx);
@@ -171,7 +174,7 @@ std::uint16_t App::port() const {
     return impl_->http ? impl_->http->port() : 0;
 }
 bool App::stream_up() const {
-    return impl_->source && impl_->source->stream_up();
+    return impl_->source && impl_->source->health().up;
 }
 
 bool App::wait_stream_up(std::chrono::milliseconds timeout) const {
@@ -185,4 +188,4 @@ std::string App::metrics_text() const {
     return impl_->registry.render();
 }
 
-} // namespace walcast::server
+} // namespace walcast::app
