@@ -1,0 +1,498 @@
+#include "core/authorization/policy_checker.hpp"
+
+#include "common/logging.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <set>
+
+namespace walcast::core {
+
+// ---- PolicyCache ----
+
+std::string PolicyCache::key(const std::string& role, pg::Oid table) {
+    std::string k = role;
+    k += '\0';
+    k += std::to_string(table);
+    return k;
+}
+
+RowPolicyPtr PolicyCache::find(const std::string& role, pg::Oid table) const {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key(role, table));
+    return it == entries_.end() ? nullptr : it->second;
+}
+
+void PolicyCache::put(RowPolicyPtr policy) {
+    std::lock_guard lock(mu_);
+    entries_[key(policy->role, policy->table)] = std::move(policy);
+}
+
+void PolicyCache::erase(const std::string& role, pg::Oid table) {
+    std::lock_guard lock(mu_);
+    entries_.erase(key(role, table));
+}
+
+std::size_t PolicyCache::drop_stale(pg::Oid table, const std::string& fingerprint,
+                                    const std::string& roles_fingerprint) {
+    std::lock_guard lock(mu_);
+    std::size_t n = 0;
+    for (auto it = entries_.begin(); it != entries_.end();) {
+        const RowPolicy& p = *it->second;
+        if (p.roles_fingerprint != roles_fingerprint ||
+            (p.table == table && p.fingerprint != fingerprint)) {
+            it = entries_.erase(it);
+            ++n;
+        } else {
+            ++it;
+        }
+    }
+    return n;
+}
+
+void PolicyCache::clear() {
+    std::lock_guard lock(mu_);
+    entries_.clear();
+}
+
+std::size_t PolicyCache::size() const {
+    std::lock_guard lock(mu_);
+    return entries_.size();
+}
+
+// ---- PolicyChecker ----
+
+namespace {
+
+constexpr int max_stale_retries = 3;
+constexpr std::string_view fingerprint_name = "walcast_rls_fingerprint";
+/// A session re-prepares from scratch past this many statements (policies replaced over time
+/// leave their old statements behind until then).
+constexpr std::size_t max_prepared = 2000;
+
+/// An unsigned integer field (Postgres int/oid output); 0 when NULL or not a number.
+std::uint64_t uint_field(const PGresult* res, int row, int col) {
+    auto v = pg::field(res, row, col).value_or("0");
+    std::uint64_t n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    (void)p;
+    return ec == std::errc() ? n : 0;
+}
+
+/// The results of one multi-statement script, in order, and its first error.
+struct ScriptResults {
+    std::vector<pg::PgResult> tuples; ///< every PGRES_TUPLES_OK result
+    std::size_t commands = 0;         ///< results before the error (any status)
+    bool failed = false;
+    std::string error;
+    std::string sqlstate;
+};
+
+ScriptResults run_script(pg::Connection& conn, const std::string& script) {
+    ScriptResults out;
+    if (!PQsendQuery(conn.get(), script.c_str())) {
+        out.failed = true;
+        out.error = PQerrorMessage(conn.get());
+        return out;
+    }
+    while (PGresult* raw = PQgetResult(conn.get())) {
+        pg::PgResult res(raw);
+        const auto st = PQresultStatus(raw);
+        if (st == PGRES_TUPLES_OK) {
+            if (!out.failed) ++out.commands;
+            out.tuples.push_back(std::move(res));
+        } else if (st == PGRES_COMMAND_OK) {
+            if (!out.failed) ++out.commands;
+        } else if (!out.failed) {
+            out.failed = true;
+            out.error = pg::result_error(raw);
+            out.sqlstate = pg::result_sqlstate(raw);
+        }
+    }
+    if (out.failed && PQstatus(conn.get()) == CONNECTION_OK &&
+        PQtransactionStatus(conn.get()) != PQTRANS_IDLE) {
+        // The explicit transaction is aborted; end it so the connection is reusable.
+        auto rb = conn.exec_script("ROLLBACK");
+        (void)rb;
+    }
+    return out;
+}
+
+} // namespace
+
+/// What one check transaction found.
+struct PolicyChecker::Outcome {
+    bool failed = false;
+    bool stale = false;
+    std::string error;
+    std::string sqlstate;
+};
+
+void PolicyChecker::log_once(const std::string& key, const std::string& message) {
+    {
+        std::lock_guard lock(logged_mu_);
+        if (!logged_.emplace(key, true).second) return;
+    }
+    log::warn("{}", message);
+}
+
+void PolicyChecker::log_missing(const RowPolicy& policy, const std::string& column) {
+    log_once("missing:" + policy.qualified_name + ':' + column,
+             "row-level security on " + policy.qualified_name + " reads column \"" + column +
+                 "\", which a change did not carry (an unchanged TOAST value, a generated "
+                 "column, or a column outside the publication's column list); such changes are "
+                 "sent as error rows. To decide them, run ALTER TABLE " +
+                 policy.qualified_name +
+                 " REPLICA IDENTITY FULL (and publish every column the policies read)");
+}
+
+void PolicyChecker::build_missing(PolicySession& session, std::span<RowCheckRequest*> requests) {
+    std::set<std::pair<std::string, pg::Oid>> missing;
+    for (const auto* r : requests)
+        for (const auto& row : r->rows)
+            if (!cache_.find(r->identity->role, row.relation->oid))
+                missing.emplace(r->identity->role, row.relation->oid);
+    if (missing.empty()) return;
+    auto& conn = session.conn();
+    std::string script;
+    for (const auto& [role, oid] : missing)
+        script += row_policy_query(conn, role, oid) + ";";
+    stats_.round_trips.fetch_add(1, std::memory_order_relaxed);
+    auto res = run_script(conn, script);
+    if (res.failed) {
+        log_once("build:" + res.error, "cannot read row-level security policies: " + res.error +
+                                            "; the checks concerned are sent as error rows");
+        return;
+    }
+    std::size_t k = 0;
+    for (const auto& [role, oid] : missing) {
+        if (k >= res.tuples.size()) break;
+        const PGresult* raw = res.tuples[k++].get();
+        auto p = parse_row_policy(PQntuples(raw) == 1 ? pg::field(raw, 0, 0) : std::nullopt,
+                                  role, oid);
+        if (!p) {
+            log_once("build:" + role + ':' + std::to_string(oid),
+                     "row-level security for role " + role + ": " + p.error().message);
+            continue;
+        }
+        stats_.builds.fetch_add(1, std::memory_order_relaxed);
+        cache_.put(std::move(p).value());
+    }
+}
+
+void PolicyChecker::prepare_missing(PolicySession& session,
+                                    std::span<RowCheckRequest*> requests) {
+    auto& conn = session.conn();
+    // What to run, in order: each item is one or two statements (a DEALLOCATE of the
+    // statement it replaces, then its PREPARE).
+    struct Item {
+        std::string sql;
+        std::size_t statements = 1;
+        std::string key; ///< "" for the fingerprint query
+        RowPolicyPtr policy;
+        std::string name;
+    };
+    std::vector<Item> items;
+    if (session.prepared_.size() > max_prepared) {
+        items.push_back({"DEALLOCATE ALL;", 1, {}, nullptr, {}});
+        session.prepared_.clear();
+        session.fingerprint_prepared_ = false;
+    }
+    if (!session.fingerprint_prepared_)
+        items.push_back({"PREPARE " + std::string(fingerprint_name) + "(oid[]) AS " +
+                             fingerprint_statement() + ";",
+                         1, {}, nullptr, std::string(fingerprint_name)});
+    for (const auto* r : requests) {
+        for (const auto& row : r->rows) {
+            auto policy = cache_.find(r->identity->role, row.relation->oid);
+            if (!policy || policy->mode != RowSecurity::Policies) continue;
+            auto key = PolicyCache::key(policy->role, policy->table);
+            auto it = session.prepared_.find(key);
+            if (it != session.prepared_.end() && it->second.policy == policy) continue;
+            if (std::any_of(items.begin(), items.end(),
+                            [&](const Item& x) { return x.key == key; }))
+                continue;
+            Item item;
+            if (it != session.prepared_.end()) {
+                item.sql = "DEALLOCATE " + it->second.name + ";";
+                item.statements = 2;
+                session.prepared_.erase(it);
+            }
+            item.name = "walcast_rls_" + std::to_string(++session.next_name_);
+            item.sql += "PREPARE " + item.name + "(" + policy->type_name + "[]) AS " +
+                        policy->statement + ";";
+            item.key = std::move(key);
+            item.policy = std::move(policy);
+            items.push_back(std::move(item));
+        }
+    }
+    // Statements run in order up to the first error; the items after a failing one are sent
+    // again, so that one policy that cannot be prepared does not hold the others back.
+    for (std::size_t from = 0; from < items.size();) {
+        std::string script;
+        for (std::size_t i = from; i < items.size(); ++i)
+            script += items[i].sql;
+        stats_.round_trips.fetch_add(1, std::memory_order_relaxed);
+        auto res = run_script(conn, script);
+        std::size_t ran = res.commands;
+        std::size_t i = from;
+        for (; i < items.size() && ran >= items[i].statements; ++i) {
+            ran -= items[i].statements;
+            if (items[i].policy)
+                session.prepared_[items[i].key] = {items[i].policy, items[i].name};
+            else if (!items[i].name.empty())
+                session.fingerprint_prepared_ = true;
+        }
+        if (!res.failed) break;
+        if (i < items.size()) {
+            const auto& bad = items[i];
+            log_once("prepare:" + bad.key + ':' + res.error,
+                     bad.policy ? "cannot prepare the row-level security check of role " +
+                                      bad.policy->role + " on " + bad.policy->qualified_name +
+                                      ": " + res.error + "; its checks are sent as error rows"
+                                : "cannot prepare a row-level security statement: " + res.error);
+        }
+        if (!conn.healthy()) break;
+        from = i + 1;
+    }
+}
+
+PolicyChecker::Outcome PolicyChecker::run(PolicySession& session,
+                                          std::span<RowCheckRequest*> requests) {
+    Outcome out;
+    auto& conn = session.conn();
+    struct Group {
+        RowPolicyPtr policy;
+        std::vector<std::size_t> rows; ///< indices into the request's rows
+        PolicyRows bound;              ///< bound.rows are request indices
+        const std::string* statement = nullptr;
+    };
+    struct Plan {
+        RowCheckRequest* request;
+        std::vector<Group> groups;
+        bool any_sql = false;
+    };
+    std::vector<Plan> plans;
+    std::vector<pg::Oid> tables;
+    std::vector<RowPolicyPtr> used;
+    for (auto* r : requests) {
+        r->verdicts.assign(r->rows.size(), RowVerdict::Failed);
+        Plan plan{r, {}, false};
+        for (std::size_t i = 0; i < r->rows.size(); ++i) {
+            const pg::Oid oid = r->rows[i].relation->oid;
+            auto g = std::find_if(plan.groups.begin(), plan.groups.end(),
+                                  [&](const Group& x) { return x.policy->table == oid; });
+            if (g == plan.groups.end()) {
+                auto policy = cache_.find(r->identity->role, oid);
+                if (!policy) continue; // could not be built: stays Failed
+                plan.groups.push_back({std::move(policy), {}, {}, nullptr});
+                g = plan.groups.end() - 1;
+            }
+            g->rows.push_back(i);
+        }
+        for (auto& g : plan.groups) {
+            used.push_back(g.policy);
+            if (std::find(tables.begin(), tables.end(), g.policy->table) == tables.end())
+                tables.push_back(g.policy->table);
+            std::vector<RowVersion> versions;
+            versions.reserve(g.rows.size());
+            for (auto i : g.rows)
+                versions.push_back(r->rows[i]);
+            std::vector<RowVerdict> verdicts;
+            std::vector<std::string> missing;
+            g.bound = bind_policy_rows(*g.policy, versions, verdicts, missing);
+            for (std::size_t k = 0; k < g.rows.size(); ++k) {
+                r->verdicts[g.rows[k]] = verdicts[k];
+                if (!missing[k].empty()) log_missing(*g.policy, missing[k]);
+            }
+            for (auto& idx : g.bound.rows)
+                idx = g.rows[idx];
+            if (g.bound.rows.empty()) continue;
+            auto it = session.prepared_.find(PolicyCache::key(g.policy->role, g.policy->table));
+            if (it == session.prepared_.end() || it->second.policy != g.policy) {
+                g.bound.rows.clear(); // could not be prepared: stays Failed
+                continue;
+            }
+            g.statement = &it->second.name;
+            plan.any_sql = true;
+        }
+        plans.push_back(std::move(plan));
+    }
+    if (used.empty()) return out;
+    if (!session.fingerprint_prepared_) {
+        out.failed = true;
+        out.error = "the fingerprint query is not prepared";
+        return out;
+    }
+
+    std::string oids = "{";
+    for (std::size_t i = 0; i < tables.size(); ++i)
+        oids += (i ? "," : "") + std::to_string(tables[i]);
+    oids += '}';
+    std::string script = "BEGIN READ ONLY; SET LOCAL statement_timeout = " +
+                         std::to_string(options_.timeout_ms) + "; EXECUTE " +
+                         std::string(fingerprint_name) + "('" + oids + "');";
+    for (const auto& plan : plans) {
+        if (!plan.any_sql) continue;
+        const Identity& id = *plan.request->identity;
+        script += "SET LOCAL ROLE " + conn.quote_ident(id.role) +
+                  "; SELECT set_config('request.jwt.claims', " + conn.quote_literal(id.claims_json) +
+                  ", true);";
+        for (const auto& g : plan.groups) {
+            if (!g.statement) continue;
+            script += "EXECUTE " + *g.statement + "(" + conn.quote_literal(g.bound.array) + ");";
+            stats_.statements.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+    script += "COMMIT";
+    stats_.round_trips.fetch_add(1, std::memory_order_relaxed);
+    auto res = run_script(conn, script);
+    if (res.failed) {
+        out.failed = true;
+        out.error = std::move(res.error);
+        out.sqlstate = std::move(res.sqlstate);
+        for (auto* r : requests)
+            std::fill(r->verdicts.begin(), r->verdicts.end(), RowVerdict::Failed);
+        return out;
+    }
+
+    // Every policy used must have been built from the catalog as it is now.
+    std::size_t k = 0;
+    {
+        const PGresult* fp = k < res.tuples.size() ? res.tuples[k++].get() : nullptr;
+        std::unordered_map<pg::Oid, std::string> now;
+        std::string roles_now;
+        for (int row = 0; fp && row < PQntuples(fp); ++row) {
+            const auto oid = static_cast<pg::Oid>(uint_field(fp, row, 0));
+            std::string v(pg::field(fp, row, 1).value_or(""));
+            if (oid == 0)
+                roles_now = std::move(v);
+            else
+                now[oid] = std::move(v);
+        }
+        for (const auto& p : used) {
+            auto it = now.find(p->table);
+            const std::string current = it == now.end() ? std::string() : it->second;
+            if (current != p->fingerprint || roles_now != p->roles_fingerprint) {
+                out.stale = true;
+                cache_.drop_stale(p->table, current, roles_now);
+            }
+        }
+        if (out.stale) {
+            for (auto* r : requests)
+                std::fill(r->verdicts.begin(), r->verdicts.end(), RowVerdict::Failed);
+            return out;
+        }
+    }
+    for (const auto& plan : plans) {
+        if (!plan.any_sql) continue;
+        ++k; // set_config
+        for (const auto& g : plan.groups) {
+            if (!g.statement) continue;
+            const PGresult* raw = k < res.tuples.size() ? res.tuples[k++].get() : nullptr;
+            if (!raw) break;
+            for (auto idx : g.bound.rows)
+                plan.request->verdicts[idx] = RowVerdict::Hidden;
+            for (int row = 0; row < PQntuples(raw); ++row) {
+                const auto n = uint_field(raw, row, 0);
+                if (n >= 1 && n <= g.bound.rows.size())
+                    plan.request->verdicts[g.bound.rows[n - 1]] = RowVerdict::Visible;
+            }
+        }
+    }
+    return out;
+}
+
+PolicyChecker::Outcome PolicyChecker::run_current(PolicySession& session,
+                                                  std::span<RowCheckRequest*> requests) {
+    Outcome o;
+    for (int attempt = 0; attempt <= max_stale_retries; ++attempt) {
+        if (!session.conn().healthy()) {
+            o.failed = true;
+            o.error = "the connection to the database is broken";
+            return o;
+        }
+        build_missing(session, requests);
+        prepare_missing(session, requests);
+        o = run(session, requests);
+        if (!o.stale) return o;
+        stats_.stale.fetch_add(1, std::memory_order_relaxed);
+    }
+    o.failed = true;
+    o.error = "the row-level security policies kept changing during the check";
+    return o;
+}
+
+void PolicyChecker::forget(PolicySession& session, std::span<RowCheckRequest*> requests) {
+    for (auto* r : requests)
+        for (const auto& row : r->rows) {
+            cache_.erase(r->identity->role, row.relation->oid);
+            // The statement stays prepared under its name until prepare_missing() replaces it.
+        }
+    (void)session;
+}
+
+void PolicyChecker::check(PolicySession& session, std::span<RowCheckRequest*> requests) {
+    for (auto* r : requests)
+        r->verdicts.assign(r->rows.size(), RowVerdict::Failed);
+    if (requests.empty()) return;
+    auto o = run_current(session, requests);
+    if (!o.failed) return;
+    if (o.sqlstate == "57014" || !session.conn().healthy()) {
+        // A timeout is not retried (it would only multiply the wait).
+        log::warn("row-level security check failed: {}", o.error);
+        return;
+    }
+    // A prepared statement re-planned as the subscriber after an invalidation resolves names
+    // as the subscriber, and a name a policy uses may have been renamed since its text was
+    // built: build and prepare afresh, once, before narrowing down.
+    forget(session, requests);
+    o = run_current(session, requests);
+    if (!o.failed) return;
+    if (o.sqlstate == "57014" || !session.conn().healthy()) {
+        log::warn("row-level security check failed: {}", o.error);
+        return;
+    }
+    check_narrowing(session, requests, o);
+}
+
+void PolicyChecker::check_narrowing(PolicySession& session, std::span<RowCheckRequest*> requests,
+                                    const Outcome& last_failure) {
+    for (auto* r : requests) {
+        RowCheckRequest* one[] = {r};
+        Outcome o;
+        if (requests.size() > 1) {
+            o = run_current(session, one);
+            if (!o.failed) continue;
+        } else {
+            o = last_failure;
+        }
+        if (o.sqlstate == "57014" || !session.conn().healthy()) {
+            log::warn("row-level security check for role {} failed: {}", r->identity->role,
+                      o.error);
+            continue;
+        }
+        if (r->rows.size() == 1) {
+            // Already checked alone: the failure is this row's.
+            log::warn("row-level security check for role {} on {}.{} failed: {}",
+                      r->identity->role, r->rows[0].relation->schema, r->rows[0].relation->table,
+                      o.error);
+            continue;
+        }
+        for (std::size_t i = 0; i < r->rows.size(); ++i) {
+            RowCheckRequest single{r->identity, {r->rows[i]}, {}};
+            RowCheckRequest* s[] = {&single};
+            auto os = run_current(session, s);
+            r->verdicts[i] = os.failed ? RowVerdict::Failed : single.verdicts[0];
+            if (os.failed) {
+                log::warn("row-level security check for role {} on {}.{} failed: {}",
+                          r->identity->role, r->rows[i].relation->schema,
+                          r->rows[i].relation->table, os.error);
+                if (os.sqlstate == "57014" || !session.conn().healthy()) break;
+            }
+        }
+    }
+}
+
+} // namespace walcast::core
