@@ -1,19 +1,18 @@
 // RowPolicy: the SELECT policies Postgres applies when a role reads a table, turned into one
 // SQL predicate over a row of the table's type — and the statement that evaluates it, in
 // Postgres, as the subscriber, over the row versions a change carries (values decoded from the
-// WAL), never over the live table. See docs/architecture.md ("Authorize") for why this form.
+// WAL), never over the live table. See docs/architecture.md for why this form.
 //
 // Semantics follow PostgreSQL's src/backend/rewrite/rowsecurity.c and utils/misc/rls.c
-// (summarised in docs/architecture.md, "Deciding a row version"): RLS applies unless the table has it off, or the role
-// is a superuser, has BYPASSRLS, or has the privileges of the table owner without FORCE ROW
-// LEVEL SECURITY (decided by Postgres itself: row_security_active() run as the role); the
-// policies considered are those for SELECT or ALL whose role list is PUBLIC or names a role
-// whose privileges the subscriber's role has (pg_has_role … 'USAGE' = has_privs_of_role);
-// permissive USING clauses are OR-ed, restrictive ones AND-ed, and without a permissive
-// policy with a USING clause no row is visible. Restrictive clauses are evaluated first, in
-// policy-name order, then the OR of the permissive ones (reverse name order), each only if
-// the previous ones held — the order of Postgres's security quals, so a clause that raises
-// raises for the same rows.
+// (summarised in docs/architecture.md, "Deciding a row version"): RLS applies unless the table
+// has it off, or the role is a superuser, has BYPASSRLS, or has the privileges of the table
+// owner without FORCE ROW LEVEL SECURITY; the policies considered are those for SELECT or ALL
+// whose role list is PUBLIC or names a role whose privileges the subscriber's role has
+// (pg_has_role … 'USAGE' = has_privs_of_role); permissive USING clauses are OR-ed, restrictive
+// ones AND-ed, and without a permissive policy with a USING clause no row is visible.
+// Restrictive clauses are evaluated first, in policy-name order, then the OR of the permissive
+// ones (reverse name order), each only if the previous ones held — the order of Postgres's
+// security quals (within one clause Postgres's planner may reorder by cost; see the docs).
 #pragma once
 
 #include "capture/change.hpp"
