@@ -384,6 +384,7 @@ TEST(RlsPolicyVsPostgresTest, EveryRowVersionIsDecidedAsPostgresDecidesIt) {
                 rv.relation = c.relation.get();
                 rv.values = v.old ? &*c.old_tuple : &*c.new_tuple;
                 if (!v.old && c.old_is_full && c.old_tuple) rv.unchanged_from = &*c.old_tuple;
+                rv.txn = &c.txn;
                 requests[k].rows.push_back(rv);
             }
             ptrs.push_back(&requests[k]);
@@ -517,6 +518,73 @@ TEST(RlsPolicyVsPostgresTest, UnchangedToastValuesAreReadFromTheOldTupleOrFailTh
     sql(conn, "ALTER POLICY public_body ON toast.by_body USING (body LIKE 'priv%')");
     checker.check(session, reqs);
     EXPECT_EQ(verdict_name(req.verdicts[2]), std::string("hidden"));
+}
+
+} // namespace
+} // namespace walcast::testing
+
+namespace walcast::testing {
+namespace {
+
+// Which policies make a check wait until the change's transaction is visible: those that can
+// read other tables (a subquery over another table, a function that is not built in), not
+// those that read only the row and the claims through auth.uid()/auth.jwt().
+TEST(RlsPolicyVsPostgresTest, OnlyPoliciesThatCanReadOtherTablesAreMarkedToWaitForTheCommit) {
+    auto conn = connect_test_db();
+    auto st = pg::run_statements(conn, pg::db_init_statements("wait_pub"));
+    ASSERT_TRUE(st) << st.error().message;
+    sql(conn, R"SQL(
+      DROP PUBLICATION wait_pub; -- db init's FOR ALL TABLES
+      CREATE SCHEMA w;
+      CREATE TABLE w.members (team int, member uuid);
+      CREATE FUNCTION w.in_team(t int) RETURNS bool LANGUAGE sql STABLE SECURITY DEFINER AS
+        $$ SELECT EXISTS (SELECT 1 FROM w.members m WHERE m.team = t AND m.member = auth.uid()) $$;
+      CREATE TABLE w.t (id int PRIMARY KEY, owner uuid, team int, tag text);
+      ALTER TABLE w.t ENABLE ROW LEVEL SECURITY;
+      CREATE POLICY p ON w.t USING (owner = auth.uid() OR tag = (auth.jwt() ->> 'tag')
+                                    OR auth.role() = 'x' OR lower(tag) = 'a');
+      CREATE TABLE w.j (LIKE w.t);
+      ALTER TABLE w.j ENABLE ROW LEVEL SECURITY;
+      CREATE POLICY p ON w.j USING (team IN (SELECT m.team FROM w.members m WHERE m.member = auth.uid()));
+      CREATE TABLE w.f (LIKE w.t);
+      ALTER TABLE w.f ENABLE ROW LEVEL SECURITY;
+      CREATE POLICY p ON w.f USING (w.in_team(team));
+    )SQL");
+    PolicyCache cache;
+    PolicyChecker checker({5000}, cache);
+    auto checker_conn = connect_test_db();
+    core::PolicySession session(checker_conn);
+    auto identity = std::make_shared<core::Identity>();
+    identity->role = "authenticated";
+    identity->claims_json = "{}";
+    identity->key = "authenticated";
+    std::vector<capture::Relation> rels(3);
+    std::vector<pg::Tuple> tuples(3);
+    RowCheckRequest req;
+    req.identity = identity;
+    const char* names[] = {"t", "j", "f"};
+    for (int i = 0; i < 3; ++i) {
+        rels[i].oid = static_cast<pg::Oid>(
+            std::stoul(sql_value(conn, std::string("SELECT 'w.") + names[i] + "'::regclass::oid")));
+        rels[i].schema = "w";
+        rels[i].table = names[i];
+        for (const char* n : {"id", "owner", "team", "tag"}) {
+            capture::Column c;
+            c.name = n;
+            rels[i].columns.push_back(c);
+        }
+        tuples[i].push_value("1");
+        tuples[i].push_null();
+        tuples[i].push_value("1");
+        tuples[i].push_value("a");
+        req.rows.push_back({&rels[i], &tuples[i], nullptr, nullptr});
+    }
+    RowCheckRequest* reqs[] = {&req};
+    checker.check(session, reqs);
+    EXPECT_EQ(verdict_name(req.verdicts[0]), std::string("visible")); // lower(tag) = 'a'
+    EXPECT_FALSE(cache.find("authenticated", rels[0].oid)->reads_database);
+    EXPECT_TRUE(cache.find("authenticated", rels[1].oid)->reads_database);
+    EXPECT_TRUE(cache.find("authenticated", rels[2].oid)->reads_database);
 }
 
 } // namespace

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <thread>
 #include <map>
 #include <set>
 
@@ -119,12 +121,49 @@ ScriptResults run_script(pg::Connection& conn, const std::string& script) {
     return out;
 }
 
+/// The transactions whose visibility a check must wait for, and the statement testing it.
+/// A walsender can decode a commit before the committing backend has left the ProcArray, so a
+/// snapshot taken at once may not contain the transaction yet: a policy reading another table
+/// written in the same transaction (a membership added with the document) would judge the row
+/// against the previous state. Each later statement of the READ COMMITTED check transaction
+/// takes a newer snapshot, so "visible here" means visible to the policy statements after it.
+/// pgoutput's xids are 32-bit: their epoch is that of the snapshot's xmax, or the one before
+/// when the xid is above xmax's low half. A source that knows the full xid8 passes it as is.
+struct Xids {
+    std::vector<std::uint64_t> short_xids; ///< 32-bit, epoch unknown
+    std::vector<std::uint64_t> full_xids;  ///< xid8
+
+    void add(const capture::TransactionInfo& t) {
+        auto& v = t.xid_has_epoch ? full_xids : short_xids;
+        if (std::find(v.begin(), v.end(), t.xid) == v.end()) v.push_back(t.xid);
+    }
+    bool empty() const { return short_xids.empty() && full_xids.empty(); }
+
+    static std::string array(const std::vector<std::uint64_t>& xs) {
+        std::string list = "'{";
+        for (std::size_t i = 0; i < xs.size(); ++i)
+            list += (i ? "," : "") + std::to_string(xs[i]);
+        return list + "}'::bigint[]";
+    }
+    /// One row, one boolean: every transaction is visible to a snapshot taken now.
+    std::string statement() const {
+        return "SELECT (SELECT coalesce(bool_and(pg_visible_in_snapshot(((((pg_snapshot_xmax(s)"
+               "::text::bigint >> 32) - (x > (pg_snapshot_xmax(s)::text::bigint & 4294967295))"
+               "::int) << 32) | x)::text::xid8, s)), true) FROM pg_current_snapshot() s, unnest(" +
+               array(short_xids) +
+               ") x) AND (SELECT coalesce(bool_and(pg_visible_in_snapshot(x::text::xid8, s)), "
+               "true) FROM pg_current_snapshot() s, unnest(" +
+               array(full_xids) + ") x)";
+    }
+};
+
 } // namespace
 
 /// What one check transaction found.
 struct PolicyChecker::Outcome {
     bool failed = false;
     bool stale = false;
+    bool not_visible = false; ///< a change's transaction is not visible to snapshots yet
     std::string error;
     std::string sqlstate;
 };
@@ -276,6 +315,7 @@ PolicyChecker::Outcome PolicyChecker::run(PolicySession& session,
     std::vector<Plan> plans;
     std::vector<pg::Oid> tables;
     std::vector<RowPolicyPtr> used;
+    Xids wait_for;
     for (auto* r : requests) {
         r->verdicts.assign(r->rows.size(), RowVerdict::Failed);
         Plan plan{r, {}, false};
@@ -316,6 +356,9 @@ PolicyChecker::Outcome PolicyChecker::run(PolicySession& session,
             }
             g.statement = &it->second.name;
             plan.any_sql = true;
+            if (g.policy->reads_database)
+                for (auto idx : g.bound.rows)
+                    if (r->rows[idx].txn) wait_for.add(*r->rows[idx].txn);
         }
         plans.push_back(std::move(plan));
     }
@@ -333,6 +376,8 @@ PolicyChecker::Outcome PolicyChecker::run(PolicySession& session,
     std::string script = "BEGIN READ ONLY; SET LOCAL statement_timeout = " +
                          std::to_string(options_.timeout_ms) + "; EXECUTE " +
                          std::string(fingerprint_name) + "('" + oids + "');";
+    const bool waits = !wait_for.empty();
+    if (waits) script += wait_for.statement() + ";";
     for (const auto& plan : plans) {
         if (!plan.any_sql) continue;
         const Identity& id = *plan.request->identity;
@@ -385,6 +430,15 @@ PolicyChecker::Outcome PolicyChecker::run(PolicySession& session,
             return out;
         }
     }
+    if (waits) {
+        const PGresult* vis = k < res.tuples.size() ? res.tuples[k++].get() : nullptr;
+        if (!vis || pg::field(vis, 0, 0).value_or("f") != "t") {
+            out.not_visible = true;
+            for (auto* r : requests)
+                std::fill(r->verdicts.begin(), r->verdicts.end(), RowVerdict::Failed);
+            return out;
+        }
+    }
     for (const auto& plan : plans) {
         if (!plan.any_sql) continue;
         ++k; // set_config
@@ -407,7 +461,12 @@ PolicyChecker::Outcome PolicyChecker::run(PolicySession& session,
 PolicyChecker::Outcome PolicyChecker::run_current(PolicySession& session,
                                                   std::span<RowCheckRequest*> requests) {
     Outcome o;
-    for (int attempt = 0; attempt <= max_stale_retries; ++attempt) {
+    // The visibility window is microseconds: wait with a growing pause, bounded by the check
+    // timeout.
+    auto pause = std::chrono::microseconds(200);
+    const auto give_up =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.timeout_ms);
+    for (int stale = 0; stale <= max_stale_retries;) {
         if (!session.conn().healthy()) {
             o.failed = true;
             o.error = "the connection to the database is broken";
@@ -416,8 +475,20 @@ PolicyChecker::Outcome PolicyChecker::run_current(PolicySession& session,
         build_missing(session, requests);
         prepare_missing(session, requests);
         o = run(session, requests);
-        if (!o.stale) return o;
-        stats_.stale.fetch_add(1, std::memory_order_relaxed);
+        if (o.stale) {
+            stats_.stale.fetch_add(1, std::memory_order_relaxed);
+            ++stale;
+            continue;
+        }
+        if (!o.not_visible) return o;
+        stats_.visibility_waits.fetch_add(1, std::memory_order_relaxed);
+        if (std::chrono::steady_clock::now() >= give_up) {
+            o.failed = true;
+            o.error = "the changes' transactions did not become visible in time";
+            return o;
+        }
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::microseconds(20'000));
     }
     o.failed = true;
     o.error = "the row-level security policies kept changing during the check";

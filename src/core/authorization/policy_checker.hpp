@@ -87,6 +87,8 @@ struct PolicyCheckerStats {
     std::atomic<std::uint64_t> statements{0};  ///< policy statements executed
     std::atomic<std::uint64_t> builds{0};      ///< RowPolicies built
     std::atomic<std::uint64_t> stale{0};       ///< checks repeated because a policy changed
+    std::atomic<std::uint64_t> visibility_waits{0}; ///< checks repeated because a change's
+                                                    ///< transaction was not visible yet
 };
 
 /// One instance serves every worker, each passing its own session.

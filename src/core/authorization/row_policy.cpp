@@ -88,6 +88,21 @@ std::string row_policy_query(const pg::Connection& conn, const std::string& role
         "'policies', (SELECT json_agg(json_build_object('name', p.polname,"
         " 'permissive', p.polpermissive, 'using', pg_get_expr(p.polqual, p.polrelid),"
         " 'whole_row', p.polqual::text ~ ':varattno 0 ',"
+        // Reads other tables: a relation other than its own, or a function or operator that is
+        // not built in, except the claim helpers when they are plain SQL without FROM.
+        " 'reads_database', EXISTS (SELECT FROM pg_catalog.pg_depend d"
+        "   WHERE d.classid = 'pg_catalog.pg_policy'::regclass AND d.objid = p.oid"
+        "   AND d.deptype = 'n' AND ("
+        "    (d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> p.polrelid)"
+        "    OR (d.refclassid = 'pg_catalog.pg_operator'::regclass AND NOT EXISTS (SELECT FROM"
+        "     pg_catalog.pg_operator o WHERE o.oid = d.refobjid"
+        "     AND o.oprnamespace = 'pg_catalog'::regnamespace))"
+        "    OR (d.refclassid = 'pg_catalog.pg_proc'::regclass AND NOT EXISTS (SELECT FROM"
+        "     pg_catalog.pg_proc f JOIN pg_catalog.pg_namespace fn ON fn.oid = f.pronamespace"
+        "     JOIN pg_catalog.pg_language fl ON fl.oid = f.prolang WHERE f.oid = d.refobjid"
+        "     AND (fn.nspname = 'pg_catalog' OR (fn.nspname = 'auth'"
+        "      AND f.proname IN ('uid', 'role', 'jwt') AND fl.lanname = 'sql'"
+        "      AND NOT f.prosecdef AND f.prosrc !~* '\\mfrom\\M')))))),"
         " 'columns', ARRAY(SELECT d.refobjsubid FROM pg_catalog.pg_depend d"
         "   WHERE d.classid = 'pg_catalog.pg_policy'::regclass AND d.objid = p.oid"
         "   AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = p.polrelid"
@@ -154,6 +169,7 @@ Result<RowPolicyPtr> parse_row_policy(std::optional<std::string_view> json,
             Policy pol{string_of(po, "name"), bool_of(po, "permissive"), string_of(po, "using")};
             if (pol.using_sql.empty()) continue;
             if (bool_of(po, "whole_row")) p->whole_row = true;
+            if (bool_of(po, "reads_database")) p->reads_database = true;
             if (const auto* deps = member(po, "columns"); deps && deps->is_array()) {
                 for (const auto& d : deps->get_array()) {
                     if (!d.is_int64()) continue;

@@ -59,6 +59,12 @@ struct RowPolicy {
     /// The SELECT evaluating predicate over the rows of the <type_name>[] parameter $1,
     /// returning the 1-based positions of the visible ones (mode Policies).
     std::string statement;
+    /// An applied policy may read other tables: it uses a subquery over another relation, or a
+    /// function or operator that is not built in (the claim helpers auth.uid(), auth.role() and
+    /// auth.jwt() excepted when they are plain SQL functions without FROM). Its check must then
+    /// see the database as of the change's commit (PolicyChecker waits until the change's
+    /// transaction is visible).
+    bool reads_database = false;
     std::vector<std::string> policies; ///< names of the applied policies, for logs
     std::string fingerprint;           ///< catalog state of the table it was built from
     std::string roles_fingerprint;     ///< catalog state of roles and memberships
@@ -73,6 +79,9 @@ struct RowVersion {
     /// Where an unchanged TOAST value ('u') of `values` can be read: the full old tuple of the
     /// same UPDATE (the value did not change). Null when there is none.
     const pg::Tuple* unchanged_from = nullptr;
+    /// The transaction of the change (its xid): policies that read other tables are checked
+    /// only once it is visible. Null when the caller knows it is visible.
+    const capture::TransactionInfo* txn = nullptr;
 };
 
 /// What a check decided for one row version.
