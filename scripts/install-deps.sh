@@ -40,7 +40,7 @@ fi
 
 # npm packages: pinned by the lock files, installed only when node_modules is missing or stale.
 top=$(cd "$(dirname "$0")/.." && pwd)
-for dir in "$top/web" "$top/tests/compat" "$top/tests/e2e"; do
+for dir in "$top/web" "$top/tests/compat" "$top/tests/e2e" "$top/tests/graphql-xcheck"; do
   [ -f "$dir/package.json" ] || continue
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     echo "install-deps: npm ci in ${dir#$top/}"
