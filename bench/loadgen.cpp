@@ -1210,7 +1210,7 @@ public:
         }
         if (o_.setup && !o_.floor) {
             if (auto r = db_.exec_script(setup_sql(db_, o_)); !r)
-                return fail("setting up the benchmark table: " + r.error().message);
+                return fail("setting up the benchmark table: " + r.error().describe());
         }
 
         // Tokens: one per identity; identity k = sub k, same org, same exp (walcast keys an
@@ -1378,8 +1378,8 @@ private:
                 return fail("preparing the insert: " + pg::result_error(r.get()));
         }
         auto maxid = db_.exec("SELECT coalesce(max(id), 0) FROM " + t);
-        if (!maxid) return fail(maxid.error().message);
-        next_id_ = std::stoll(std::string(*pg::field(maxid->get(), 0, 0))) + 1;
+        if (!maxid) return fail(maxid.error().describe());
+        next_id_ = maxid->integer<std::int64_t>(0, 0).value_or(0) + 1;
         const std::string body(std::size_t(std::max(0, o_.body_bytes)), 'x');
         const std::string hidden = std::to_string(o_.hidden_every);
         commit_ = [this, body, hidden](std::int64_t first, std::int64_t n) -> std::string {

@@ -388,49 +388,41 @@ Authorizer::RoundOutcome Authorizer::run_round(pg::Connection& conn,
         RoundOutcome out;
         checks_.inc(selects);
         round_trips_.inc();
-        if (!PQsendQuery(conn.get(), script.c_str())) {
+        auto results = conn.exec_multi(script);
+        if (!results) {
             out.failed = true;
-            out.error = PQerrorMessage(conn.get());
+            out.error = results.error->describe();
+            out.sqlstate = results.error->sqlstate;
+            // The explicit transaction is aborted; end it so the connection is reusable.
+            if (conn.healthy()) (void)conn.exec_script("ROLLBACK");
             return out;
         }
-        // TUPLES_OK results, in order: the visibility test, then per identity its set_config
-        // and one per table group.
+        // The statements that return rows, in order: the visibility test, then per identity
+        // its set_config and one per table group.
         std::size_t identity = 0, group = 0;
         bool first = true, expect_config = true;
         out.visible.resize(set.size());
-        while (PGresult* raw = PQgetResult(conn.get())) {
-            pg::PgResult res(raw);
-            auto st = PQresultStatus(raw);
-            if (st == PGRES_TUPLES_OK) {
-                if (first) {
-                    first = false;
-                    out.not_visible_yet = PQntuples(raw) == 1 && PQgetvalue(raw, 0, 0)[0] == 'f';
-                } else if (expect_config) {
-                    expect_config = false;
-                } else if (identity < set.size()) {
-                    // The rows are the 1-based ordinals of the visible keys.
-                    std::vector<bool> vis(set[identity]->groups[group].changes.size(), false);
-                    for (int r = 0; r < PQntuples(raw); ++r) {
-                        const auto n = std::stoul(PQgetvalue(raw, r, 0));
-                        if (n >= 1 && n <= vis.size()) vis[n - 1] = true;
-                    }
-                    out.visible[identity].push_back(std::move(vis));
-                    if (++group == set[identity]->groups.size()) {
-                        group = 0;
-                        ++identity;
-                        expect_config = true;
-                    }
+        for (const pg::Rows& rows : results.results) {
+            if (!rows.returns_tuples()) continue;
+            if (first) {
+                first = false;
+                out.not_visible_yet = rows.size() == 1 && rows.boolean(0, 0) == false;
+            } else if (expect_config) {
+                expect_config = false;
+            } else if (identity < set.size()) {
+                // The rows are the 1-based ordinals of the visible keys.
+                std::vector<bool> vis(set[identity]->groups[group].changes.size(), false);
+                for (int r = 0; r < rows.size(); ++r) {
+                    const auto n = rows.integer<std::size_t>(r, 0).value_or(0);
+                    if (n >= 1 && n <= vis.size()) vis[n - 1] = true;
                 }
-            } else if (st != PGRES_COMMAND_OK && !out.failed) {
-                out.failed = true;
-                out.error = pg::result_error(raw);
-                out.sqlstate = pg::result_sqlstate(raw);
+                out.visible[identity].push_back(std::move(vis));
+                if (++group == set[identity]->groups.size()) {
+                    group = 0;
+                    ++identity;
+                    expect_config = true;
+                }
             }
-        }
-        if (out.failed && PQstatus(conn.get()) == CONNECTION_OK) {
-            // The explicit transaction is aborted; end it so the connection is reusable.
-            auto rb = conn.exec_script("ROLLBACK");
-            (void)rb;
         }
         if (out.failed || !out.not_visible_yet) return out;
         if (std::chrono::steady_clock::now() >= give_up) {
@@ -587,28 +579,21 @@ void Authorizer::check_per_subscriber(pg::Connection& conn, std::vector<AuthWork
                 again = false;
                 checks_.inc(batch.size());
                 rows_checked_.inc(batch.size());
-                if (!PQsendQuery(conn.get(), script.c_str())) break;
+                auto results = conn.exec_multi(script);
+                const bool failed = !results;
+                bool not_visible = false;
                 std::size_t tuples = 0;
-                bool failed = false, not_visible = false;
-                while (PGresult* raw = PQgetResult(conn.get())) {
-                    pg::PgResult res(raw);
-                    auto st = PQresultStatus(raw);
-                    if (st == PGRES_TUPLES_OK) {
-                        // The visibility test, then per subscriber set_config and EXISTS.
-                        if (tuples == 0) {
-                            not_visible = PQgetvalue(raw, 0, 0)[0] == 'f';
-                        } else if (tuples % 2 == 0 && (tuples - 1) / 2 < batch.size()) {
-                            verdicts[(tuples - 1) / 2] = PQgetvalue(raw, 0, 0)[0] == 't' ? 1 : 0;
-                        }
-                        ++tuples;
-                    } else if (st != PGRES_COMMAND_OK) {
-                        failed = true;
+                for (const pg::Rows& rows : results.results) {
+                    if (!rows.returns_tuples()) continue;
+                    // The visibility test, then per subscriber set_config and EXISTS.
+                    if (tuples == 0) {
+                        not_visible = rows.boolean(0, 0) == false;
+                    } else if (tuples % 2 == 0 && (tuples - 1) / 2 < batch.size()) {
+                        verdicts[(tuples - 1) / 2] = rows.boolean(0, 0) == true ? 1 : 0;
                     }
+                    ++tuples;
                 }
-                if (failed && PQstatus(conn.get()) == CONNECTION_OK) {
-                    auto rb = conn.exec_script("ROLLBACK");
-                    (void)rb;
-                }
+                if (failed && conn.healthy()) (void)conn.exec_script("ROLLBACK");
                 if (!failed && not_visible && std::chrono::steady_clock::now() < give_up) {
                     std::fill(verdicts.begin(), verdicts.end(), -1);
                     std::this_thread::sleep_for(pause);

@@ -86,9 +86,4 @@ std::string unable_to_subscribe_message(const BindingSpec& spec);
 /// when there is a detail.
 std::string subscribe_exception_message(const BindingSpec& spec, const SqlError& error);
 
-/// Postgrex's condition name for a SQLSTATE (PostgreSQL errcodes.txt: "P0001" →
-/// "raise_exception", "22P02" → "invalid_text_representation", "42704" → "undefined_object",
-/// "2201B" → "invalid_regular_expression", …); "" for an unknown code.
-std::string_view sqlstate_condition_name(std::string_view sqlstate);
-
 } // namespace walcast::core

@@ -78,13 +78,13 @@ struct SubscriptionService::State {
                       " JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename"
                       " WHERE p.pubname = $1 ORDER BY 2, 3",
                       {publication});
-        if (!res) return std::move(res).error().context("listing the publication's tables");
+        if (!res) return res.error().to_error().context("listing the publication's tables");
         tables.clear();
-        for (int r = 0; r < PQntuples(res->get()); ++r)
-            tables.push_back(
-                {static_cast<pg::Oid>(std::stoul(std::string(*pg::field(res->get(), r, 0)))),
-                 std::string(*pg::field(res->get(), r, 1)),
-                 std::string(*pg::field(res->get(), r, 2))});
+        for (int r = 0; r < res->size(); ++r) {
+            auto oid = res->integer<pg::Oid>(r, 0);
+            if (!oid) continue;
+            tables.push_back({*oid, res->string(r, 1), res->string(r, 2)});
+        }
         tables_loaded = std::chrono::steady_clock::now();
         return {};
     }
@@ -208,9 +208,9 @@ SubscribeOutcome SubscriptionService::handle(SubscribeRequest& req) {
     if (!st.roles.count(role)) {
         auto r = st.conn.exec("SELECT 1 FROM pg_roles WHERE rolname = $1", {role});
         if (!r)
-            return fail("Unable to subscribe to changes: " + r.error().message,
+            return fail("Unable to subscribe to changes: " + r.error().describe(),
                         invalid_params_code);
-        if (PQntuples(r->get()) == 0) {
+        if (r->empty()) {
             SqlError e{"42704", "role \"" + role + "\" does not exist", "", "", false};
             return fail(subscribe_exception_message(specs.front(), e), invalid_params_code);
         }

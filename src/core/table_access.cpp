@@ -28,13 +28,13 @@ Result<TableAccessPtr> AccessCache::access(const pg::Connection& conn, const std
         "   , c.relrowsecurity"
         " FROM pg_class c LEFT JOIN pg_roles r ON r.rolname = $1 WHERE c.oid = $2",
         {role, std::to_string(oid)});
-    if (!res) return std::move(res).error().context("reading privileges of role " + role);
+    if (!res) return res.error().to_error().context("reading privileges of role " + role);
     auto a = std::make_shared<TableAccess>();
-    if (PQntuples(res->get()) == 1) {
-        a->role_exists = pg::field(res->get(), 0, 0) == std::optional<std::string_view>("t");
-        a->rls = pg::field(res->get(), 0, 1) == std::optional<std::string_view>("t");
-        a->table_rls = pg::field(res->get(), 0, 3) == std::optional<std::string_view>("t");
-        if (auto cols = pg::field(res->get(), 0, 2)) {
+    if (res->size() == 1) {
+        a->role_exists = res->boolean(0, 0).value_or(false);
+        a->rls = res->boolean(0, 1).value_or(false);
+        a->table_rls = res->boolean(0, 3).value_or(false);
+        if (auto cols = res->text(0, 2)) {
             // text[] output of plain identifiers: {a,b,"c d"}
             std::string_view s = *cols;
             if (s.size() >= 2) s = s.substr(1, s.size() - 2);
@@ -78,11 +78,11 @@ Result<PrimaryKeyPtr> AccessCache::primary_key(const pg::Connection& conn, pg::O
                          " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
                          " WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.n",
                          {std::to_string(oid)});
-    if (!res) return std::move(res).error().context("reading the primary key");
+    if (!res) return res.error().to_error().context("reading the primary key");
     auto pk = std::make_shared<PrimaryKey>();
-    for (int r = 0; r < PQntuples(res->get()); ++r) {
-        pk->columns.emplace_back(*pg::field(res->get(), r, 0));
-        pk->type_names.emplace_back(*pg::field(res->get(), r, 1));
+    for (int r = 0; r < res->size(); ++r) {
+        pk->columns.push_back(res->string(r, 0));
+        pk->type_names.push_back(res->string(r, 1));
     }
     std::lock_guard lock(mu_);
     return keys_.emplace(oid, std::move(pk)).first->second;
@@ -105,8 +105,8 @@ Result<bool> AccessCache::refresh_if_changed(const pg::Connection& conn) {
         "   FROM pg_roles r"
         " UNION ALL SELECT 'm' || m.roleid || ':' || m.member FROM pg_auth_members m"
         ") s");
-    if (!res) return std::move(res).error().context("checking for privilege changes");
-    std::string fp(pg::field(res->get(), 0, 0).value_or(""));
+    if (!res) return res.error().to_error().context("checking for privilege changes");
+    std::string fp = res->string(0, 0);
     std::lock_guard lock(mu_);
     if (fp == fingerprint_) return false;
     const bool had = !fingerprint_.empty();

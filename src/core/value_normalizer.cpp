@@ -4,37 +4,14 @@ namespace walcast::core {
 
 namespace {
 
-std::string field_or_empty(const PGresult* res, int code) {
-    const char* v = res ? PQresultErrorField(res, code) : nullptr;
-    return v ? v : "";
-}
-
-/// Runs a parameterised query; on failure returns Postgres's error fields as an SqlError.
-SqlResult<pg::PgResult> run(const pg::Connection& conn, const std::string& sql,
-                            const std::vector<std::string>& params) {
+/// Runs a parameterised query; on failure Postgres's error fields.
+SqlResult<pg::Rows> run(const pg::Connection& conn, const std::string& sql,
+                        const std::vector<std::string>& params) {
     if (!conn.healthy())
-        return SqlError{"08006", "no connection to Postgres to validate the filter", "", "", true};
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& p : params)
-        values.push_back(p.c_str());
-    pg::PgResult res(PQexecParams(conn.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
-                                  values.data(), nullptr, nullptr, 0));
-    auto st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return res;
-    SqlError e;
-    e.sqlstate = field_or_empty(res.get(), PG_DIAG_SQLSTATE);
-    e.message = field_or_empty(res.get(), PG_DIAG_MESSAGE_PRIMARY);
-    e.detail = field_or_empty(res.get(), PG_DIAG_MESSAGE_DETAIL);
-    e.hint = field_or_empty(res.get(), PG_DIAG_MESSAGE_HINT);
-    if (e.message.empty()) {
-        e.message = PQerrorMessage(conn.get());
-        while (!e.message.empty() && (e.message.back() == '\n' || e.message.back() == ' '))
-            e.message.pop_back();
-    }
-    e.transient = !conn.healthy() || e.sqlstate.rfind("08", 0) == 0 || e.sqlstate == "57014" ||
-                  e.sqlstate == "57P01" || e.sqlstate.empty();
-    return e;
+        return SqlError{std::string(pg::sqlstate::connection_failure),
+                        "no connection to Postgres to validate the filter", "", "", true};
+    std::vector<std::optional<std::string>> values(params.begin(), params.end());
+    return conn.exec(sql, values);
 }
 
 } // namespace
@@ -43,7 +20,7 @@ SqlResult<std::string> PgValueNormalizer::sql_type_name(pg::Oid type) {
     if (auto it = sql_names_.find(type); it != sql_names_.end()) return it->second;
     auto r = run(conn_, "SELECT format_type($1::oid, NULL)", {std::to_string(type)});
     if (!r) return std::move(r).error();
-    auto v = pg::field(r->get(), 0, 0);
+    auto v = r->text(0, 0);
     if (!v || v->empty() || *v == "???" || *v == "-")
         return SqlError{"42704", "type with OID " + std::to_string(type) + " does not exist"};
     return sql_names_[type] = std::string(*v);
@@ -53,7 +30,7 @@ SqlResult<std::string> PgValueNormalizer::type_display_name(pg::Oid type) {
     if (auto it = display_names_.find(type); it != display_names_.end()) return it->second;
     auto r = run(conn_, "SELECT $1::oid::regtype::text", {std::to_string(type)});
     if (!r) return std::move(r).error();
-    auto v = pg::field(r->get(), 0, 0);
+    auto v = r->text(0, 0);
     return display_names_[type] = v ? std::string(*v) : std::to_string(type);
 }
 
@@ -64,8 +41,7 @@ SqlResult<std::string> PgValueNormalizer::cast(std::string_view value, const pg:
     // and bool::text are casts with a different rendering than the output function).
     auto r = run(conn_, "SELECT $1::" + *name, {std::string(value)});
     if (!r) return std::move(r).error();
-    auto v = pg::field(r->get(), 0, 0);
-    return v ? std::string(*v) : std::string();
+    return r->string(0, 0);
 }
 
 SqlResult<std::vector<std::optional<std::string>>>
@@ -79,8 +55,8 @@ PgValueNormalizer::cast_array(std::string_view array_literal, const pg::PgType& 
                  {std::string(array_literal)});
     if (!r) return std::move(r).error();
     std::vector<std::optional<std::string>> out;
-    for (int i = 0; i < PQntuples(r->get()); ++i) {
-        auto v = pg::field(r->get(), i, 0);
+    for (int i = 0; i < r->size(); ++i) {
+        auto v = r->text(i, 0);
         out.push_back(v ? std::optional<std::string>(std::string(*v)) : std::nullopt);
     }
     return out;
@@ -99,8 +75,8 @@ SqlResult<std::vector<std::string>> PgValueNormalizer::enum_labels(pg::Oid enum_
                  {std::to_string(enum_type)});
     if (!r) return std::move(r).error();
     std::vector<std::string> out;
-    for (int i = 0; i < PQntuples(r->get()); ++i)
-        out.emplace_back(*pg::field(r->get(), i, 0));
+    for (int i = 0; i < r->size(); ++i)
+        out.push_back(r->string(i, 0));
     return out;
 }
 
@@ -132,12 +108,8 @@ SqlResult<CollationInfo> PgValueNormalizer::collation(std::string_view name) {
     }
     auto r = run(conn_, sql, params);
     if (!r) return std::move(r).error();
-    if (PQntuples(r->get()) != 1)
-        return SqlError{"42704", "collation \"" + key + "\" does not exist"};
-    auto get = [&](int col) {
-        auto v = pg::field(r->get(), 0, col);
-        return v ? std::string(*v) : std::string();
-    };
+    if (r->size() != 1) return SqlError{"42704", "collation \"" + key + "\" does not exist"};
+    auto get = [&](int col) { return r->string(0, col); };
     CollationInfo info;
     std::string provider = get(0);
     std::string collate = get(1), ctype = get(2), icu_locale = get(3);

@@ -6,6 +6,7 @@
 
 #include "common/result.hpp"
 #include "pg/connection.hpp"
+#include "pg/pg_error.hpp"
 #include "pg/pg_type.hpp"
 
 #include <cassert>
@@ -19,19 +20,13 @@
 
 namespace walcast::core {
 
-/// An error as Postgres raised it (or would raise it): SQLSTATE, primary message and the
-/// optional DETAIL/HINT fields. transient = the question could not be asked (connection
-/// lost, timeout): retrying later may succeed, the binding itself is not known to be wrong.
-struct SqlError {
-    std::string sqlstate;
-    std::string message;
-    std::string detail;
-    std::string hint;
-    bool transient = false;
-};
+/// An error as Postgres raised it (or would raise it): pg::PgError (SQLSTATE, message,
+/// DETAIL/HINT, transient = the question could not be asked — connection lost, timeout —
+/// so retrying later may succeed and the binding itself is not known to be wrong).
+using SqlError = pg::PgError;
 
 /// A value or an SqlError.
-template <class T> using SqlResult = Result<T, SqlError>;
+template <class T> using SqlResult = pg::SqlResult<T>;
 
 /// How a collation orders and case-folds text (pg_collation / pg_database).
 struct CollationInfo {

@@ -1,7 +1,5 @@
 #include "pg/catalog.hpp"
 
-#include <cstdlib>
-
 namespace walcast::pg {
 
 namespace {
@@ -16,13 +14,8 @@ std::string oid_array(const std::vector<Oid>& oids) {
     return s;
 }
 
-std::string text(const PGresult* res, int row, int col) {
-    auto v = field(res, row, col);
-    return v ? std::string(*v) : std::string();
-}
-
-Oid oid_at(const PGresult* res, int row, int col) {
-    return static_cast<Oid>(std::strtoul(PQgetvalue(res, row, col), nullptr, 10));
+Oid oid_at(const Rows& rows, int row, int col) {
+    return rows.integer<Oid>(row, col).value_or(0);
 }
 
 } // namespace
@@ -42,19 +35,19 @@ Status Catalog::load(const std::vector<Oid>& wanted) {
             "LEFT JOIN pg_type e ON e.oid = t.typelem "
             "WHERE t.oid = ANY($1::oid[])",
             {oid_array(missing)});
-        if (!r) return std::move(r).error().context("reading pg_type");
-        const PGresult* res = r->get();
+        if (!r) return r.error().to_error().context("reading pg_type");
+        const Rows& rows = *r;
         std::vector<Oid> next;
-        for (int i = 0; i < PQntuples(res); ++i) {
+        for (int i = 0; i < rows.size(); ++i) {
             Entry e;
-            Oid oid = oid_at(res, i, 0);
-            e.name = text(res, i, 1);
-            e.namespace_name = text(res, i, 2);
-            std::string tt = text(res, i, 3);
+            Oid oid = oid_at(rows, i, 0);
+            e.name = rows.string(i, 1);
+            e.namespace_name = rows.string(i, 2);
+            std::string tt = rows.string(i, 3);
             e.typtype = tt.empty() ? 'b' : tt[0];
-            e.element = oid_at(res, i, 4);
-            e.base = e.typtype == 'd' ? oid_at(res, i, 5) : 0;
-            std::string delim = text(res, i, 6);
+            e.element = oid_at(rows, i, 4);
+            e.base = e.typtype == 'd' ? oid_at(rows, i, 5) : 0;
+            std::string delim = rows.string(i, 6);
             e.delimiter = delim.empty() ? ',' : delim[0];
             for (Oid ref : {e.element, e.base})
                 if (ref != 0 && !types_.count(ref)) next.push_back(ref);
@@ -137,26 +130,25 @@ Result<std::optional<CatalogTable>> Catalog::table(Oid relation_oid) {
         "LEFT JOIN pg_collation co ON co.oid = a.attcollation "
         "WHERE c.oid = $1::oid ORDER BY a.attnum",
         {std::to_string(relation_oid)});
-    if (!r) return std::move(r).error().context("reading pg_class/pg_attribute/pg_index");
-    const PGresult* res = r->get();
-    if (PQntuples(res) == 0) return std::optional<CatalogTable>();
+    if (!r) return r.error().to_error().context("reading pg_class/pg_attribute/pg_index");
+    const Rows& rows = *r;
+    if (rows.empty()) return std::optional<CatalogTable>();
     CatalogTable t;
     t.oid = relation_oid;
-    t.schema = text(res, 0, 0);
-    t.name = text(res, 0, 1);
-    const std::string ri = text(res, 0, 2);
+    t.schema = rows.string(0, 0);
+    t.name = rows.string(0, 1);
+    const std::string ri = rows.string(0, 2);
     t.replica_identity = ri.empty() ? 'd' : ri[0];
-    t.columns.reserve(static_cast<std::size_t>(PQntuples(res)));
-    for (int i = 0; i < PQntuples(res); ++i) {
-        if (PQgetisnull(res, i, 3)) continue; // a table without columns
+    t.columns.reserve(static_cast<std::size_t>(rows.size()));
+    for (int i = 0; i < rows.size(); ++i) {
+        if (!rows.text(i, 3)) continue; // a table without columns
         CatalogColumn col;
-        col.name = text(res, i, 3);
-        col.type_oid = oid_at(res, i, 4);
-        col.type_modifier =
-            static_cast<std::int32_t>(std::strtol(text(res, i, 5).c_str(), nullptr, 10));
-        col.is_primary_key = text(res, i, 6) == "t";
-        col.in_identity_index = text(res, i, 7) == "t";
-        col.collation = text(res, i, 8);
+        col.name = rows.string(i, 3);
+        col.type_oid = oid_at(rows, i, 4);
+        col.type_modifier = rows.integer<std::int32_t>(i, 5).value_or(-1);
+        col.is_primary_key = rows.boolean(i, 6).value_or(false);
+        col.in_identity_index = rows.boolean(i, 7).value_or(false);
+        col.collation = rows.string(i, 8);
         t.columns.push_back(std::move(col));
     }
     return std::optional<CatalogTable>(std::move(t));
@@ -164,8 +156,8 @@ Result<std::optional<CatalogTable>> Catalog::table(Oid relation_oid) {
 
 Status Catalog::check_wal_level() {
     auto r = conn_->exec("SELECT current_setting('wal_level')");
-    if (!r) return std::move(r).error().context("reading wal_level");
-    std::string level = text(r->get(), 0, 0);
+    if (!r) return r.error().to_error().context("reading wal_level");
+    std::string level = r->string(0, 0);
     if (level != "logical")
         return make_error(Errc::Config,
                           "wal_level is " + level +
@@ -176,8 +168,8 @@ Status Catalog::check_wal_level() {
 
 Status Catalog::check_publication(const std::string& publication) {
     auto r = conn_->exec("SELECT 1 FROM pg_publication WHERE pubname = $1", {publication});
-    if (!r) return std::move(r).error().context("reading pg_publication");
-    if (PQntuples(r->get()) == 0) {
+    if (!r) return r.error().to_error().context("reading pg_publication");
+    if (r->empty()) {
         std::string q = conn_->quote_ident(publication);
         return make_error(Errc::Config,
                           "publication \"" + publication +
@@ -193,9 +185,9 @@ Status Catalog::check_publication(const std::string& publication) {
 Status Catalog::check_replication_privilege() {
     auto r = conn_->exec(
         "SELECT rolname, rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user");
-    if (!r) return std::move(r).error().context("reading pg_roles");
-    if (PQntuples(r->get()) == 1 && text(r->get(), 0, 1) != "t") {
-        std::string role = text(r->get(), 0, 0);
+    if (!r) return r.error().to_error().context("reading pg_roles");
+    if (r->size() == 1 && r->boolean(0, 1) != std::optional<bool>(true)) {
+        std::string role = r->string(0, 0);
         return make_error(Errc::Config,
                           "role \"" + role + "\" may not use replication; run ALTER ROLE " +
                               conn_->quote_ident(role) +
@@ -209,15 +201,15 @@ Result<std::optional<SlotState>> Catalog::slot(const std::string& slot_name) {
     auto r = conn_->exec("SELECT plugin, slot_type, database, temporary, active_pid "
                          "FROM pg_replication_slots WHERE slot_name = $1",
                          {slot_name});
-    if (!r) return std::move(r).error().context("reading pg_replication_slots");
-    const PGresult* res = r->get();
-    if (PQntuples(res) == 0) return std::optional<SlotState>();
+    if (!r) return r.error().to_error().context("reading pg_replication_slots");
+    const Rows& rows = *r;
+    if (rows.empty()) return std::optional<SlotState>();
     SlotState s;
-    s.plugin = text(res, 0, 0);
-    s.slot_type = text(res, 0, 1);
-    s.database = text(res, 0, 2);
-    s.temporary = text(res, 0, 3) == "t";
-    s.active_pid = std::atoi(text(res, 0, 4).c_str());
+    s.plugin = rows.string(0, 0);
+    s.slot_type = rows.string(0, 1);
+    s.database = rows.string(0, 2);
+    s.temporary = rows.boolean(0, 3).value_or(false);
+    s.active_pid = rows.integer<int>(0, 4).value_or(0);
     return std::optional<SlotState>(std::move(s));
 }
 

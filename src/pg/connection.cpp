@@ -84,24 +84,68 @@ Result<Connection> Connection::connect(const ConnectParams& p, bool replication)
     return c;
 }
 
-std::string result_sqlstate(const PGresult* res) {
-    const char* s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
-    return s ? s : "";
+namespace {
+
+std::string error_field(const PGresult* res, int code) {
+    const char* v = res ? PQresultErrorField(res, code) : nullptr;
+    return v ? v : "";
+}
+
+std::string trimmed(std::string m) {
+    while (!m.empty() && (m.back() == '\n' || m.back() == ' '))
+        m.pop_back();
+    return m;
+}
+
+bool succeeded(const PGresult* res) {
+    const auto st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+}
+
+} // namespace
+
+PgError result_pg_error(const PGresult* res) {
+    PgError e;
+    if (!res) {
+        e.message = "no result (connection lost?)";
+        e.transient = true;
+        return e;
+    }
+    e.sqlstate = error_field(res, PG_DIAG_SQLSTATE);
+    e.message = error_field(res, PG_DIAG_MESSAGE_PRIMARY);
+    if (e.message.empty()) e.message = trimmed(PQresultErrorMessage(res));
+    e.detail = error_field(res, PG_DIAG_MESSAGE_DETAIL);
+    e.hint = error_field(res, PG_DIAG_MESSAGE_HINT);
+    e.transient = is_transient_sqlstate(e.sqlstate);
+    return e;
 }
 
 std::string result_error(const PGresult* res) {
-    if (!res) return "no result (connection lost?)";
-    const char* primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-    std::string msg = primary ? primary : PQresultErrorMessage(res);
-    while (!msg.empty() && msg.back() == '\n')
-        msg.pop_back();
-    auto state = result_sqlstate(res);
-    if (!state.empty()) msg += " (SQLSTATE " + state + ")";
-    return msg;
+    return result_pg_error(res).describe();
 }
 
-Result<PgResult> Connection::exec(std::string_view sql,
-                                  const std::vector<std::optional<std::string>>& params) const {
+std::string result_sqlstate(const PGresult* res) {
+    return error_field(res, PG_DIAG_SQLSTATE);
+}
+
+std::optional<std::string_view> field(const PGresult* res, int row, int col) {
+    if (!res || row < 0 || col < 0 || row >= PQntuples(res) || col >= PQnfields(res) ||
+        PQgetisnull(res, row, col))
+        return std::nullopt;
+    return std::string_view(PQgetvalue(res, row, col),
+                            static_cast<std::size_t>(PQgetlength(res, row, col)));
+}
+
+PgError Connection::error_of(const PGresult* res) const {
+    PgError e = result_pg_error(res);
+    if (!res || e.message.empty()) e.message = trimmed(PQerrorMessage(conn_.get()));
+    e.connection_lost = PQstatus(conn_.get()) != CONNECTION_OK;
+    if (e.connection_lost) e.transient = true;
+    return e;
+}
+
+SqlResult<Rows> Connection::exec(std::string_view sql,
+                                 const std::vector<std::optional<std::string>>& params) const {
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& v : params)
@@ -109,25 +153,34 @@ Result<PgResult> Connection::exec(std::string_view sql,
     std::string q(sql);
     PgResult res(PQexecParams(conn_.get(), q.c_str(), static_cast<int>(values.size()), nullptr,
                               values.data(), nullptr, nullptr, 0));
-    auto st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-        std::string msg = res ? result_error(res.get()) : std::string(PQerrorMessage(conn_.get()));
-        Errc code = PQstatus(conn_.get()) == CONNECTION_OK ? Errc::InvalidInput : Errc::Unavailable;
-        return make_error(code, msg);
-    }
-    return res;
+    if (!succeeded(res.get())) return error_of(res.get());
+    return Rows(std::move(res));
 }
 
-Result<PgResult> Connection::exec_script(std::string_view sql) const {
+SqlResult<Rows> Connection::exec_script(std::string_view sql) const {
     std::string q(sql);
     PgResult res(PQexec(conn_.get(), q.c_str()));
-    auto st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && st != PGRES_EMPTY_QUERY) {
-        std::string msg = res ? result_error(res.get()) : std::string(PQerrorMessage(conn_.get()));
-        Errc code = PQstatus(conn_.get()) == CONNECTION_OK ? Errc::InvalidInput : Errc::Unavailable;
-        return make_error(code, msg);
+    if (res && PQresultStatus(res.get()) == PGRES_EMPTY_QUERY) return Rows(std::move(res));
+    if (!succeeded(res.get())) return error_of(res.get());
+    return Rows(std::move(res));
+}
+
+Connection::MultiResult Connection::exec_multi(std::string_view script) const {
+    MultiResult out;
+    std::string q(script);
+    if (!PQsendQuery(conn_.get(), q.c_str())) {
+        out.error = error_of(nullptr);
+        return out;
     }
-    return res;
+    while (PGresult* raw = PQgetResult(conn_.get())) {
+        PgResult res(raw);
+        if (out.error) continue; // drain what follows the failure
+        if (succeeded(raw))
+            out.results.emplace_back(std::move(res));
+        else
+            out.error = error_of(raw);
+    }
+    return out;
 }
 
 std::string Connection::quote_ident(std::string_view ident) const {
@@ -144,12 +197,6 @@ std::string Connection::quote_literal(std::string_view literal) const {
     std::string s(q);
     PQfreemem(q);
     return s;
-}
-
-std::optional<std::string_view> field(const PGresult* res, int row, int col) {
-    if (PQgetisnull(res, row, col)) return std::nullopt;
-    return std::string_view(PQgetvalue(res, row, col),
-                            static_cast<std::size_t>(PQgetlength(res, row, col)));
 }
 
 } // namespace walcast::pg

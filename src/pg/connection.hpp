@@ -1,15 +1,20 @@
-// libpq RAII wrappers: a move-only Connection (PGconn) and Result (PGresult), connection
-// parameters built from Config, and small query helpers returning Result values.
+// libpq RAII wrappers: a move-only Connection (PGconn), Rows (an owned PGresult with field
+// readers that cannot throw), connection parameters, and the one execution path: every query
+// walcast runs goes through Connection::exec / exec_script / exec_multi and fails with a
+// PgError.
 #pragma once
 
 #include "common/result.hpp"
+#include "pg/pg_error.hpp"
 
 #include <libpq-fe.h>
 
+#include <charconv>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace walcast::pg {
@@ -23,6 +28,59 @@ struct PgConnDeleter {
 
 /// Owns one PGresult.
 using PgResult = std::unique_ptr<PGresult, PgResultDeleter>;
+
+/// The rows of one statement's result. Move-only. Every reader checks its row and column
+/// against the result's shape and never throws: a NULL, a missing field or text that does not
+/// parse is nullopt (or "" for string()).
+class Rows {
+public:
+    Rows() = default;
+    explicit Rows(PgResult result) : res_(std::move(result)) {}
+
+    /// The PGresult (null for a default-constructed Rows).
+    const PGresult* get() const { return res_.get(); }
+    /// Rows in the result (PQntuples; 0 for none).
+    int size() const { return res_ ? PQntuples(res_.get()) : 0; }
+    bool empty() const { return size() == 0; }
+    /// Fields per row (PQnfields).
+    int columns() const { return res_ ? PQnfields(res_.get()) : 0; }
+    /// True for a statement that returns rows (SELECT, …), false for a command (SET, BEGIN).
+    bool returns_tuples() const { return res_ && PQresultStatus(res_.get()) == PGRES_TUPLES_OK; }
+
+    /// The field's text; nullopt for SQL NULL or a row/column outside the result.
+    std::optional<std::string_view> text(int row, int col) const {
+        if (!res_ || row < 0 || col < 0 || row >= size() || col >= columns() ||
+            PQgetisnull(res_.get(), row, col))
+            return std::nullopt;
+        return std::string_view(PQgetvalue(res_.get(), row, col),
+                                static_cast<std::size_t>(PQgetlength(res_.get(), row, col)));
+    }
+    /// The field's text, "" for NULL or outside the result.
+    std::string string(int row, int col) const {
+        auto v = text(row, col);
+        return v ? std::string(*v) : std::string();
+    }
+    /// A boolean field ("t"/"f"); nullopt for NULL, outside the result or other text.
+    std::optional<bool> boolean(int row, int col) const {
+        auto v = text(row, col);
+        if (v == std::optional<std::string_view>("t")) return true;
+        if (v == std::optional<std::string_view>("f")) return false;
+        return std::nullopt;
+    }
+    /// An integer field (decimal text, the whole field, in T's range); nullopt otherwise.
+    template <class T> std::optional<T> integer(int row, int col) const {
+        static_assert(std::is_integral_v<T>);
+        auto v = text(row, col);
+        if (!v || v->empty()) return std::nullopt;
+        T out{};
+        auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+        if (ec != std::errc() || end != v->data() + v->size()) return std::nullopt;
+        return out;
+    }
+
+private:
+    PgResult res_;
+};
 
 /// Where and how to connect: either a libpq URI/conninfo (database_url) or discrete fields.
 /// Extra run-time options (GUCs) are passed with libpq's "options" keyword.
@@ -59,14 +117,33 @@ public:
     explicit operator bool() const { return conn_ != nullptr; }
     bool healthy() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
 
-    /// Runs SQL with text parameters (nullopt = NULL); expects tuples or command ok.
-    /// Errors carry the server's message and SQLSTATE ("ERROR 42P01: relation … does not exist").
-    Result<PgResult> exec(std::string_view sql,
-                          const std::vector<std::optional<std::string>>& params = {}) const;
+    /// Runs one statement with text parameters (nullopt = NULL; extended query protocol);
+    /// expects tuples or command ok. Errors: the server's PgError (SQLSTATE, message, detail,
+    /// hint), or one with sqlstate "" and libpq's message when no server answer came
+    /// (connection_lost when the connection broke).
+    SqlResult<Rows> exec(std::string_view sql,
+                         const std::vector<std::optional<std::string>>& params = {}) const;
 
     /// Runs one or more statements without parameters (simple query protocol); returns the last
-    /// result. For DDL/setup scripts.
-    Result<PgResult> exec_script(std::string_view sql) const;
+    /// result. For DDL/set-up scripts. Errors as exec().
+    SqlResult<Rows> exec_script(std::string_view sql) const;
+
+    /// What exec_multi() returns: the results of the statements that ran, in order, and the
+    /// error of the first one that failed (the server skips the statements after it; inside an
+    /// explicit transaction block that transaction is then aborted and the caller must roll it
+    /// back).
+    struct MultiResult {
+        std::vector<Rows> results;
+        std::optional<PgError> error;
+        explicit operator bool() const { return !error; }
+    };
+
+    /// Sends one or more ;-separated statements in one round trip (simple query protocol: one
+    /// message, the results streamed back) and reads every result. Errors as exec().
+    MultiResult exec_multi(std::string_view script) const;
+
+    /// The PgError of a failed result on this connection (res may be null: no answer).
+    PgError error_of(const PGresult* res) const;
 
     /// Server version as an integer (150018 for 15.18).
     int server_version() const { return PQserverVersion(conn_.get()); }
@@ -80,13 +157,19 @@ private:
     std::unique_ptr<PGconn, PgConnDeleter> conn_;
 };
 
+/// The error fields of a failed result (transient from its SQLSTATE; connection_lost unknown:
+/// false). res may be null.
+PgError result_pg_error(const PGresult* res);
+
 /// The server error of a failed result as "<message> (SQLSTATE xxxxx)".
 std::string result_error(const PGresult* res);
 
-/// SQLSTATE of a failed result, or "" when there is none.
+/// SQLSTATE of a failed result, or "" when there is none. (For code still reading PGresults
+/// itself; new code uses exec/exec_multi and PgError.)
 std::string result_sqlstate(const PGresult* res);
 
-/// Field accessor: nullopt for SQL NULL.
+/// Field accessor: nullopt for SQL NULL or outside the result. (For code still reading
+/// PGresults itself; new code uses Rows.)
 std::optional<std::string_view> field(const PGresult* res, int row, int col);
 
 } // namespace walcast::pg

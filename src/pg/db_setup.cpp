@@ -79,23 +79,23 @@ $$)SQL",
 }
 
 Status run_statements(const Connection& conn, const std::vector<std::string>& statements) {
-    if (auto r = conn.exec_script("BEGIN"); !r) return std::move(r).error();
+    if (auto r = conn.exec_script("BEGIN"); !r) return r.error().to_error();
     for (const auto& s : statements) {
         auto r = conn.exec_script(s);
         if (!r) {
             auto rb = conn.exec_script("ROLLBACK");
             (void)rb;
             std::string fix;
-            if (r.error().message.find("42501") != std::string::npos ||
+            if (r.error().is(sqlstate::insufficient_privilege) ||
                 r.error().message.find("permission denied") != std::string::npos)
                 fix = "; run it as a superuser, or print the SQL with `walcast db init --print` "
                       "and have an administrator run it";
             std::string first_line = s.substr(0, s.find('\n'));
             return make_error(Errc::Config, "database set-up failed at `" + first_line +
-                                                "`: " + r.error().message + fix);
+                                                "`: " + r.error().describe() + fix);
         }
     }
-    if (auto r = conn.exec_script("COMMIT"); !r) return std::move(r).error();
+    if (auto r = conn.exec_script("COMMIT"); !r) return r.error().to_error();
     return {};
 }
 

@@ -86,54 +86,58 @@ int ReplicationStream::backend_pid() const {
     return conn_ ? PQbackendPID(conn_.get()) : 0;
 }
 
-Result<PgResult> ReplicationStream::command(const std::string& sql) {
-    if (!conn_) return make_error(Errc::Unavailable, "replication connection is closed");
+SqlResult<Rows> ReplicationStream::command(const std::string& sql) {
+    if (!conn_) {
+        PgError e;
+        e.message = "replication connection is closed";
+        e.transient = e.connection_lost = true;
+        return e;
+    }
     PgResult res(PQexec(conn_.get(), sql.c_str()));
     auto st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && st != PGRES_COPY_BOTH) {
-        std::string msg = res ? result_error(res.get()) : trimmed(PQerrorMessage(conn_.get()));
-        Errc code = PQstatus(conn_.get()) == CONNECTION_OK ? Errc::InvalidInput : Errc::Unavailable;
-        return make_error(code, msg);
-    }
-    return res;
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && st != PGRES_COPY_BOTH)
+        return conn_.error_of(res.get());
+    return Rows(std::move(res));
 }
 
 Result<SystemIdentity> ReplicationStream::identify_system() {
     auto r = command("IDENTIFY_SYSTEM");
-    if (!r) return std::move(r).error().context("IDENTIFY_SYSTEM");
-    const PGresult* res = r->get();
-    if (PQntuples(res) != 1 || PQnfields(res) < 4)
+    if (!r) return r.error().to_error().context("IDENTIFY_SYSTEM");
+    const Rows& rows = *r;
+    auto timeline = rows.integer<std::uint32_t>(0, 1);
+    auto pos = Lsn::parse(rows.text(0, 2).value_or(""));
+    if (rows.size() != 1 || rows.columns() < 4 || !timeline)
         return make_error(Errc::Protocol, "IDENTIFY_SYSTEM returned an unexpected shape");
-    SystemIdentity id;
-    id.system_id = PQgetvalue(res, 0, 0);
-    id.timeline = static_cast<std::uint32_t>(std::strtoul(PQgetvalue(res, 0, 1), nullptr, 10));
-    auto pos = Lsn::parse(PQgetvalue(res, 0, 2));
     if (!pos) return make_error(Errc::Protocol, "IDENTIFY_SYSTEM returned an invalid xlogpos");
+    SystemIdentity id;
+    id.system_id = rows.string(0, 0);
+    id.timeline = *timeline;
     id.xlog_pos = *pos;
-    id.dbname = PQgetisnull(res, 0, 3) ? "" : PQgetvalue(res, 0, 3);
+    id.dbname = rows.string(0, 3);
     return id;
 }
 
-Result<CreatedSlot> ReplicationStream::create_slot(const std::string& slot_name, bool temporary) {
+SqlResult<CreatedSlot> ReplicationStream::create_slot(const std::string& slot_name,
+                                                      bool temporary) {
     // NOEXPORT_SNAPSHOT: the pre-15 spelling, still accepted by 15+; no snapshot is needed
     // because walcast streams changes only, it does not copy initial data.
     std::string sql = "CREATE_REPLICATION_SLOT " + slot_name + (temporary ? " TEMPORARY" : "") +
                       " LOGICAL pgoutput NOEXPORT_SNAPSHOT";
     auto r = command(sql);
     if (!r) return std::move(r).error();
-    const PGresult* res = r->get();
-    if (PQntuples(res) != 1 || PQnfields(res) < 2)
-        return make_error(Errc::Protocol, "CREATE_REPLICATION_SLOT returned an unexpected shape");
+    const Rows& rows = *r;
+    auto pos = Lsn::parse(rows.text(0, 1).value_or(""));
+    if (rows.size() != 1 || rows.columns() < 2 || !pos)
+        return PgError{"", "CREATE_REPLICATION_SLOT returned an unexpected answer", "", "", false};
     CreatedSlot s;
-    s.slot_name = PQgetvalue(res, 0, 0);
-    auto pos = Lsn::parse(PQgetvalue(res, 0, 1));
-    if (!pos) return make_error(Errc::Protocol, "CREATE_REPLICATION_SLOT returned an invalid LSN");
+    s.slot_name = rows.string(0, 0);
     s.consistent_point = *pos;
     return s;
 }
 
-Status ReplicationStream::start_logical(const std::string& slot_name, Lsn start,
-                                        const std::vector<std::string>& publications) {
+Result<void, PgError>
+ReplicationStream::start_logical(const std::string& slot_name, Lsn start,
+                                 const std::vector<std::string>& publications) {
     std::string names = quote_publication_names(publications);
     // The option value is a string literal: double any single quote.
     std::string literal;
@@ -146,7 +150,7 @@ Status ReplicationStream::start_logical(const std::string& slot_name, Lsn start,
     auto r = command(sql);
     if (!r) return std::move(r).error();
     if (PQresultStatus(r->get()) != PGRES_COPY_BOTH)
-        return make_error(Errc::Protocol, "START_REPLICATION did not enter COPY BOTH mode");
+        return PgError{"", "START_REPLICATION did not enter COPY BOTH mode", "", "", false};
     copy_mode_ = true;
     return {};
 }

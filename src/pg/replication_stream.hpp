@@ -66,16 +66,16 @@ public:
 
     /// CREATE_REPLICATION_SLOT name [TEMPORARY] LOGICAL pgoutput NOEXPORT_SNAPSHOT. A
     /// temporary slot is dropped when this connection ends. slot_name: [a-z0-9_]{1,63}.
-    /// Errors carry the server's message and SQLSTATE (42710 when the slot exists).
-    Result<CreatedSlot> create_slot(const std::string& slot_name, bool temporary);
+    /// Errors: the server's PgError (sqlstate::duplicate_object, 42710, when the slot exists).
+    SqlResult<CreatedSlot> create_slot(const std::string& slot_name, bool temporary);
 
     /// START_REPLICATION SLOT slot LOGICAL start (proto_version '1', publication_names
     /// '"p1","p2"'). start 0/0 = the slot's confirmed_flush_lsn; transactions committed before
     /// start are skipped by the server. On success the connection is in COPY BOTH mode.
-    /// Errors carry the server message and SQLSTATE (55006 = slot active for another PID,
-    /// 42704 = publication or slot missing).
-    Status start_logical(const std::string& slot_name, Lsn start,
-                         const std::vector<std::string>& publications);
+    /// Errors: the server's PgError (sqlstate::object_in_use, 55006 = slot active for another
+    /// PID; 42704 = publication or slot missing).
+    Result<void, PgError> start_logical(const std::string& slot_name, Lsn start,
+                                        const std::vector<std::string>& publications);
 
     /// Reads the next CopyData message, waiting up to timeout (also returns Timeout early when
     /// wake_fd, if >= 0, becomes readable). The returned payload stays valid until the next
@@ -103,7 +103,8 @@ public:
 
 private:
     explicit ReplicationStream(Connection conn) : conn_(std::move(conn)) {}
-    Result<PgResult> command(const std::string& sql);
+    /// Runs a replication command; COPY BOTH counts as success (START_REPLICATION).
+    SqlResult<Rows> command(const std::string& sql);
     void free_buffer();
 
     Connection conn_;

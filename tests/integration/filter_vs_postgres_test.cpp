@@ -439,7 +439,7 @@ protected:
         rel_.schema = "public";
         rel_.table = "t";
         for (int i = 0; i < PQntuples(r->get()); ++i) {
-            auto f = [&](int c) { return std::string(*pg::field(r->get(), i, c)); };
+            auto f = [&](int c) { return std::string(*r->text(i, c)); };
             capture::Column col;
             col.name = f(0);
             col.type.oid = static_cast<pg::Oid>(std::stoul(f(1)));
@@ -464,13 +464,13 @@ protected:
         for (int i = 0; i < PQntuples(r->get()); ++i) {
             pg::Tuple t;
             for (int c = 0; c < PQnfields(r->get()); ++c) {
-                auto v = pg::field(r->get(), i, c);
+                auto v = r->text(i, c);
                 if (v)
                     t.push_value(*v);
                 else
                     t.push_null();
             }
-            ids_.push_back(std::stoi(std::string(*pg::field(r->get(), i, 0))));
+            ids_.push_back(std::stoi(std::string(*r->text(i, 0))));
             rows_.push_back(std::move(t));
         }
     }
@@ -492,7 +492,7 @@ protected:
         if (!r) return core::SqlError{"", r.error().message};
         std::set<int> out;
         for (int i = 0; i < PQntuples(r->get()); ++i)
-            out.insert(std::stoi(std::string(*pg::field(r->get(), i, 0))));
+            out.insert(std::stoi(std::string(*r->text(i, 0))));
         return out;
     }
 

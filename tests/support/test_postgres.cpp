@@ -49,7 +49,7 @@ std::string sql_value(const pg::Connection& conn, const std::string& query) {
         ADD_FAILURE() << "no rows from: " << query;
         return {};
     }
-    auto v = pg::field(r->get(), 0, 0);
+    auto v = r->text(0, 0);
     return v ? std::string(*v) : std::string();
 }
 

@@ -27,10 +27,6 @@ void atomic_max(std::atomic<std::uint64_t>& a, std::uint64_t v) {
     }
 }
 
-bool has_sqlstate(const Error& e, const char* state) {
-    return e.message.find(std::string("(SQLSTATE ") + state + ")") != std::string::npos;
-}
-
 std::string temporary_slot_name() {
     static std::atomic<unsigned> counter{0};
     static const unsigned salt = std::random_device{}() & 0xffffff;
@@ -223,8 +219,8 @@ Status LogicalSource::stream_once() {
         if (*state) {
             const pg::SlotState& s = **state;
             auto db = catalog_conn_.exec("SELECT current_database()");
-            if (!db) return std::move(db).error();
-            std::string current_db(PQgetvalue(db->get(), 0, 0));
+            if (!db) return db.error().to_error();
+            const std::string current_db = db->string(0, 0);
             if (s.slot_type != "logical" || s.plugin != "pgoutput")
                 return make_error(Errc::Config,
                                   "replication slot \"" + slot + "\" exists but is a " +
@@ -260,7 +256,7 @@ Status LogicalSource::stream_once() {
     if (temporary) {
         slot = temporary_slot_name();
         auto created = stream.create_slot(slot, true);
-        if (!created) return std::move(created).error().context("creating a temporary slot");
+        if (!created) return created.error().to_error().context("creating a temporary slot");
         if (ever_up_)
             log::warn("the temporary replication slot did not survive the disconnection: "
                       "changes committed while walcast was disconnected are lost (set "
@@ -268,8 +264,9 @@ Status LogicalSource::stream_once() {
                       created->consistent_point.to_string());
     } else if (!slot_exists) {
         auto created = stream.create_slot(slot, false);
-        if (!created && !has_sqlstate(created.error(), "42710"))
-            return std::move(created).error().context("creating replication slot " + slot);
+        // Another walcast may have created it since the check: use it.
+        if (!created && !created.error().is(pg::sqlstate::duplicate_object))
+            return created.error().to_error().context("creating replication slot " + slot);
         if (created)
             log::info("created replication slot {} at {}", slot,
                       created->consistent_point.to_string());
@@ -283,12 +280,12 @@ Status LogicalSource::stream_once() {
     // what committed before it (with a permanent slot it starts at confirmed_flush_lsn anyway
     // when that is later).
     if (auto st = stream.start_logical(slot, last_handed_end_, {options_.publication}); !st) {
-        Error e = std::move(st).error();
-        if (has_sqlstate(e, "55006")) e.code = ever_up_ ? Errc::Unavailable : Errc::Config;
-        return std::move(e.context("START_REPLICATION on slot " + slot +
-                                   (has_sqlstate(e, "55006")
-                                        ? " (stop the other consumer or choose another SLOT_NAME)"
-                                        : "")));
+        const bool in_use = st.error().is(pg::sqlstate::object_in_use);
+        Error e = st.error().to_error();
+        if (in_use) e.code = ever_up_ ? Errc::Unavailable : Errc::Config;
+        return std::move(
+            e.context("START_REPLICATION on slot " + slot +
+                      (in_use ? " (stop the other consumer or choose another SLOT_NAME)" : "")));
     }
     relations_.clear();
     in_transaction_ = false;

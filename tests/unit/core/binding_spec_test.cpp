@@ -216,15 +216,6 @@ TEST(BindingSpecTest, SelectColumnsAreChecked) {
     EXPECT_EQ(hidden->message, "invalid column for select title");
 }
 
-TEST(BindingSpecTest, SqlstateConditionNames) {
-    EXPECT_EQ(sqlstate_condition_name("P0001"), "raise_exception");
-    EXPECT_EQ(sqlstate_condition_name("22P02"), "invalid_text_representation");
-    EXPECT_EQ(sqlstate_condition_name("42704"), "undefined_object");
-    EXPECT_EQ(sqlstate_condition_name("2201B"), "invalid_regular_expression");
-    EXPECT_EQ(sqlstate_condition_name("42883"), "undefined_function");
-    EXPECT_EQ(sqlstate_condition_name("ZZZZZ"), "");
-}
-
 TEST(ElixirInspectTest, Strings) {
     using elixir::inspect;
     using elixir::Term;
