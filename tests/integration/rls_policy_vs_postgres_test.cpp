@@ -301,10 +301,10 @@ std::vector<std::string> oracle(const pg::Connection& conn, const Row& row,
         if (!r)
             out.emplace_back("error");
         else
-            out.emplace_back(pg::field(r->get(), 0, 0).value_or("") == "1" ? "visible" : "hidden");
+            out.emplace_back(r->string(0, 0) == "1" ? "visible" : "hidden");
     }
     auto rb = conn.exec_script("ROLLBACK");
-    EXPECT_TRUE(rb) << rb.error().message;
+    EXPECT_TRUE(rb) << rb.error().describe();
     return out;
 }
 

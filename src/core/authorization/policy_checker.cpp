@@ -1,6 +1,7 @@
 #include "core/authorization/policy_checker.hpp"
 
 #include "common/logging.hpp"
+#include "pg/sqlstate.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -73,50 +74,32 @@ constexpr std::string_view fingerprint_name = "walcast_rls_fingerprint";
 /// leave their old statements behind until then).
 constexpr std::size_t max_prepared = 2000;
 
-/// An unsigned integer field (Postgres int/oid output); 0 when NULL or not a number.
-std::uint64_t uint_field(const PGresult* res, int row, int col) {
-    auto v = pg::field(res, row, col).value_or("0");
-    std::uint64_t n = 0;
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    (void)p;
-    return ec == std::errc() ? n : 0;
-}
-
 /// The results of one multi-statement script, in order, and its first error.
 struct ScriptResults {
-    std::vector<pg::PgResult> tuples; ///< every PGRES_TUPLES_OK result
-    std::size_t commands = 0;         ///< results before the error (any status)
+    std::vector<pg::Rows> tuples; ///< every result that returns rows, in order
+    std::size_t commands = 0;     ///< statements that succeeded before the error
     bool failed = false;
     std::string error;
     std::string sqlstate;
 };
 
-ScriptResults run_script(pg::Connection& conn, const std::string& script) {
+/// Runs `script` in one round trip. in_transaction: it opens a transaction block, which a
+/// failure leaves aborted: roll it back so the connection is reusable.
+ScriptResults run_script(pg::Connection& conn, const std::string& script,
+                         bool in_transaction = false) {
     ScriptResults out;
-    if (!PQsendQuery(conn.get(), script.c_str())) {
+    auto r = conn.exec_multi(script);
+    out.commands = r.results.size();
+    for (auto& rows : r.results)
+        if (rows.returns_tuples()) out.tuples.push_back(std::move(rows));
+    if (r.error) {
         out.failed = true;
-        out.error = PQerrorMessage(conn.get());
-        return out;
-    }
-    while (PGresult* raw = PQgetResult(conn.get())) {
-        pg::PgResult res(raw);
-        const auto st = PQresultStatus(raw);
-        if (st == PGRES_TUPLES_OK) {
-            if (!out.failed) ++out.commands;
-            out.tuples.push_back(std::move(res));
-        } else if (st == PGRES_COMMAND_OK) {
-            if (!out.failed) ++out.commands;
-        } else if (!out.failed) {
-            out.failed = true;
-            out.error = pg::result_error(raw);
-            out.sqlstate = pg::result_sqlstate(raw);
+        out.error = r.error->describe();
+        out.sqlstate = r.error->sqlstate;
+        if (in_transaction && conn.healthy()) {
+            auto rb = conn.exec_script("ROLLBACK");
+            (void)rb;
         }
-    }
-    if (out.failed && PQstatus(conn.get()) == CONNECTION_OK &&
-        PQtransactionStatus(conn.get()) != PQTRANS_IDLE) {
-        // The explicit transaction is aborted; end it so the connection is reusable.
-        auto rb = conn.exec_script("ROLLBACK");
-        (void)rb;
     }
     return out;
 }
@@ -207,9 +190,8 @@ void PolicyChecker::build_missing(PolicySession& session, std::span<RowCheckRequ
     std::size_t k = 0;
     for (const auto& [role, oid] : missing) {
         if (k >= res.tuples.size()) break;
-        const PGresult* raw = res.tuples[k++].get();
-        auto p = parse_row_policy(PQntuples(raw) == 1 ? pg::field(raw, 0, 0) : std::nullopt,
-                                  role, oid);
+        const pg::Rows& rows = res.tuples[k++];
+        auto p = parse_row_policy(rows.size() == 1 ? rows.text(0, 0) : std::nullopt, role, oid);
         if (!p) {
             log_once("build:" + role + ':' + std::to_string(oid),
                      "row-level security for role " + role + ": " + p.error().message);
@@ -392,7 +374,7 @@ PolicyChecker::Outcome PolicyChecker::run(PolicySession& session,
     }
     script += "COMMIT";
     stats_.round_trips.fetch_add(1, std::memory_order_relaxed);
-    auto res = run_script(conn, script);
+    auto res = run_script(conn, script, true);
     if (res.failed) {
         out.failed = true;
         out.error = std::move(res.error);
@@ -405,12 +387,12 @@ PolicyChecker::Outcome PolicyChecker::run(PolicySession& session,
     // Every policy used must have been built from the catalog as it is now.
     std::size_t k = 0;
     {
-        const PGresult* fp = k < res.tuples.size() ? res.tuples[k++].get() : nullptr;
+        const pg::Rows* fp = k < res.tuples.size() ? &res.tuples[k++] : nullptr;
         std::unordered_map<pg::Oid, std::string> now;
         std::string roles_now;
-        for (int row = 0; fp && row < PQntuples(fp); ++row) {
-            const auto oid = static_cast<pg::Oid>(uint_field(fp, row, 0));
-            std::string v(pg::field(fp, row, 1).value_or(""));
+        for (int row = 0; fp && row < fp->size(); ++row) {
+            const auto oid = fp->integer<pg::Oid>(row, 0).value_or(0);
+            std::string v = fp->string(row, 1);
             if (oid == 0)
                 roles_now = std::move(v);
             else
@@ -431,8 +413,8 @@ PolicyChecker::Outcome PolicyChecker::run(PolicySession& session,
         }
     }
     if (waits) {
-        const PGresult* vis = k < res.tuples.size() ? res.tuples[k++].get() : nullptr;
-        if (!vis || pg::field(vis, 0, 0).value_or("f") != "t") {
+        const pg::Rows* vis = k < res.tuples.size() ? &res.tuples[k++] : nullptr;
+        if (!vis || vis->boolean(0, 0) != true) {
             out.not_visible = true;
             for (auto* r : requests)
                 std::fill(r->verdicts.begin(), r->verdicts.end(), RowVerdict::Failed);
@@ -444,12 +426,12 @@ PolicyChecker::Outcome PolicyChecker::run(PolicySession& session,
         ++k; // set_config
         for (const auto& g : plan.groups) {
             if (!g.statement) continue;
-            const PGresult* raw = k < res.tuples.size() ? res.tuples[k++].get() : nullptr;
-            if (!raw) break;
+            const pg::Rows* rows = k < res.tuples.size() ? &res.tuples[k++] : nullptr;
+            if (!rows) break;
             for (auto idx : g.bound.rows)
                 plan.request->verdicts[idx] = RowVerdict::Hidden;
-            for (int row = 0; row < PQntuples(raw); ++row) {
-                const auto n = uint_field(raw, row, 0);
+            for (int row = 0; row < rows->size(); ++row) {
+                const auto n = rows->integer<std::uint64_t>(row, 0).value_or(0);
                 if (n >= 1 && n <= g.bound.rows.size())
                     plan.request->verdicts[g.bound.rows[n - 1]] = RowVerdict::Visible;
             }
@@ -510,7 +492,7 @@ void PolicyChecker::check(PolicySession& session, std::span<RowCheckRequest*> re
     if (requests.empty()) return;
     auto o = run_current(session, requests);
     if (!o.failed) return;
-    if (o.sqlstate == "57014" || !session.conn().healthy()) {
+    if (o.sqlstate == pg::sqlstate::query_canceled || !session.conn().healthy()) {
         // A timeout is not retried (it would only multiply the wait).
         log::warn("row-level security check failed: {}", o.error);
         return;
@@ -521,7 +503,7 @@ void PolicyChecker::check(PolicySession& session, std::span<RowCheckRequest*> re
     forget(session, requests);
     o = run_current(session, requests);
     if (!o.failed) return;
-    if (o.sqlstate == "57014" || !session.conn().healthy()) {
+    if (o.sqlstate == pg::sqlstate::query_canceled || !session.conn().healthy()) {
         log::warn("row-level security check failed: {}", o.error);
         return;
     }
@@ -539,7 +521,7 @@ void PolicyChecker::check_narrowing(PolicySession& session, std::span<RowCheckRe
         } else {
             o = last_failure;
         }
-        if (o.sqlstate == "57014" || !session.conn().healthy()) {
+        if (o.sqlstate == pg::sqlstate::query_canceled || !session.conn().healthy()) {
             log::warn("row-level security check for role {} failed: {}", r->identity->role,
                       o.error);
             continue;
@@ -560,7 +542,7 @@ void PolicyChecker::check_narrowing(PolicySession& session, std::span<RowCheckRe
                 log::warn("row-level security check for role {} on {}.{} failed: {}",
                           r->identity->role, r->rows[i].relation->schema,
                           r->rows[i].relation->table, os.error);
-                if (os.sqlstate == "57014" || !session.conn().healthy()) break;
+                if (os.sqlstate == pg::sqlstate::query_canceled || !session.conn().healthy()) break;
             }
         }
     }
