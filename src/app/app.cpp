@@ -10,10 +10,12 @@
 #include "core/commit_tracker.hpp"
 #include "core/router.hpp"
 #include "core/subscription_service.hpp"
+#include "protocol/phoenix/phoenix_session.hpp"
 #include "server/http_server.hpp"
 #include "server/server_context.hpp"
 #include "server/static_files.hpp"
-#include "server/ws_session.hpp"
+#include "server/upgrade_dispatcher.hpp"
+#include "server/ws_connection.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -40,10 +42,14 @@ struct App::Impl {
     std::unique_ptr<core::Router> router;
     std::unique_ptr<core::SubscriptionService> subscriptions;
     std::unique_ptr<ServerMetrics> server_metrics;
-    SessionRegistry sessions;
+    std::unique_ptr<protocol::phoenix::PhoenixMetrics> phoenix_metrics;
+    std::unique_ptr<protocol::phoenix::PhoenixContext> phoenix;
+    UpgradeDispatcher upgrades;
+    ConnectionRegistry connections;
     std::unique_ptr<ServerContext> ctx;
-    // Declared after what sessions reference: destroying the io_context destroys pending
-    // handlers and with them the last sessions, which use ctx, metrics and the registry.
+    // Declared after what connections reference: destroying the io_context destroys pending
+    // handlers and with them the last connections and their protocol sessions, which use ctx,
+    // the Phoenix context, metrics and the registry.
     asio::io_context io;
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
     std::unique_ptr<HttpServer> http;
@@ -98,11 +104,6 @@ Status App::start() {
             return svc->compile_late(b, rel, role, conn);
         });
 
-    // Deliveries are batched per router/authorizer round and sent at its end.
-    auto flush = [] { WsSession::flush_thread_deliveries(); };
-    m.router->set_round_end(flush);
-    m.authorizer->set_round_end(flush);
-
     m.router_confirm = m.fanout->add(*m.router);
     m.source = make_source(m.config, m.params, *m.fanout, ConfigErrors::Retry);
 
@@ -116,24 +117,34 @@ Status App::start() {
     m.registry.gauge_callback("walcast_replication_lag_ms",
                               "now - commit time of the last transaction read (0 when caught up)",
                               [source] { return static_cast<double>(source->stats().lag_ms); });
-    auto* sessions = &m.sessions;
+    auto* connections = &m.connections;
     m.registry.histogram_callback(
         "walcast_client_queue_bytes", "bytes queued per client, not yet written",
-        {0, 1024, 16384, 65536, 262144, 1048576, 4194304, 16777216}, [sessions] {
+        {0, 1024, 16384, 65536, 262144, 1048576, 4194304, 16777216}, [connections] {
             std::vector<double> v;
-            sessions->for_each([&](const std::shared_ptr<WsSession>& s) {
-                v.push_back(static_cast<double>(s->queued_bytes()));
+            connections->for_each([&](const std::shared_ptr<WsConnection>& c) {
+                v.push_back(static_cast<double>(c->queued_bytes()));
             });
             return v;
         });
 
-    m.ctx = std::make_unique<ServerContext>(ServerContext{
-        m.config, *m.verifier, *m.subscriptions, m.registry, *m.server_metrics, m.sessions,
-        [source] {
-            const auto s = source->health();
-            return Health{s.up, s.up ? std::string() : s.reason};
-        },
-        app_static_files(m.config, m.params)});
+    // The WebSocket protocols, one registration each: Phoenix (Supabase Realtime) on both
+    // of its paths.
+    m.phoenix_metrics = std::make_unique<protocol::phoenix::PhoenixMetrics>(m.registry);
+    m.phoenix =
+        std::make_unique<protocol::phoenix::PhoenixContext>(protocol::phoenix::PhoenixContext{
+            *m.verifier, *m.subscriptions, *m.phoenix_metrics, m.config.max_channels_per_client,
+            m.config.channel_error_backoff_ms});
+    m.upgrades.add({"/socket/websocket", "/realtime/v1/websocket"}, {},
+                   protocol::phoenix::upgrade_handler(*m.phoenix));
+
+    m.ctx = std::make_unique<ServerContext>(
+        ServerContext{m.config, m.registry, *m.server_metrics, m.connections,
+                      [source] {
+                          const auto s = source->health();
+                          return Health{s.up, s.up ? std::string() : s.reason};
+                      },
+                      app_static_files(m.config, m.params), m.upgrades});
     m.http = std::make_unique<HttpServer>(m.io, *m.ctx);
     if (auto st = m.http->listen(m.config.listen_host(), m.config.port); !st) return st;
 
@@ -159,7 +170,7 @@ void App::stop() {
     // Give queued close frames a moment on the I/O threads, then stop them.
     m.work.reset();
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (m.sessions.size() > 0 && std::chrono::steady_clock::now() < deadline)
+    while (m.connections.size() > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     m.io.stop();
     for (auto& t : m.threads)

@@ -256,17 +256,19 @@ void Authorizer::submit(std::vector<std::pair<IdentityPtr, AuthWork>>& work) {
     }
 }
 
-void Authorizer::finish(AuthWork& work, std::shared_ptr<const std::string> data) {
+void Authorizer::finish(AuthWork& work, std::shared_ptr<const std::string> data,
+                        DeliveryRound& round) {
     if (data) {
-        work.subscription->complete(work.slot, std::move(data), std::move(work.ids));
+        work.subscription->complete(work.slot, std::move(data), std::move(work.ids), round);
     } else {
-        work.subscription->skip(work.slot);
+        work.subscription->skip(work.slot, round);
     }
     if (auto p = tracker_.finish(work.ticket); p.valid()) confirm_(p);
 }
 
 void Authorizer::worker_loop(unsigned index) {
     pg::Connection conn;
+    DeliveryRound round; // this worker's: closed after each batch
     auto connect = [&] {
         // (Re)connect with a short backoff; a database that stays down turns the batch into
         // error rows rather than silently withholding it.
@@ -295,8 +297,8 @@ void Authorizer::worker_loop(unsigned index) {
                 }
             }
             connect();
-            check_per_subscriber(conn, batch);
-            if (round_end_) round_end_();
+            check_per_subscriber(conn, batch, round);
+            round.close(); // this batch's deliveries go out now
             std::lock_guard lock(mu_);
             pending_ -= batch.size();
             space_cv_.notify_all();
@@ -335,8 +337,8 @@ void Authorizer::worker_loop(unsigned index) {
         }
 
         connect();
-        check(conn, batches);
-        if (round_end_) round_end_();
+        check(conn, batches, round);
+        round.close(); // this round's deliveries go out now
 
         std::lock_guard lock(mu_);
         for (auto& b : batches) {
@@ -461,7 +463,7 @@ void Authorizer::check_rows_singly(pg::Connection& conn, Batch& b) {
     }
 }
 
-void Authorizer::check(pg::Connection& conn, std::vector<Batch>& batches) {
+void Authorizer::check(pg::Connection& conn, std::vector<Batch>& batches, DeliveryRound& round) {
     for (auto& b : batches) {
         if (conn.healthy()) b.prepare(conn, access_);
         batch_changes_.observe(static_cast<double>(b.changes.size()));
@@ -515,17 +517,17 @@ void Authorizer::check(pg::Connection& conn, std::vector<Batch>& batches) {
             switch (v) {
             case Verdict::Visible:
                 visible_.inc();
-                finish(w, w.payloads->get(w.variant));
+                finish(w, w.payloads->get(w.variant), round);
                 break;
             case Verdict::Hidden:
                 hidden_.inc();
-                finish(w, nullptr);
+                finish(w, nullptr, round);
                 break;
             case Verdict::Failed: {
                 check_errors_.inc();
                 PayloadVariant pv = w.variant;
                 pv.error = ErrorRow::CheckFailed;
-                finish(w, w.payloads->get(pv));
+                finish(w, w.payloads->get(pv), round);
                 break;
             }
             }
@@ -533,7 +535,8 @@ void Authorizer::check(pg::Connection& conn, std::vector<Batch>& batches) {
     }
 }
 
-void Authorizer::check_per_subscriber(pg::Connection& conn, std::vector<AuthWork>& batch) {
+void Authorizer::check_per_subscriber(pg::Connection& conn, std::vector<AuthWork>& batch,
+                                      DeliveryRound& round) {
     // One round trip per change; inside it, per subscriber: switch role and claims, then
     // `SELECT EXISTS (… WHERE pk = <value>)` — the reference's apply_rls loop.
     std::vector<int> verdicts(batch.size(), -1); // -1 failed, 0 hidden, 1 visible
@@ -607,15 +610,15 @@ void Authorizer::check_per_subscriber(pg::Connection& conn, std::vector<AuthWork
         auto& w = batch[i];
         if (verdicts[i] == 1) {
             visible_.inc();
-            finish(w, w.payloads->get(w.variant));
+            finish(w, w.payloads->get(w.variant), round);
         } else if (verdicts[i] == 0) {
             hidden_.inc();
-            finish(w, nullptr);
+            finish(w, nullptr, round);
         } else {
             check_errors_.inc();
             PayloadVariant v = w.variant;
             v.error = ErrorRow::CheckFailed;
-            finish(w, w.payloads->get(v));
+            finish(w, w.payloads->get(v), round);
         }
     }
 }

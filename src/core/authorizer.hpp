@@ -69,10 +69,6 @@ public:
     /// on the replication stream instead of unbounded memory or dropped changes.
     void submit(std::vector<std::pair<IdentityPtr, AuthWork>>& work);
 
-    /// Called on a worker thread after it delivered a batch's results (see
-    /// Router::set_round_end). Set once before start().
-    void set_round_end(std::function<void()> flush) { round_end_ = std::move(flush); }
-
     /// Items queued or running.
     std::size_t pending() const;
 
@@ -85,21 +81,21 @@ private:
     struct Batch;        ///< one identity's items taken by a worker (authorizer.cpp)
     struct RoundOutcome; ///< what one check transaction found (authorizer.cpp)
     void worker_loop(unsigned index);
-    void check(pg::Connection& conn, std::vector<Batch>& batches);
+    void check(pg::Connection& conn, std::vector<Batch>& batches, DeliveryRound& round);
     /// One transaction and round trip checking `set` (the visibility wait, then per identity
     /// role, claims and one SELECT per table); repeated while the changes are not visible yet.
     RoundOutcome run_round(pg::Connection& conn, const std::vector<Batch*>& set);
     /// After `b` failed as a whole: each of its rows alone, so only failing rows fail.
     void check_rows_singly(pg::Connection& conn, Batch& b);
-    void check_per_subscriber(pg::Connection& conn, std::vector<AuthWork>& batch);
-    void finish(AuthWork& work, std::shared_ptr<const std::string> data);
+    void check_per_subscriber(pg::Connection& conn, std::vector<AuthWork>& batch,
+                              DeliveryRound& round);
+    void finish(AuthWork& work, std::shared_ptr<const std::string> data, DeliveryRound& round);
 
     pg::ConnectParams params_;
     AuthorizerOptions options_;
     AccessCache& access_;
     CommitTracker& tracker_;
     std::function<void(capture::Position)> confirm_;
-    std::function<void()> round_end_;
 
     mutable std::mutex mu_;
     std::condition_variable work_cv_;                   ///< workers: an identity became ready

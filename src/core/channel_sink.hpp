@@ -2,6 +2,8 @@
 // by the server's channel (which frames and queues the bytes); core knows nothing of framing.
 #pragma once
 
+#include "common/delivery_round.hpp"
+
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -18,9 +20,10 @@ public:
     /// (spec §4.1), serialized once and shared by every channel receiving the same variant;
     /// ids: the ids of this channel's bindings that matched, in binding order (may repeat).
     /// Called from the router or an authorizer thread, in commit order per channel (core
-    /// guarantees it); must not block: queue and return.
+    /// guarantees it); must not block: queue and return. round: the delivering thread's
+    /// delivery round — output joins it and is sent when that thread closes it.
     virtual void deliver(const std::shared_ptr<const std::string>& data,
-                         std::span<const std::int64_t> ids) = 0;
+                         std::span<const std::int64_t> ids, DeliveryRound& round) = 0;
 };
 
 } // namespace walcast::core

@@ -69,7 +69,7 @@ void Router::on_commit(const capture::TransactionInfo&, capture::Position end) {
 
 void Router::on_idle() {
     changes_this_round_ = 0;
-    if (round_end_) round_end_();
+    round_.close();
 }
 
 void Router::on_stream_state(bool up, const std::string& reason) {
@@ -219,10 +219,10 @@ void Router::route(const capture::ChangePtr& change) {
                     identity, AuthWork{payloads, selected ? *selected : view->base,
                                        sub->shared_from_this(), slot, std::move(ids), ticket_});
             } else if (selected) {
-                sub->complete(slot, payloads->get(*selected), std::move(ids));
+                sub->complete(slot, payloads->get(*selected), std::move(ids), round_);
             } else {
                 if (!view->base_data) view->base_data = payloads->get(view->base);
-                sub->complete(slot, view->base_data, std::move(ids));
+                sub->complete(slot, view->base_data, std::move(ids), round_);
             }
         }
     }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "capture/change_sink.hpp"
+#include "common/delivery_round.hpp"
 #include "common/metrics.hpp"
 #include "core/authorizer.hpp"
 #include "core/commit_tracker.hpp"
@@ -39,11 +40,6 @@ public:
         const pg::Connection& conn)>;
     void set_late_compiler(LateCompiler compile) { compile_ = std::move(compile); }
 
-    /// Called on the router thread at the end of each round of changes (the source is idle,
-    /// or a round grew long): the channels' sinks may batch what they were handed and send it
-    /// then. Set once before the source starts.
-    void set_round_end(std::function<void()> flush) { round_end_ = std::move(flush); }
-
     void on_begin(const capture::TransactionInfo& txn) override;
     void on_change(const capture::ChangePtr& change) override;
     void on_commit(const capture::TransactionInfo& txn, capture::Position end) override;
@@ -64,7 +60,9 @@ private:
     CommitTracker& tracker_;
     std::function<void(capture::Position)> confirm_;
     LateCompiler compile_;
-    std::function<void()> round_end_;
+    /// The router thread's delivery round: closed when the source is idle, after
+    /// max_changes_per_round changes, and when the stream goes down.
+    DeliveryRound round_;
     std::size_t changes_this_round_ = 0;
     CommitTracker::Ticket ticket_ = 0;
     std::vector<std::pair<IdentityPtr, AuthWork>> auth_work_; ///< the current change's checks

@@ -28,15 +28,15 @@ std::uint64_t Subscription::reserve() {
 }
 
 void Subscription::complete(std::uint64_t slot, std::shared_ptr<const std::string> data,
-                            BindingIds ids) {
-    settle(slot, Pending{std::move(data), std::move(ids)});
+                            BindingIds ids, DeliveryRound& round) {
+    settle(slot, Pending{std::move(data), std::move(ids)}, round);
 }
 
-void Subscription::skip(std::uint64_t slot) {
-    settle(slot, Pending{});
+void Subscription::skip(std::uint64_t slot, DeliveryRound& round) {
+    settle(slot, Pending{}, round);
 }
 
-void Subscription::settle(std::uint64_t slot, Pending p) {
+void Subscription::settle(std::uint64_t slot, Pending p, DeliveryRound& round) {
     std::lock_guard lock(order_mu_);
     if (slot != next_deliver_) {
         waiting_.emplace(slot, std::move(p));
@@ -45,11 +45,11 @@ void Subscription::settle(std::uint64_t slot, Pending p) {
     // The sink is called under order_mu_ so that two threads settling consecutive slots cannot
     // hand the sink their messages out of order. Sinks only queue, so this is short.
     auto sink = sink_.lock();
-    if (sink && p.data) sink->deliver(p.data, p.ids);
+    if (sink && p.data) sink->deliver(p.data, p.ids, round);
     ++next_deliver_;
     while (!waiting_.empty() && waiting_.begin()->first == next_deliver_) {
         auto node = waiting_.extract(waiting_.begin());
-        if (sink && node.mapped().data) sink->deliver(node.mapped().data, node.mapped().ids);
+        if (sink && node.mapped().data) sink->deliver(node.mapped().data, node.mapped().ids, round);
         ++next_deliver_;
     }
 }

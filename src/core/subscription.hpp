@@ -60,10 +60,13 @@ public:
     /// commit order.
     std::uint64_t reserve();
     /// Fills position slot with a message (data + ids) and delivers every message now ready in
-    /// order. Any thread; each reserved slot must be completed or skipped exactly once.
-    void complete(std::uint64_t slot, std::shared_ptr<const std::string> data, BindingIds ids);
-    /// Marks position slot as "nothing to deliver" (e.g. row not visible under RLS).
-    void skip(std::uint64_t slot);
+    /// order, in the calling thread's round. Any thread; each reserved slot must be completed
+    /// or skipped exactly once.
+    void complete(std::uint64_t slot, std::shared_ptr<const std::string> data, BindingIds ids,
+                  DeliveryRound& round);
+    /// Marks position slot as "nothing to deliver" (e.g. row not visible under RLS); delivers
+    /// what it releases in round.
+    void skip(std::uint64_t slot, DeliveryRound& round);
 
     /// Messages waiting for an earlier slot (for metrics/tests).
     std::size_t waiting() const;
@@ -73,7 +76,7 @@ private:
         std::shared_ptr<const std::string> data; ///< null = skipped
         BindingIds ids;
     };
-    void settle(std::uint64_t slot, Pending p);
+    void settle(std::uint64_t slot, Pending p, DeliveryRound& round);
 
     const std::uint64_t id_;
     const std::string topic_;

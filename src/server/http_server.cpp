@@ -3,10 +3,9 @@
 #include "common/clock.hpp"
 #include "common/json_writer.hpp"
 #include "common/logging.hpp"
-#include "protocol/phoenix/vsn.hpp"
 #include "server/static_files.hpp"
 #include "server/websocket_handshake.hpp"
-#include "server/ws_session.hpp"
+#include "server/ws_connection.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -115,8 +114,7 @@ private:
                         false);
         }
         std::string path(url->path());
-        if (path == "/socket/websocket" || path == "/realtime/v1/websocket")
-            return upgrade(std::move(req), *url);
+        if (ctx_.upgrades.serves(path)) return upgrade(std::move(req), *url, path);
         if (req.method() != http::verb::get && req.method() != http::verb::head)
             return send(make(http::status::method_not_allowed, "application/json",
                              R"({"error":"only GET is served here"})", req.version()),
@@ -162,7 +160,9 @@ private:
         });
     }
 
-    void upgrade(Request req, const boost::urls::url_view& url) {
+    // A WebSocket upgrade (RFC 6455 §4.2): the generic checks here, then the route's protocol
+    // decides (UpgradeDispatcher) and, accepted, the connection gets its protocol session.
+    void upgrade(Request req, const boost::urls::url_view& url, const std::string& path) {
         if (!beast::websocket::is_upgrade(req) || req[http::field::sec_websocket_version] != "13" ||
             req[http::field::sec_websocket_key].empty()) {
             return send(make(http::status::bad_request, "application/json",
@@ -170,34 +170,34 @@ private:
                              req.version()),
                         false);
         }
+        const auto offered = parse_subprotocols(req[http::field::sec_websocket_protocol]);
+        const auto route = ctx_.upgrades.match(path, offered);
+        if (!route.handler) {
+            return send(
+                make(http::status::bad_request, "application/json",
+                     R"J({"error":"none of the offered WebSocket subprotocols is served here"})J",
+                     req.version()),
+                false);
+        }
         auto params = url.params();
-        std::optional<std::string> vsn_text, apikey;
-        if (auto it = params.find("vsn"); it != params.end() && (*it).has_value)
-            vsn_text = std::string((*it).value);
-        if (auto it = params.find("apikey"); it != params.end() && (*it).has_value)
-            apikey = std::string((*it).value);
-        // Unsupported serializer version: Phoenix answers 403 with an empty body (spec §1.2).
-        auto vsn = protocol::phoenix::parse_vsn(
-            vsn_text ? std::optional<std::string_view>(*vsn_text) : std::nullopt);
-        if (!vsn) return refuse(http::status::forbidden, "", req.version());
-
-        // Socket token: x-api-key header, else the apikey parameter (spec §1.3).
-        std::string token;
-        if (auto h = req.find("x-api-key"); h != req.end()) {
-            token = std::string(h->value());
-        } else if (apikey) {
-            token = *apikey;
-        } else {
-            auto f = auth::TokenFailure::missing();
-            return refuse(static_cast<http::status>(f.http_status()), f.http_body(), req.version());
-        }
-        auto verified = ctx_.verifier.verify(token, now_unix_us() / 1'000'000);
-        if (!verified) {
-            const auto& f = verified.failure();
-            log::info("refusing a WebSocket connection: {}", f.to_error().message);
-            return refuse(static_cast<http::status>(f.http_status()), f.http_body(), req.version());
-        }
-        auto claims = std::make_shared<const auth::Claims>(std::move(verified).claims());
+        protocol::UpgradeRequest request;
+        request.path = path;
+        request.query = [&params](std::string_view name) -> std::optional<std::string> {
+            if (auto it = params.find(name); it != params.end() && (*it).has_value)
+                return std::string((*it).value);
+            return std::nullopt;
+        };
+        request.header = [&req](std::string_view name) -> std::optional<std::string> {
+            if (auto h = req.find(name); h != req.end()) return std::string(h->value());
+            return std::nullopt;
+        };
+        request.subprotocols = offered;
+        auto decision = (*route.handler)(request);
+        if (auto* refused = std::get_if<protocol::UpgradeRefuse>(&decision))
+            return refuse(static_cast<http::status>(refused->status), std::move(refused->body),
+                          req.version());
+        auto accepted = std::make_shared<protocol::UpgradeAccept>(
+            std::move(std::get<protocol::UpgradeAccept>(decision)));
 
         auto res = std::make_shared<http::response<http::empty_body>>(
             http::status::switching_protocols, req.version());
@@ -205,19 +205,35 @@ private:
         res->set(http::field::connection, "Upgrade");
         res->set(http::field::sec_websocket_accept,
                  websocket_accept_key(req[http::field::sec_websocket_key]));
+        if (!route.subprotocol.empty())
+            res->set(http::field::sec_websocket_protocol, route.subprotocol);
         http::async_write(
             socket_, *res,
-            [self = shared_from_this(), res, vsn = *vsn, claims,
-             token = std::move(token)](beast::error_code ec, std::size_t) mutable {
+            [self = shared_from_this(), res, accepted](beast::error_code ec, std::size_t) {
                 if (ec) return self->close();
-                // Bytes the client sent right after its request are frames.
-                auto data = self->buffer_.data();
-                std::string leftover(static_cast<const char*>(data.data()), data.size());
-                auto session = std::make_shared<WsSession>(std::move(self->socket_), self->ctx_,
-                                                           vsn, std::move(claims), std::move(token),
-                                                           std::move(leftover));
-                session->start();
+                self->start_connection(*accepted);
             });
+    }
+
+    void start_connection(const protocol::UpgradeAccept& accepted) {
+        // Bytes the client sent right after its request are frames.
+        auto data = buffer_.data();
+        std::string leftover(static_cast<const char*>(data.data()), data.size());
+        ConnectionOptions o;
+        o.limits.soft_bytes = ctx_.config.client_queue_soft_bytes;
+        o.limits.soft_seconds = ctx_.config.client_queue_soft_seconds;
+        o.limits.hard_bytes = ctx_.config.client_queue_hard_bytes;
+        o.idle_timeout = accepted.idle_timeout;
+        o.idle_close_reason = accepted.idle_close_reason;
+        o.metrics = {&ctx_.metrics.connections, &ctx_.metrics.messages_delivered,
+                     &ctx_.metrics.messages_dropped, &ctx_.metrics.slow_disconnects};
+        o.on_teardown = [registry = &ctx_.connections](const WsConnection* c) {
+            registry->remove(c);
+        };
+        auto connection = std::make_shared<WsConnection>(
+            WsConnection::socket_type(std::move(socket_)), std::move(o), std::move(leftover));
+        connection->start(accepted.make_session);
+        ctx_.connections.add(connection);
     }
 
     tcp::socket socket_;
@@ -270,7 +286,8 @@ void HttpServer::schedule_sweep() {
         if (ec) return;
         auto now = std::chrono::steady_clock::now();
         auto unix_s = now_unix_us() / 1'000'000;
-        ctx_.sessions.for_each([&](const std::shared_ptr<WsSession>& s) { s->sweep(now, unix_s); });
+        ctx_.connections.for_each(
+            [&](const std::shared_ptr<WsConnection>& c) { c->sweep(now, unix_s); });
         schedule_sweep();
     });
 }
@@ -281,8 +298,8 @@ void HttpServer::stop() {
         acceptor_.close(ignored);
         sweep_timer_.cancel();
     });
-    ctx_.sessions.for_each([](const std::shared_ptr<WsSession>& s) {
-        s->close(close_code::going_away, "server shutting down");
+    ctx_.connections.for_each([](const std::shared_ptr<WsConnection>& c) {
+        c->close(close_code::going_away, "server shutting down");
     });
 }
 

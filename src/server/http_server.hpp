@@ -1,6 +1,6 @@
 // HttpServer: the listening socket. Plain HTTP requests get /healthz, /metrics and static
-// files (the inspector page); WebSocket upgrades on /socket/websocket and
-// /realtime/v1/websocket are checked (vsn, token) and become WsSessions.
+// files (the inspector page); WebSocket upgrades on the paths the UpgradeDispatcher serves are
+// decided by their protocol and become WsConnections with that protocol's session.
 #pragma once
 
 #include "common/result.hpp"
@@ -26,7 +26,7 @@ public:
     Status listen(const std::string& host, std::uint16_t port);
     std::uint16_t port() const { return port_; }
 
-    /// Stops accepting and closes every session with 1001 (going away). Any thread.
+    /// Stops accepting and closes every connection with 1001 (going away). Any thread.
     void stop();
 
 private:

@@ -1,6 +1,6 @@
 #include "server/server_context.hpp"
 
-#include "server/ws_session.hpp"
+#include "server/ws_connection.hpp"
 
 #include <vector>
 
@@ -8,7 +8,6 @@ namespace walcast::server {
 
 ServerMetrics::ServerMetrics(MetricsRegistry& r)
     : connections(r.gauge("walcast_connections", "open WebSocket connections")),
-      channels(r.gauge("walcast_channels", "joined channels")),
       connects_refused(r.counter("walcast_connects_refused_total",
                                  "WebSocket upgrades refused (bad token, bad vsn)")),
       messages_delivered(r.counter("walcast_changes_delivered_total",
@@ -17,38 +16,34 @@ ServerMetrics::ServerMetrics(MetricsRegistry& r)
                                  "postgres_changes messages discarded when a slow client was "
                                  "disconnected")),
       slow_disconnects(r.counter("walcast_slow_client_disconnects_total",
-                                 "clients disconnected for exceeding the outgoing queue limits")),
-      frames_ignored(
-          r.counter("walcast_frames_ignored_total", "malformed client frames logged and ignored")),
-      joins(r.counter("walcast_joins_total", "channel joins received")),
-      join_errors(r.counter("walcast_join_errors_total", "channel joins answered with an error")) {}
+                                 "clients disconnected for exceeding the outgoing queue limits")) {}
 
-void SessionRegistry::add(const std::shared_ptr<WsSession>& s) {
+void ConnectionRegistry::add(const std::shared_ptr<WsConnection>& c) {
     std::lock_guard lock(mu_);
-    sessions_.emplace(s.get(), s);
+    connections_.emplace(c.get(), c);
 }
 
-void SessionRegistry::remove(const WsSession* s) {
+void ConnectionRegistry::remove(const WsConnection* c) {
     std::lock_guard lock(mu_);
-    sessions_.erase(s);
+    connections_.erase(c);
 }
 
-void SessionRegistry::for_each(
-    const std::function<void(const std::shared_ptr<WsSession>&)>& f) const {
-    std::vector<std::shared_ptr<WsSession>> live;
+void ConnectionRegistry::for_each(
+    const std::function<void(const std::shared_ptr<WsConnection>&)>& f) const {
+    std::vector<std::shared_ptr<WsConnection>> live;
     {
         std::lock_guard lock(mu_);
-        live.reserve(sessions_.size());
-        for (const auto& [p, w] : sessions_)
-            if (auto s = w.lock()) live.push_back(std::move(s));
+        live.reserve(connections_.size());
+        for (const auto& [p, w] : connections_)
+            if (auto c = w.lock()) live.push_back(std::move(c));
     }
-    for (const auto& s : live)
-        f(s);
+    for (const auto& c : live)
+        f(c);
 }
 
-std::size_t SessionRegistry::size() const {
+std::size_t ConnectionRegistry::size() const {
     std::lock_guard lock(mu_);
-    return sessions_.size();
+    return connections_.size();
 }
 
 } // namespace walcast::server

@@ -16,8 +16,8 @@ namespace {
 // A ChannelSink that records what it is handed.
 class RecordingSink : public ChannelSink {
 public:
-    void deliver(const std::shared_ptr<const std::string>& data,
-                 std::span<const std::int64_t> ids) override {
+    void deliver(const std::shared_ptr<const std::string>& data, std::span<const std::int64_t> ids,
+                 DeliveryRound&) override {
         std::lock_guard lock(mu);
         messages.emplace_back(*data, std::vector<std::int64_t>(ids.begin(), ids.end()));
     }
@@ -31,6 +31,9 @@ public:
     std::mutex mu;
     std::vector<std::pair<std::string, std::vector<std::int64_t>>> messages;
 };
+
+// Deliveries made outside any delivering thread's round (the sink above needs none).
+DeliveryRound test_round;
 
 Binding binding(std::int64_t id, const char* json) {
     Binding b;
@@ -55,13 +58,13 @@ TEST(SubscriptionTest, DeliversInReservationOrderWhateverOrderSlotsComplete) {
     auto sink = std::make_shared<RecordingSink>();
     Subscription sub("realtime:a", {}, anon(), sink);
     auto s0 = sub.reserve(), s1 = sub.reserve(), s2 = sub.reserve(), s3 = sub.reserve();
-    sub.complete(s2, text("c"), {1});
-    sub.complete(s1, text("b"), {1});
+    sub.complete(s2, text("c"), {1}, test_round);
+    sub.complete(s1, text("b"), {1}, test_round);
     EXPECT_TRUE(sink->data().empty()) << "nothing may overtake slot 0";
     EXPECT_EQ(sub.waiting(), 2u);
-    sub.skip(s0);
+    sub.skip(s0, test_round);
     EXPECT_EQ(sink->data(), (std::vector<std::string>{"b", "c"}));
-    sub.complete(s3, text("d"), {7, 7});
+    sub.complete(s3, text("d"), {7, 7}, test_round);
     EXPECT_EQ(sink->data(), (std::vector<std::string>{"b", "c", "d"}));
     EXPECT_EQ(sink->messages.back().second, (std::vector<std::int64_t>{7, 7}));
     EXPECT_EQ(sub.waiting(), 0u);
@@ -76,8 +79,10 @@ TEST(SubscriptionTest, ConcurrentCompletionKeepsOrder) {
         slots.push_back(sub.reserve());
     // Two threads complete interleaved halves in reverse: order must still be 0..n-1.
     auto worker = [&](int parity) {
+        DeliveryRound round; // each delivering thread has its own
         for (int i = n - 1; i >= 0; --i)
-            if (i % 2 == parity) sub.complete(slots[i], text(std::to_string(i).c_str()), {1});
+            if (i % 2 == parity)
+                sub.complete(slots[i], text(std::to_string(i).c_str()), {1}, round);
     };
     std::thread a(worker, 0), b(worker, 1);
     a.join();
@@ -93,7 +98,7 @@ TEST(SubscriptionTest, ClosedSinkReceivesNothingAndDoesNotStallOthers) {
     Subscription sub("realtime:a", {}, anon(), sink);
     auto s0 = sub.reserve();
     sink.reset(); // the channel went away
-    sub.complete(s0, text("x"), {1});
+    sub.complete(s0, text("x"), {1}, test_round);
     EXPECT_EQ(sub.waiting(), 0u);
 }
 

@@ -1,0 +1,109 @@
+// PhoenixSession: the Phoenix channel protocol on one WebSocket — heartbeat, phx_join /
+// phx_leave, access_token refresh, token expiry, the channels table — serving Supabase
+// Realtime's Postgres Changes. A protocol::ProtocolSession: it sees messages, never sockets, and
+// answers through ConnectionIo.
+#pragma once
+
+#include "auth/claims.hpp"
+#include "auth/jwt_verifier.hpp"
+#include "common/metrics.hpp"
+#include "core/subscription.hpp"
+#include "core/subscription_service.hpp"
+#include "protocol/phoenix/message.hpp"
+#include "protocol/phoenix/vsn.hpp"
+#include "protocol/session.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace walcast::protocol::phoenix {
+
+class PostgresChangesSink;
+
+/// The Phoenix protocol's metrics, registered once.
+struct PhoenixMetrics {
+    explicit PhoenixMetrics(MetricsRegistry& registry);
+    Gauge& channels;
+    Counter& frames_ignored; ///< malformed client frames (logged and ignored)
+    Counter& joins;
+    Counter& join_errors;
+};
+
+/// What every Phoenix session shares; outlives the sessions.
+struct PhoenixContext {
+    const auth::JwtVerifier& verifier;
+    core::SubscriptionService& subscriptions;
+    PhoenixMetrics& metrics;
+    std::uint32_t max_channels_per_client = 100;   ///< MAX_CHANNELS_PER_CLIENT (spec §8)
+    std::uint32_t channel_error_backoff_ms = 5000; ///< CHANNEL_ERROR_BACKOFF_MS (spec §3.6)
+};
+
+/// Phoenix closes a socket that sent nothing for this long (spec §1.5, WebSocket timeout).
+inline constexpr std::chrono::milliseconds idle_timeout{60'000};
+
+/// The WebSocket upgrade of the Phoenix socket (spec §1.2–§1.4): `vsn` (1.0.0 / 2.0.0;
+/// anything else 403 with an empty body), the socket token from the x-api-key header or the
+/// apikey parameter (missing, invalid or expired: the TokenFailure status and body), then a
+/// PhoenixSession with the 60 s idle timeout. ctx must outlive the handler and its sessions.
+UpgradeHandler upgrade_handler(PhoenixContext& ctx);
+
+/// One socket's channels. Strand only, except sweep_due().
+class PhoenixSession final : public ProtocolSession {
+public:
+    /// socket_claims/socket_token: the verified socket token (spec §1.3).
+    PhoenixSession(const std::shared_ptr<ConnectionIo>& io, PhoenixContext& ctx, Vsn vsn,
+                   std::shared_ptr<const auth::Claims> socket_claims, std::string socket_token);
+    ~PhoenixSession() override;
+
+    void on_text(std::string_view payload) override;
+    void on_binary(std::string_view payload) override;
+    /// Channels whose token reached `exp` get the §9 `system` error and phx_close.
+    void on_sweep(std::chrono::steady_clock::time_point now, std::int64_t now_unix_s) override;
+    bool sweep_due(std::int64_t now_unix_s) const override;
+    void on_closed() override;
+
+private:
+    struct Channel {
+        std::string join_ref;
+        std::shared_ptr<PostgresChangesSink> sink;
+        core::SubscriptionPtr subscription;
+        std::shared_ptr<const auth::Claims> claims;
+        std::string token;
+        std::uint64_t join_seq = 0;
+        bool joined = false;
+    };
+
+    void handle_join(InboundMessage& m);
+    void on_subscribed(const std::string& topic, std::uint64_t join_seq,
+                       std::optional<std::string> ref, std::vector<boost::json::object> bindings,
+                       bool wait, core::SubscribeOutcome outcome);
+    void handle_leave(const InboundMessage& m);
+    void handle_access_token(const InboundMessage& m);
+    void reply(const InboundMessage& m, const std::optional<std::string>& join_ref,
+               ReplyStatus status, std::string_view response_json);
+    void join_error(const InboundMessage& m, std::string reason);
+    void push_system(const std::string& topic, const Channel& ch, std::string_view extension,
+                     std::string_view status, std::string_view message);
+    void drop_channel(const std::string& topic, bool send_close);
+    void update_min_exp();
+    void send(std::string_view frame) { io_.send_text({frame}); }
+
+    ConnectionIo& io_;
+    std::weak_ptr<ConnectionIo> io_weak_;
+    PhoenixContext& ctx_;
+    const Vsn vsn_;
+    std::shared_ptr<const auth::Claims> socket_claims_;
+    std::string socket_token_;
+    std::unordered_map<std::string, Channel> channels_;
+    std::uint64_t join_seq_ = 0;
+    bool closed_ = false;
+    std::atomic<std::int64_t> min_exp_{0}; ///< earliest channel token exp (0 = none); any thread
+};
+
+} // namespace walcast::protocol::phoenix
