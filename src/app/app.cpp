@@ -11,6 +11,7 @@
 #include "core/router.hpp"
 #include "core/subscription_service.hpp"
 #include "protocol/phoenix/phoenix_session.hpp"
+#include "protocol/phoenix/postgres_changes_feature.hpp"
 #include "server/http_server.hpp"
 #include "server/server_context.hpp"
 #include "server/static_files.hpp"
@@ -131,9 +132,13 @@ Status App::start() {
     // The WebSocket protocols, one registration each: Phoenix (Supabase Realtime) on both
     // of its paths.
     m.phoenix_metrics = std::make_unique<protocol::phoenix::PhoenixMetrics>(m.registry);
+    // A channel's features, in the order their join results, reply keys and after-join pushes
+    // are handled.
+    std::vector<std::shared_ptr<protocol::phoenix::ChannelFeatureFactory>> features{
+        std::make_shared<protocol::phoenix::PostgresChangesFeatureFactory>(*m.subscriptions)};
     m.phoenix =
         std::make_unique<protocol::phoenix::PhoenixContext>(protocol::phoenix::PhoenixContext{
-            *m.verifier, *m.subscriptions, *m.phoenix_metrics, m.config.max_channels_per_client,
+            *m.verifier, *m.phoenix_metrics, std::move(features), m.config.max_channels_per_client,
             m.config.channel_error_backoff_ms});
     m.upgrades.add({"/socket/websocket", "/realtime/v1/websocket"}, {},
                    protocol::phoenix::upgrade_handler(*m.phoenix));

@@ -5,7 +5,6 @@
 #include "common/logging.hpp"
 #include "protocol/phoenix/decoder.hpp"
 #include "protocol/phoenix/encoder.hpp"
-#include "protocol/phoenix/postgres_changes_sink.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -16,10 +15,6 @@ namespace {
 std::string_view subtopic(std::string_view topic) {
     constexpr std::string_view prefix = "realtime:";
     return topic.substr(topic.starts_with(prefix) ? prefix.size() : 0);
-}
-
-core::IdentityPtr identity_of(const auth::Claims& c) {
-    return std::make_shared<const core::Identity>(core::Identity{c.role, c.json, c.identity_key});
 }
 
 } // namespace
@@ -65,6 +60,72 @@ UpgradeHandler upgrade_handler(PhoenixContext& ctx) {
     };
 }
 
+/// One joined or joining channel: the generic part (refs, token, expiry) and its features.
+class PhoenixSession::Channel final : public ChannelHandle {
+public:
+    Channel(PhoenixSession& s, std::string topic, std::string join_ref, JoinConfig config,
+            std::shared_ptr<const auth::Claims> claims, std::string token, std::uint64_t seq)
+        : session(s), join_seq(seq), topic_(std::move(topic)), join_ref_(std::move(join_ref)),
+          config_(std::move(config)), claims_(std::move(claims)), token_(std::move(token)) {}
+
+    const std::string& topic() const override { return topic_; }
+    const std::string& join_ref() const override { return join_ref_; }
+    Vsn vsn() const override { return session.vsn_; }
+    const JoinConfig& config() const override { return config_; }
+    const std::shared_ptr<const auth::Claims>& claims() const override { return claims_; }
+    const std::string& token() const override { return token_; }
+    const std::weak_ptr<ConnectionIo>& io() const override { return session.io_weak_; }
+
+    void reply(const std::optional<std::string>& ref, ReplyStatus status,
+               std::string_view response_json) override {
+        session.io_.send_text(
+            {encode_reply(session.vsn_, OptionalRef(join_ref_),
+                          ref ? OptionalRef(*ref) : std::nullopt, topic_, status, response_json)});
+    }
+    void push(std::string_view event, std::string_view payload_json) override {
+        session.io_.send_text(
+            {encode_push(session.vsn_, OptionalRef(join_ref_), topic_, event, payload_json)});
+    }
+    void push_system(std::string_view extension, std::string_view status,
+                     std::string_view message) override {
+        std::string payload = "{\"channel\":";
+        json::append_string(payload, subtopic(topic_));
+        payload += ",\"extension\":";
+        json::append_string(payload, extension);
+        payload += ",\"message\":";
+        json::append_string(payload, message);
+        payload += ",\"status\":";
+        json::append_string(payload, status);
+        payload += '}';
+        push(event::system, payload);
+    }
+    void shut_down(std::string message) override {
+        // ConnectionIo::post keeps the connection, and with it the session, alive.
+        session.io_.post([&s = session, topic = topic_, seq = join_seq,
+                          message = std::move(message)] { s.shut_down(topic, seq, message); });
+    }
+
+    void set_token(std::shared_ptr<const auth::Claims> claims, std::string token) {
+        claims_ = std::move(claims);
+        token_ = std::move(token);
+    }
+
+    PhoenixSession& session;
+    std::vector<std::shared_ptr<ChannelFeature>> features;
+    std::vector<std::optional<FeatureJoinResult>> results; ///< per feature, while joining
+    std::size_t pending = 0;                               ///< features yet to call done
+    const std::uint64_t join_seq;
+    bool joined = false;
+    std::optional<std::string> join_push_ref; ///< the phx_join's ref, for the reply
+
+private:
+    const std::string topic_;
+    const std::string join_ref_;
+    const JoinConfig config_;
+    std::shared_ptr<const auth::Claims> claims_;
+    std::string token_;
+};
+
 PhoenixSession::PhoenixSession(const std::shared_ptr<ConnectionIo>& io, PhoenixContext& ctx,
                                Vsn vsn, std::shared_ptr<const auth::Claims> socket_claims,
                                std::string socket_token)
@@ -74,15 +135,29 @@ PhoenixSession::PhoenixSession(const std::shared_ptr<ConnectionIo>& io, PhoenixC
 PhoenixSession::~PhoenixSession() = default;
 
 void PhoenixSession::on_binary(std::string_view payload) {
-    // realtime-js sends binary frames only for broadcasts (kind 3), which walcast does not
-    // serve yet; a well-formed one is acknowledged only by the log, like any unknown event.
     auto m = decode_binary(vsn_, payload);
     if (!m) {
         ctx_.metrics.frames_ignored.inc();
         log::debug("ignoring a binary frame: {}", m.error().message);
-    } else {
-        log::debug("ignoring a broadcast on {}: broadcast is not supported yet", m->topic);
+        return;
     }
+    auto it = channels_.find(m->topic);
+    if (it == channels_.end()) {
+        io_.send_text(
+            {encode_unmatched_topic(vsn_, m->ref ? OptionalRef(*m->ref) : std::nullopt, m->topic)});
+        return;
+    }
+    Channel& ch = *it->second;
+    if (ch.joined) {
+        auto features = ch.features; // a feature may end the channel while handling
+        for (const auto& f : features)
+            if (f->on_user_broadcast(ch, *m)) return;
+    }
+    InboundMessage im;
+    im.topic = m->topic;
+    im.ref = m->ref;
+    im.event = std::string(event::broadcast);
+    unsupported(im, ch.join_ref());
 }
 
 bool PhoenixSession::sweep_due(std::int64_t now_unix_s) const {
@@ -106,6 +181,19 @@ void PhoenixSession::reply(const InboundMessage& m, const std::optional<std::str
         encode_reply(vsn_, join_ref ? OptionalRef(*join_ref) : std::nullopt,
                      m.ref ? OptionalRef(*m.ref) : std::nullopt, m.topic, status, response_json);
     io_.send_text({frame});
+}
+
+void PhoenixSession::unsupported(const InboundMessage& m,
+                                 const std::optional<std::string>& join_ref) {
+    // No feature of the channel serves this event: answer pushes that expect a reply so that
+    // the client does not wait for a timeout.
+    if (!m.ref) return;
+    std::string response = "{\"reason\":";
+    json::append_string(response, "walcast does not serve the event '" + m.event +
+                                      "' on this channel (Broadcast and Presence are not "
+                                      "supported yet; only Postgres Changes are served)");
+    response += '}';
+    reply(m, join_ref, ReplyStatus::Error, response);
 }
 
 void PhoenixSession::on_text(std::string_view payload) {
@@ -134,12 +222,13 @@ void PhoenixSession::on_text(std::string_view payload) {
         return;
     }
     if (m.event == event::access_token) return handle_access_token(m);
-    // Broadcast and Presence come later; answer pushes that expect a reply so that the client
-    // does not wait for a timeout.
-    if (m.ref)
-        reply(
-            m, it->second.join_ref, ReplyStatus::Error,
-            R"({"reason":"walcast does not support this event yet; only Postgres Changes are served"})");
+    Channel& ch = *it->second;
+    if (ch.joined) {
+        auto features = ch.features; // a feature may end the channel while handling
+        for (const auto& f : features)
+            if (f->on_message(ch, m)) return;
+    }
+    unsupported(m, ch.join_ref());
 }
 
 void PhoenixSession::join_error(const InboundMessage& m, std::string reason) {
@@ -196,175 +285,162 @@ void PhoenixSession::handle_join(InboundMessage& m) {
         return join_error(
             m, auth::TokenFailure::expired(claims->exp, now_unix_us() / 1'000'000).join_reason());
 
-    std::vector<boost::json::object> bindings;
-    bool wait = false;
-    if (const auto* config = payload.if_contains("config"); config && config->is_object()) {
-        const auto& cfg = config->get_object();
-        if (const auto* pc = cfg.if_contains("postgres_changes"); pc && pc->is_array())
-            for (const auto& b : pc->get_array())
-                if (b.is_object()) bindings.push_back(b.get_object());
-        if (const auto* opts = cfg.if_contains("postgres_changes_options");
-            opts && opts->is_object())
-            if (const auto* w = opts->get_object().if_contains("wait"); w && w->is_bool())
-                wait = w->get_bool();
-    }
-
-    Channel ch;
-    ch.join_ref = m.join_ref ? *m.join_ref : (m.ref ? *m.ref : std::string());
-    ch.sink = std::make_shared<PostgresChangesSink>(io_weak_, vsn_, topic);
-    ch.claims = claims;
-    ch.token = token;
-    ch.join_seq = ++join_seq_;
+    const auto seq = ++join_seq_;
+    auto owned = std::make_unique<Channel>(
+        *this, topic, m.join_ref ? *m.join_ref : (m.ref ? *m.ref : std::string()),
+        parse_join_config(payload), std::move(claims), std::move(token), seq);
+    Channel& ch = *owned;
+    ch.join_push_ref = m.ref;
+    for (const auto& factory : ctx_.features)
+        if (auto f = factory->make(ch)) ch.features.push_back(std::move(f));
+    ch.results.resize(ch.features.size());
+    ch.pending = ch.features.size();
+    channels_[topic] = std::move(owned);
     ctx_.metrics.channels.add();
-
-    if (bindings.empty()) {
-        ch.joined = true;
-        auto& stored = channels_[topic] = std::move(ch);
-        stored.sink->open(
-            [&] { reply(m, stored.join_ref, ReplyStatus::Ok, R"({"postgres_changes":[]})"); });
-        update_min_exp();
-        return;
-    }
-
-    const auto seq = ch.join_seq;
-    core::SubscribeRequest req{topic, bindings, identity_of(*claims), ch.sink};
-    channels_[topic] = std::move(ch);
     update_min_exp();
-    // The connection (and with it this session) stays alive until the outcome is handled on
-    // the strand, which also unsubscribes it if the channel is gone by then.
-    ctx_.subscriptions.subscribe(std::move(req), [io = io_weak_.lock(), this, topic, seq,
-                                                  ref = m.ref, bindings = std::move(bindings),
-                                                  wait](core::SubscribeOutcome o) mutable {
-        if (!io) {
-            if (o.subscription) ctx_.subscriptions.unsubscribe(o.subscription);
-            return;
-        }
-        io->post([this, topic, seq, ref = std::move(ref), bindings = std::move(bindings), wait,
-                  o = std::move(o)]() mutable {
-            on_subscribed(topic, seq, std::move(ref), std::move(bindings), wait, std::move(o));
+    if (ch.features.empty()) return finish_join(ch);
+
+    // A feature may call done before join() returns, and the last done may end the channel:
+    // iterate over a copy and touch ch no more after the loop.
+    auto features = ch.features;
+    for (std::size_t i = 0; i < features.size(); ++i)
+        features[i]->join(ch, [this, topic, seq, i](FeatureJoinResult r) {
+            on_feature_joined(topic, seq, i, std::move(r));
         });
-    });
 }
 
-void PhoenixSession::on_subscribed(const std::string& topic, std::uint64_t join_seq,
-                                   std::optional<std::string> ref,
-                                   std::vector<boost::json::object> bindings, bool wait,
-                                   core::SubscribeOutcome o) {
+void PhoenixSession::on_feature_joined(const std::string& topic, std::uint64_t join_seq,
+                                       std::size_t index, FeatureJoinResult result) {
     auto it = channels_.find(topic);
-    if (closed_ || it == channels_.end() || it->second.join_seq != join_seq) {
-        // The channel was left or replaced while its bindings were being set up.
-        if (o.subscription) ctx_.subscriptions.unsubscribe(o.subscription);
-        return;
-    }
-    Channel& ch = it->second;
+    // The channel was left or replaced while its features were joining (each feature
+    // releases what it set up in close()).
+    if (closed_ || it == channels_.end() || it->second->join_seq != join_seq) return;
+    Channel& ch = *it->second;
+    if (ch.joined || index >= ch.results.size() || ch.results[index]) return;
+    ch.results[index] = std::move(result);
+    if (--ch.pending == 0) finish_join(ch);
+}
+
+void PhoenixSession::finish_join(Channel& ch) {
+    const std::string topic = ch.topic();
     InboundMessage m;
     m.topic = topic;
-    m.ref = std::move(ref);
-    if (o.error && wait) {
-        // With postgres_changes_options.wait the join itself fails (realtime-js reports
-        // CHANNEL_ERROR with this reason).
-        ctx_.metrics.join_errors.inc();
-        std::string response = "{\"reason\":";
-        json::append_string(response, o.error_code + ": " + *o.error);
-        response += '}';
-        reply(m, ch.join_ref, ReplyStatus::Error, response);
-        drop_channel(topic, false);
-        return;
-    }
-    ch.subscription = o.subscription;
-    ch.joined = true;
-    // Reply: each binding echoed unchanged plus its id, same order and count (spec §3.2).
-    boost::json::array echoed;
-    for (std::size_t i = 0; i < bindings.size(); ++i) {
-        boost::json::object b = std::move(bindings[i]);
-        b["id"] = i < o.ids.size() ? o.ids[i] : 0;
-        echoed.emplace_back(std::move(b));
-    }
-    boost::json::object response;
-    response["postgres_changes"] = std::move(echoed);
-    const std::string response_json = boost::json::serialize(response);
-    ch.sink->open([&] {
-        reply(m, ch.join_ref, ReplyStatus::Ok, response_json);
-        if (o.error) {
-            push_system(topic, ch, "postgres_changes", "error", *o.error);
-        } else {
-            push_system(topic, ch, "postgres_changes", "ok", "Subscribed to PostgreSQL");
+    m.ref = ch.join_push_ref;
+    for (const auto& r : ch.results) {
+        if (r && r->error) {
+            // A feature refused the join (postgres_changes_options.wait with a binding error:
+            // realtime-js reports CHANNEL_ERROR with this reason).
+            ctx_.metrics.join_errors.inc();
+            std::string response = "{\"reason\":";
+            json::append_string(response, *r->error);
+            response += '}';
+            reply(m, ch.join_ref(), ReplyStatus::Error, response);
+            drop_channel(topic, false);
+            return;
         }
-    });
-}
-
-void PhoenixSession::push_system(const std::string& topic, const Channel& ch,
-                                 std::string_view extension, std::string_view status,
-                                 std::string_view message) {
-    std::string payload = "{\"channel\":";
-    json::append_string(payload, subtopic(topic));
-    payload += ",\"extension\":";
-    json::append_string(payload, extension);
-    payload += ",\"message\":";
-    json::append_string(payload, message);
-    payload += ",\"status\":";
-    json::append_string(payload, status);
-    payload += '}';
-    io_.send_text({encode_push(vsn_, OptionalRef(ch.join_ref), topic, event::system, payload)});
+    }
+    std::string response = "{";
+    for (std::size_t i = 0; i < ch.features.size(); ++i) {
+        const auto& r = ch.results[i];
+        if (!r || r->reply_json.empty()) continue;
+        if (response.size() > 1) response += ',';
+        json::append_string(response, ch.features[i]->name());
+        response += ':';
+        response += r->reply_json;
+    }
+    response += '}';
+    ch.results.clear();
+    ch.joined = true;
+    // Every feature holds its deliveries until the reply is queued: open them nested, the
+    // reply innermost.
+    std::function<void(std::size_t)> open_from = [&](std::size_t i) {
+        if (i == ch.features.size()) {
+            reply(m, ch.join_ref(), ReplyStatus::Ok, response);
+            return;
+        }
+        ch.features[i]->open([&] { open_from(i + 1); });
+    };
+    open_from(0);
+    auto features = ch.features;
+    const auto seq = ch.join_seq;
+    for (const auto& f : features) {
+        // An after_join may end the channel (a limit); stop at once then.
+        auto it = channels_.find(topic);
+        if (it == channels_.end() || it->second->join_seq != seq) return;
+        f->after_join(*it->second);
+    }
 }
 
 void PhoenixSession::handle_leave(const InboundMessage& m) {
     auto it = channels_.find(m.topic);
     std::optional<std::string> join_ref = m.join_ref;
-    if (it != channels_.end()) join_ref = it->second.join_ref;
+    if (it != channels_.end()) join_ref = it->second->join_ref();
     reply(m, join_ref, ReplyStatus::Ok, "{}");
     if (it != channels_.end()) drop_channel(m.topic, true);
 }
 
 void PhoenixSession::handle_access_token(const InboundMessage& m) {
     auto it = channels_.find(m.topic);
-    if (it == channels_.end() || !it->second.joined) return;
-    Channel& ch = it->second;
+    if (it == channels_.end() || !it->second->joined) return;
+    Channel& ch = *it->second;
     if (!m.payload.is_object()) return;
     const auto* tok = m.payload.get_object().if_contains("access_token");
     // Ignored: null, the same token, an sb_ key (spec §9). No reply in any case.
     if (!tok || !tok->is_string()) return;
     std::string token(tok->get_string());
-    if (token == ch.token || token.starts_with("sb_")) return;
+    if (token == ch.token() || token.starts_with("sb_")) return;
     auto v = ctx_.verifier.verify(token, now_unix_us() / 1'000'000);
     if (!v) {
-        push_system(m.topic, ch, "system", "error", v.failure().system_message());
+        ch.push_system("system", "error", v.failure().system_message());
         drop_channel(m.topic, true);
         return;
     }
-    ch.claims = std::make_shared<const auth::Claims>(std::move(v).claims());
-    ch.token = std::move(token);
-    if (ch.subscription) ch.subscription->set_identity(identity_of(*ch.claims));
+    ch.set_token(std::make_shared<const auth::Claims>(std::move(v).claims()), std::move(token));
     update_min_exp();
+    const auto seq = ch.join_seq;
+    auto features = ch.features;
+    for (const auto& f : features) {
+        auto cur = channels_.find(m.topic);
+        if (cur == channels_.end() || cur->second->join_seq != seq) return;
+        f->on_token_refreshed(*cur->second);
+    }
 }
 
 void PhoenixSession::drop_channel(const std::string& topic, bool send_close) {
     auto it = channels_.find(topic);
     if (it == channels_.end()) return;
-    Channel& ch = it->second;
-    if (ch.subscription) ctx_.subscriptions.unsubscribe(ch.subscription);
-    ch.sink->close();
-    if (send_close) io_.send_text({encode_close(vsn_, OptionalRef(ch.join_ref), topic)});
+    std::unique_ptr<Channel> ch = std::move(it->second);
     channels_.erase(it);
+    for (const auto& f : ch->features)
+        f->close();
+    if (send_close) io_.send_text({encode_close(vsn_, OptionalRef(ch->join_ref()), topic)});
     ctx_.metrics.channels.sub();
     update_min_exp();
+}
+
+void PhoenixSession::shut_down(const std::string& topic, std::uint64_t join_seq,
+                               const std::string& message) {
+    auto it = channels_.find(topic);
+    if (closed_ || it == channels_.end() || it->second->join_seq != join_seq) return;
+    it->second->push_system("system", "error", message);
+    drop_channel(topic, true);
 }
 
 void PhoenixSession::update_min_exp() {
     std::int64_t min = 0;
     for (const auto& [topic, ch] : channels_)
-        if (ch.claims && (min == 0 || ch.claims->exp < min)) min = ch.claims->exp;
+        if (ch->claims() && (min == 0 || ch->claims()->exp < min)) min = ch->claims()->exp;
     min_exp_ = min;
 }
 
 void PhoenixSession::on_sweep(std::chrono::steady_clock::time_point, std::int64_t now_unix_s) {
     std::vector<std::string> expired;
     for (const auto& [topic, ch] : channels_)
-        if (ch.claims && ch.claims->exp <= now_unix_s) expired.push_back(topic);
+        if (ch->claims() && ch->claims()->exp <= now_unix_s) expired.push_back(topic);
     for (const auto& topic : expired) {
-        const Channel& ch = channels_.at(topic);
-        push_system(topic, ch, "system", "error",
-                    auth::TokenFailure::expired(ch.claims->exp, now_unix_s).system_message());
+        Channel& ch = *channels_.at(topic);
+        ch.push_system("system", "error",
+                       auth::TokenFailure::expired(ch.claims()->exp, now_unix_s).system_message());
         drop_channel(topic, true);
     }
 }

@@ -1,14 +1,14 @@
 // PhoenixSession: the Phoenix channel protocol on one WebSocket — heartbeat, phx_join /
-// phx_leave, access_token refresh, token expiry, the channels table — serving Supabase
-// Realtime's Postgres Changes. A protocol::ProtocolSession: it sees messages, never sockets, and
-// answers through ConnectionIo.
+// phx_leave, access_token refresh, token expiry, the channels table. What a channel serves
+// (Postgres Changes, Broadcast, Presence, live queries) is its ChannelFeatures
+// (channel_feature.hpp), made by the factories in the PhoenixContext. A
+// protocol::ProtocolSession: it sees messages, never sockets, and answers through ConnectionIo.
 #pragma once
 
 #include "auth/claims.hpp"
 #include "auth/jwt_verifier.hpp"
 #include "common/metrics.hpp"
-#include "core/subscription.hpp"
-#include "core/subscription_service.hpp"
+#include "protocol/phoenix/channel_feature.hpp"
 #include "protocol/phoenix/message.hpp"
 #include "protocol/phoenix/vsn.hpp"
 #include "protocol/session.hpp"
@@ -19,12 +19,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 namespace walcast::protocol::phoenix {
-
-class PostgresChangesSink;
 
 /// The Phoenix protocol's metrics, registered once.
 struct PhoenixMetrics {
@@ -38,8 +37,10 @@ struct PhoenixMetrics {
 /// What every Phoenix session shares; outlives the sessions.
 struct PhoenixContext {
     const auth::JwtVerifier& verifier;
-    core::SubscriptionService& subscriptions;
     PhoenixMetrics& metrics;
+    /// The channel features, asked in this order at every join; their join() results, open()
+    /// and after_join() run in this order too (Postgres Changes first).
+    std::vector<std::shared_ptr<ChannelFeatureFactory>> features;
     std::uint32_t max_channels_per_client = 100;   ///< MAX_CHANNELS_PER_CLIENT (spec §8)
     std::uint32_t channel_error_backoff_ms = 5000; ///< CHANNEL_ERROR_BACKOFF_MS (spec §3.6)
 };
@@ -69,28 +70,20 @@ public:
     void on_closed() override;
 
 private:
-    struct Channel {
-        std::string join_ref;
-        std::shared_ptr<PostgresChangesSink> sink;
-        core::SubscriptionPtr subscription;
-        std::shared_ptr<const auth::Claims> claims;
-        std::string token;
-        std::uint64_t join_seq = 0;
-        bool joined = false;
-    };
+    class Channel;
 
     void handle_join(InboundMessage& m);
-    void on_subscribed(const std::string& topic, std::uint64_t join_seq,
-                       std::optional<std::string> ref, std::vector<boost::json::object> bindings,
-                       bool wait, core::SubscribeOutcome outcome);
+    void on_feature_joined(const std::string& topic, std::uint64_t join_seq, std::size_t index,
+                           FeatureJoinResult result);
+    void finish_join(Channel& ch);
     void handle_leave(const InboundMessage& m);
     void handle_access_token(const InboundMessage& m);
     void reply(const InboundMessage& m, const std::optional<std::string>& join_ref,
                ReplyStatus status, std::string_view response_json);
     void join_error(const InboundMessage& m, std::string reason);
-    void push_system(const std::string& topic, const Channel& ch, std::string_view extension,
-                     std::string_view status, std::string_view message);
+    void unsupported(const InboundMessage& m, const std::optional<std::string>& join_ref);
     void drop_channel(const std::string& topic, bool send_close);
+    void shut_down(const std::string& topic, std::uint64_t join_seq, const std::string& message);
     void update_min_exp();
     void send(std::string_view frame) { io_.send_text({frame}); }
 
@@ -100,7 +93,7 @@ private:
     const Vsn vsn_;
     std::shared_ptr<const auth::Claims> socket_claims_;
     std::string socket_token_;
-    std::unordered_map<std::string, Channel> channels_;
+    std::unordered_map<std::string, std::unique_ptr<Channel>> channels_;
     std::uint64_t join_seq_ = 0;
     bool closed_ = false;
     std::atomic<std::int64_t> min_exp_{0}; ///< earliest channel token exp (0 = none); any thread
