@@ -10,6 +10,7 @@
 #include "core/commit_tracker.hpp"
 #include "core/router.hpp"
 #include "core/subscription_service.hpp"
+#include "protocol/phoenix/broadcast_feature.hpp"
 #include "protocol/phoenix/phoenix_session.hpp"
 #include "protocol/phoenix/postgres_changes_feature.hpp"
 #include "server/http_server.hpp"
@@ -44,6 +45,7 @@ struct App::Impl {
     std::unique_ptr<core::SubscriptionService> subscriptions;
     std::unique_ptr<ServerMetrics> server_metrics;
     std::unique_ptr<protocol::phoenix::PhoenixMetrics> phoenix_metrics;
+    std::unique_ptr<broadcast::Hub> broadcast_hub;
     std::unique_ptr<protocol::phoenix::PhoenixContext> phoenix;
     UpgradeDispatcher upgrades;
     ConnectionRegistry connections;
@@ -134,8 +136,14 @@ Status App::start() {
     m.phoenix_metrics = std::make_unique<protocol::phoenix::PhoenixMetrics>(m.registry);
     // A channel's features, in the order their join results, reply keys and after-join pushes
     // are handled.
+    m.broadcast_hub = std::make_unique<broadcast::Hub>();
+    protocol::phoenix::BroadcastLimits broadcast_limits;
+    broadcast_limits.max_payload_bytes =
+        static_cast<std::size_t>(m.config.max_payload_size_kb) * 1000 + 500;
     std::vector<std::shared_ptr<protocol::phoenix::ChannelFeatureFactory>> features{
-        std::make_shared<protocol::phoenix::PostgresChangesFeatureFactory>(*m.subscriptions)};
+        std::make_shared<protocol::phoenix::PostgresChangesFeatureFactory>(*m.subscriptions),
+        std::make_shared<protocol::phoenix::BroadcastFeatureFactory>(*m.broadcast_hub, m.registry,
+                                                                     broadcast_limits)};
     m.phoenix =
         std::make_unique<protocol::phoenix::PhoenixContext>(protocol::phoenix::PhoenixContext{
             *m.verifier, *m.phoenix_metrics, std::move(features), m.config.max_channels_per_client,

@@ -62,6 +62,9 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
         opt(app, "--max-channels-per-client", c.max_channels_per_client, "MAX_CHANNELS_PER_CLIENT",
             "channels one socket may join")
             ->group(g);
+        opt(app, "--max-payload-size-kb", c.max_payload_size_kb, "MAX_PAYLOAD_SIZE_KB",
+            "largest broadcast payload in kB (1000 bytes)")
+            ->group(g);
     }
     if (has(groups, ConfigOptions::Auth)) {
         const std::string g = "Authentication";

@@ -42,6 +42,8 @@ struct Config {
     std::uint32_t connect_error_backoff_ms = 2000;     ///< CONNECT_ERROR_BACKOFF_MS (spec §1.4)
     std::uint32_t channel_error_backoff_ms = 5000;     ///< CHANNEL_ERROR_BACKOFF_MS (spec §3.6)
     std::uint32_t max_channels_per_client = 100;       ///< MAX_CHANNELS_PER_CLIENT (spec §8)
+    /// MAX_PAYLOAD_SIZE_KB: largest broadcast payload, kB of 1000 bytes (+500 bytes, spec §7.1.7)
+    std::uint32_t max_payload_size_kb = 3000;
 
     // --- authentication / authorization ---
     std::string jwt_secret;               ///< JWT_SECRET: HS256/384/512 secret

@@ -190,8 +190,8 @@ void PhoenixSession::unsupported(const InboundMessage& m,
     if (!m.ref) return;
     std::string response = "{\"reason\":";
     json::append_string(response, "walcast does not serve the event '" + m.event +
-                                      "' on this channel (Broadcast and Presence are not "
-                                      "supported yet; only Postgres Changes are served)");
+                                      "' on this channel (Presence is not supported yet; "
+                                      "Postgres Changes and Broadcast are served)");
     response += '}';
     reply(m, join_ref, ReplyStatus::Error, response);
 }

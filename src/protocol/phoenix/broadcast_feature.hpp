@@ -1,0 +1,43 @@
+// Broadcast as a channel feature (spec §7.1): the channel joins its topic in a broadcast::Hub;
+// client pushes — V1/V2 JSON `broadcast` messages and V2 binary kind-3 frames — are relayed to
+// every member of the topic on this node in the sender's order, encoded once per serializer
+// (kind 3 → kind 4 for 2.0.0 members, JSON for 1.0.0 members, binary payloads not to 1.0.0),
+// with `self` and `ack` as specified.
+#pragma once
+
+#include "broadcast/hub.hpp"
+#include "common/metrics.hpp"
+#include "protocol/phoenix/channel_feature.hpp"
+
+#include <cstddef>
+
+namespace walcast::protocol::phoenix {
+
+/// Limits of client broadcasts (spec §7.1.7).
+struct BroadcastLimits {
+    /// Largest user payload in bytes (JSON text or binary bytes); RT's default is
+    /// max_payload_size_in_kb 3000 × 1000 + 500 bytes of slack.
+    std::size_t max_payload_bytes = 3000 * 1000 + 500;
+};
+
+/// Present on every public channel. A private channel (`config.private`) is refused at join
+/// until RLS on realtime.messages is served, so that no policy is silently ignored.
+/// hub and registry must outlive the factory and every channel.
+class BroadcastFeatureFactory final : public ChannelFeatureFactory {
+public:
+    BroadcastFeatureFactory(broadcast::Hub& hub, MetricsRegistry& registry, BroadcastLimits limits);
+    std::shared_ptr<ChannelFeature> make(ChannelHandle& ch) override;
+
+    /// The Hub topic of a channel: its namespace (public / private, which never see each
+    /// other, spec §7.0) and its sub-topic.
+    static std::string hub_topic(std::string_view channel_topic, bool is_private);
+
+private:
+    broadcast::Hub& hub_;
+    Counter& received_;
+    Counter& delivered_;
+    Counter& dropped_;
+    const BroadcastLimits limits_;
+};
+
+} // namespace walcast::protocol::phoenix
