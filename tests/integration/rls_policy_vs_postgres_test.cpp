@@ -12,8 +12,9 @@
 // planner orders the clauses it evaluates by estimated cost (moving cheap leakproof ones first)
 // and may skip or reach the raising one where walcast's fixed order does not — hidden versus
 // error, never visible versus anything else (a version is visible only when every clause
-// evaluated true, which no order changes). The policy cache is kept across sets, so every set also tests that policy, membership,
-// RLS-switch and owner changes take effect at once. Plus: unchanged TOAST values.
+// evaluated true, which no order changes). The policy cache is kept across sets, so every set also
+// tests that policy, membership, RLS-switch and owner changes take effect at once. Plus: unchanged
+// TOAST values.
 #include "capture_test_sink.hpp"
 
 #include "core/authorization/policy_checker.hpp"
@@ -39,9 +40,12 @@ using core::RowVersion;
 
 const char* verdict_name(RowVerdict v) {
     switch (v) {
-    case RowVerdict::Visible: return "visible";
-    case RowVerdict::Hidden: return "hidden";
-    case RowVerdict::Failed: return "error";
+    case RowVerdict::Visible:
+        return "visible";
+    case RowVerdict::Hidden:
+        return "hidden";
+    case RowVerdict::Failed:
+        return "error";
     }
     return "?";
 }
@@ -62,7 +66,8 @@ std::vector<Identity> identities() {
         return c + extra + "}";
     };
     return {
-        {"authenticated/u0 tier a", "authenticated", claims("authenticated", 0, R"(,"tier":"a","level":"2")")},
+        {"authenticated/u0 tier a", "authenticated",
+         claims("authenticated", 0, R"(,"tier":"a","level":"2")")},
         {"authenticated/u1 tier b", "authenticated", claims("authenticated", 1, R"(,"tier":"b")")},
         {"authenticated/u2", "authenticated", claims("authenticated", 2, R"(,"level":"9")")},
         {"anon", "anon", claims("anon", -1, "")},
@@ -120,8 +125,10 @@ std::string describe(const Row& r) {
     std::ostringstream o;
     auto s = [](const auto& v) {
         std::ostringstream x;
-        if (v) x << *v;
-        else x << "NULL";
+        if (v)
+            x << *v;
+        else
+            x << "NULL";
         return x.str();
     };
     o << "{id " << r.id << ", owner " << s(r.owner) << ", team " << s(r.team) << ", level "
@@ -146,9 +153,10 @@ private:
 Row random_row(Rng& rng, int id) {
     Row r;
     r.id = id;
-    if (!rng.chance(0.1)) r.owner = rng.chance(0.8) ? rng.pick(users)
-                                                    : std::string("b0000000-0000-4000-8000-00000000000") +
-                                                          std::to_string(rng.below(10));
+    if (!rng.chance(0.1))
+        r.owner = rng.chance(0.8) ? rng.pick(users)
+                                  : std::string("b0000000-0000-4000-8000-00000000000") +
+                                        std::to_string(rng.below(10));
     if (!rng.chance(0.1)) r.team = rng.below(5);
     if (!rng.chance(0.1)) r.level = rng.below(6);
     if (!rng.chance(0.2)) r.tag = rng.pick(std::vector<std::string>{"a", "b", "x"});
@@ -214,9 +222,9 @@ PolicySet random_policy_set(Rng& rng, int n) {
     o << (rng.chance(0.3) ? "REVOKE diff_group FROM diff_member;\n"
                           : "GRANT diff_group TO diff_member;\n");
     const int policies = rng.below(5) + (rng.chance(0.1) ? 0 : 1);
-    const std::vector<std::string> roles = {"anon",       "authenticated", "diff_group",
+    const std::vector<std::string> roles = {"anon",        "authenticated", "diff_group",
                                             "diff_member", "diff_owner",    "diff_noinherit"};
-    const std::vector<std::string> commands = {"SELECT", "ALL", "SELECT", "ALL",
+    const std::vector<std::string> commands = {"SELECT", "ALL",    "SELECT", "ALL",
                                                "INSERT", "UPDATE", "DELETE"};
     for (int p = 0; p < policies; ++p) {
         // Names vary in order (the evaluation order of Postgres follows them).
@@ -293,11 +301,10 @@ std::vector<std::string> oracle(const pg::Connection& conn, const Row& row,
         return std::vector<std::string>(ids.size(), "?");
     }
     for (std::size_t i = 0; i < ids.size(); ++i) {
-        auto r = conn.exec_script(std::string(i ? "ROLLBACK TO SAVEPOINT s; " : "") +
-                                  "SET LOCAL ROLE " + conn.quote_ident(ids[i].role) +
-                                  "; SELECT set_config('request.jwt.claims', " +
-                                  conn.quote_literal(ids[i].claims) +
-                                  ", true); SELECT count(*) FROM diff.docs");
+        auto r = conn.exec_script(
+            std::string(i ? "ROLLBACK TO SAVEPOINT s; " : "") + "SET LOCAL ROLE " +
+            conn.quote_ident(ids[i].role) + "; SELECT set_config('request.jwt.claims', " +
+            conn.quote_literal(ids[i].claims) + ", true); SELECT count(*) FROM diff.docs");
         if (!r)
             out.emplace_back("error");
         else
@@ -318,8 +325,9 @@ TEST(RlsPolicyVsPostgresTest, EveryRowVersionIsDecidedAsPostgresDecidesIt) {
                 cap.sink.up());
 
     const std::uint32_t seed =
-        std::getenv("RLS_DIFF_SEED") ? static_cast<std::uint32_t>(std::atol(std::getenv("RLS_DIFF_SEED")))
-                                     : 20261122u;
+        std::getenv("RLS_DIFF_SEED")
+            ? static_cast<std::uint32_t>(std::atol(std::getenv("RLS_DIFF_SEED")))
+            : 20261122u;
     const int sets = std::getenv("RLS_DIFF_SETS") ? std::atoi(std::getenv("RLS_DIFF_SETS")) : 36;
     Rng rng(seed);
     const auto ids = identities();
@@ -418,9 +426,9 @@ TEST(RlsPolicyVsPostgresTest, EveryRowVersionIsDecidedAsPostgresDecidesIt) {
     std::string report;
     for (const auto& m : mismatches)
         report += m + "\n";
-    EXPECT_TRUE(mismatches.empty()) << mismatches.size() << " of " << cases
-                                    << " verdicts differ (seed " << seed << "):\n"
-                                    << report;
+    EXPECT_TRUE(mismatches.empty())
+        << mismatches.size() << " of " << cases << " verdicts differ (seed " << seed << "):\n"
+        << report;
     // The sets must exercise every outcome, or the comparison proves little.
     EXPECT_GE(cases, 10000u);
     EXPECT_GT(tally["visible"], cases / 10) << "visible " << tally["visible"];
@@ -472,12 +480,15 @@ TEST(RlsPolicyVsPostgresTest, UnchangedToastValuesAreReadFromTheOldTupleOrFailTh
                 cap.sink.up());
     // ~20 kB of incompressible text: stored out of line.
     const std::string big = "(SELECT string_agg(md5(i::text), '') FROM generate_series(1, 600) i)";
-    sql(conn, "INSERT INTO toast.by_owner VALUES (1, 'me', 'pub' || " + big + ");"
-              "INSERT INTO toast.by_body VALUES (1, 'me', 'pub' || " + big + ");"
-              "UPDATE toast.by_owner SET owner = 'me' WHERE id = 1;"
-              "UPDATE toast.by_body SET owner = 'you' WHERE id = 1;"
-              "ALTER TABLE toast.by_body REPLICA IDENTITY FULL;"
-              "UPDATE toast.by_body SET owner = 'them' WHERE id = 1;");
+    sql(conn, "INSERT INTO toast.by_owner VALUES (1, 'me', 'pub' || " + big +
+                  ");"
+                  "INSERT INTO toast.by_body VALUES (1, 'me', 'pub' || " +
+                  big +
+                  ");"
+                  "UPDATE toast.by_owner SET owner = 'me' WHERE id = 1;"
+                  "UPDATE toast.by_body SET owner = 'you' WHERE id = 1;"
+                  "ALTER TABLE toast.by_body REPLICA IDENTITY FULL;"
+                  "UPDATE toast.by_body SET owner = 'them' WHERE id = 1;");
     ASSERT_TRUE(wait_for_lines(cap.sink, 5));
     const auto changes = cap.sink.changes();
     ASSERT_EQ(changes[2]->kind, ChangeKind::Update);

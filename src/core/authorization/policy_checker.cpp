@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
-#include <thread>
 #include <map>
 #include <set>
+#include <thread>
 
 namespace walcast::core {
 
@@ -27,9 +27,13 @@ RowPolicyPtr PolicyCache::find(const std::string& role, pg::Oid table) const {
     return it == entries_.end() ? nullptr : it->second;
 }
 
-void PolicyCache::put(RowPolicyPtr policy) {
+RowPolicyPtr PolicyCache::put(RowPolicyPtr policy) {
     std::lock_guard lock(mu_);
-    entries_[key(policy->role, policy->table)] = std::move(policy);
+    auto& slot = entries_[key(policy->role, policy->table)];
+    if (!slot || slot->fingerprint != policy->fingerprint ||
+        slot->roles_fingerprint != policy->roles_fingerprint)
+        slot = std::move(policy);
+    return slot;
 }
 
 void PolicyCache::erase(const std::string& role, pg::Oid table) {
@@ -169,23 +173,31 @@ void PolicyChecker::log_missing(const RowPolicy& policy, const std::string& colu
                  " REPLICA IDENTITY FULL (and publish every column the policies read)");
 }
 
-void PolicyChecker::build_missing(PolicySession& session, std::span<RowCheckRequest*> requests) {
+PolicyChecker::Policies PolicyChecker::build_missing(PolicySession& session,
+                                                     std::span<RowCheckRequest*> requests) {
+    Policies policies;
     std::set<std::pair<std::string, pg::Oid>> missing;
     for (const auto* r : requests)
-        for (const auto& row : r->rows)
-            if (!cache_.find(r->identity->role, row.relation->oid))
+        for (const auto& row : r->rows) {
+            auto key = PolicyCache::key(r->identity->role, row.relation->oid);
+            if (policies.count(key)) continue;
+            if (auto p = cache_.find(r->identity->role, row.relation->oid))
+                policies.emplace(std::move(key), std::move(p));
+            else
                 missing.emplace(r->identity->role, row.relation->oid);
-    if (missing.empty()) return;
+        }
+    if (missing.empty()) return policies;
     auto& conn = session.conn();
     std::string script;
     for (const auto& [role, oid] : missing)
         script += row_policy_query(conn, role, oid) + ";";
     stats_.round_trips.fetch_add(1, std::memory_order_relaxed);
+    ++session.round_trips;
     auto res = run_script(conn, script);
     if (res.failed) {
         log_once("build:" + res.error, "cannot read row-level security policies: " + res.error +
-                                            "; the checks concerned are sent as error rows");
-        return;
+                                           "; the checks concerned are sent as error rows");
+        return policies;
     }
     std::size_t k = 0;
     for (const auto& [role, oid] : missing) {
@@ -198,12 +210,12 @@ void PolicyChecker::build_missing(PolicySession& session, std::span<RowCheckRequ
             continue;
         }
         stats_.builds.fetch_add(1, std::memory_order_relaxed);
-        cache_.put(std::move(p).value());
+        policies.emplace(PolicyCache::key(role, oid), cache_.put(std::move(p).value()));
     }
+    return policies;
 }
 
-void PolicyChecker::prepare_missing(PolicySession& session,
-                                    std::span<RowCheckRequest*> requests) {
+void PolicyChecker::prepare_missing(PolicySession& session, const Policies& policies) {
     auto& conn = session.conn();
     // What to run, in order: each item is one or two statements (a DEALLOCATE of the
     // statement it replaces, then its PREPARE).
@@ -223,30 +235,26 @@ void PolicyChecker::prepare_missing(PolicySession& session,
     if (!session.fingerprint_prepared_)
         items.push_back({"PREPARE " + std::string(fingerprint_name) + "(oid[]) AS " +
                              fingerprint_statement() + ";",
-                         1, {}, nullptr, std::string(fingerprint_name)});
-    for (const auto* r : requests) {
-        for (const auto& row : r->rows) {
-            auto policy = cache_.find(r->identity->role, row.relation->oid);
-            if (!policy || policy->mode != RowSecurity::Policies) continue;
-            auto key = PolicyCache::key(policy->role, policy->table);
-            auto it = session.prepared_.find(key);
-            if (it != session.prepared_.end() && it->second.policy == policy) continue;
-            if (std::any_of(items.begin(), items.end(),
-                            [&](const Item& x) { return x.key == key; }))
-                continue;
-            Item item;
-            if (it != session.prepared_.end()) {
-                item.sql = "DEALLOCATE " + it->second.name + ";";
-                item.statements = 2;
-                session.prepared_.erase(it);
-            }
-            item.name = "walcast_rls_" + std::to_string(++session.next_name_);
-            item.sql += "PREPARE " + item.name + "(" + policy->type_name + "[]) AS " +
-                        policy->statement + ";";
-            item.key = std::move(key);
-            item.policy = std::move(policy);
-            items.push_back(std::move(item));
+                         1,
+                         {},
+                         nullptr,
+                         std::string(fingerprint_name)});
+    for (const auto& [key, policy] : policies) {
+        if (policy->mode != RowSecurity::Policies) continue;
+        auto it = session.prepared_.find(key);
+        if (it != session.prepared_.end() && it->second.policy == policy) continue;
+        Item item;
+        if (it != session.prepared_.end()) {
+            item.sql = "DEALLOCATE " + it->second.name + ";";
+            item.statements = 2;
+            session.prepared_.erase(it);
         }
+        item.name = "walcast_rls_" + std::to_string(++session.next_name_);
+        item.sql +=
+            "PREPARE " + item.name + "(" + policy->type_name + "[]) AS " + policy->statement + ";";
+        item.key = key;
+        item.policy = policy;
+        items.push_back(std::move(item));
     }
     // Statements run in order up to the first error; the items after a failing one are sent
     // again, so that one policy that cannot be prepared does not hold the others back.
@@ -255,6 +263,7 @@ void PolicyChecker::prepare_missing(PolicySession& session,
         for (std::size_t i = from; i < items.size(); ++i)
             script += items[i].sql;
         stats_.round_trips.fetch_add(1, std::memory_order_relaxed);
+        ++session.round_trips;
         auto res = run_script(conn, script);
         std::size_t ran = res.commands;
         std::size_t i = from;
@@ -280,7 +289,8 @@ void PolicyChecker::prepare_missing(PolicySession& session,
 }
 
 PolicyChecker::Outcome PolicyChecker::run(PolicySession& session,
-                                          std::span<RowCheckRequest*> requests) {
+                                          std::span<RowCheckRequest*> requests,
+                                          const Policies& policies) {
     Outcome out;
     auto& conn = session.conn();
     struct Group {
@@ -306,8 +316,9 @@ PolicyChecker::Outcome PolicyChecker::run(PolicySession& session,
             auto g = std::find_if(plan.groups.begin(), plan.groups.end(),
                                   [&](const Group& x) { return x.policy->table == oid; });
             if (g == plan.groups.end()) {
-                auto policy = cache_.find(r->identity->role, oid);
-                if (!policy) continue; // could not be built: stays Failed
+                auto p = policies.find(PolicyCache::key(r->identity->role, oid));
+                if (p == policies.end()) continue; // could not be built: stays Failed (logged)
+                auto policy = p->second;
                 plan.groups.push_back({std::move(policy), {}, {}, nullptr});
                 g = plan.groups.end() - 1;
             }
@@ -333,7 +344,8 @@ PolicyChecker::Outcome PolicyChecker::run(PolicySession& session,
             if (g.bound.rows.empty()) continue;
             auto it = session.prepared_.find(PolicyCache::key(g.policy->role, g.policy->table));
             if (it == session.prepared_.end() || it->second.policy != g.policy) {
-                g.bound.rows.clear(); // could not be prepared: stays Failed
+                // Its preparation failed (logged then): the rows stay Failed.
+                g.bound.rows.clear();
                 continue;
             }
             g.statement = &it->second.name;
@@ -355,25 +367,27 @@ PolicyChecker::Outcome PolicyChecker::run(PolicySession& session,
     for (std::size_t i = 0; i < tables.size(); ++i)
         oids += (i ? "," : "") + std::to_string(tables[i]);
     oids += '}';
-    std::string script = "BEGIN READ ONLY; SET LOCAL statement_timeout = " +
-                         std::to_string(options_.timeout_ms) + "; EXECUTE " +
-                         std::string(fingerprint_name) + "('" + oids + "');";
+    std::string script =
+        "BEGIN READ ONLY; SET LOCAL statement_timeout = " + std::to_string(options_.timeout_ms) +
+        "; EXECUTE " + std::string(fingerprint_name) + "('" + oids + "');";
     const bool waits = !wait_for.empty();
     if (waits) script += wait_for.statement() + ";";
     for (const auto& plan : plans) {
         if (!plan.any_sql) continue;
         const Identity& id = *plan.request->identity;
         script += "SET LOCAL ROLE " + conn.quote_ident(id.role) +
-                  "; SELECT set_config('request.jwt.claims', " + conn.quote_literal(id.claims_json) +
-                  ", true);";
+                  "; SELECT set_config('request.jwt.claims', " +
+                  conn.quote_literal(id.claims_json) + ", true);";
         for (const auto& g : plan.groups) {
             if (!g.statement) continue;
             script += "EXECUTE " + *g.statement + "(" + conn.quote_literal(g.bound.array) + ");";
             stats_.statements.fetch_add(1, std::memory_order_relaxed);
+            ++session.statements;
         }
     }
     script += "COMMIT";
     stats_.round_trips.fetch_add(1, std::memory_order_relaxed);
+    ++session.round_trips;
     auto res = run_script(conn, script, true);
     if (res.failed) {
         out.failed = true;
@@ -454,9 +468,9 @@ PolicyChecker::Outcome PolicyChecker::run_current(PolicySession& session,
             o.error = "the connection to the database is broken";
             return o;
         }
-        build_missing(session, requests);
-        prepare_missing(session, requests);
-        o = run(session, requests);
+        const Policies policies = build_missing(session, requests);
+        prepare_missing(session, policies);
+        o = run(session, requests, policies);
         if (o.stale) {
             stats_.stale.fetch_add(1, std::memory_order_relaxed);
             ++stale;
@@ -528,9 +542,8 @@ void PolicyChecker::check_narrowing(PolicySession& session, std::span<RowCheckRe
         }
         if (r->rows.size() == 1) {
             // Already checked alone: the failure is this row's.
-            log::warn("row-level security check for role {} on {}.{} failed: {}",
-                      r->identity->role, r->rows[0].relation->schema, r->rows[0].relation->table,
-                      o.error);
+            log::warn("row-level security check for role {} on {}.{} failed: {}", r->identity->role,
+                      r->rows[0].relation->schema, r->rows[0].relation->table, o.error);
             continue;
         }
         for (std::size_t i = 0; i < r->rows.size(); ++i) {

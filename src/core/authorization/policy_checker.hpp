@@ -34,7 +34,10 @@ namespace walcast::core {
 class PolicyCache {
 public:
     RowPolicyPtr find(const std::string& role, pg::Oid table) const;
-    void put(RowPolicyPtr policy);
+    /// Stores `policy` and returns the entry now in the cache: an existing one built from the
+    /// same catalog state is kept (workers building the same policy at once agree on one
+    /// object, so statements prepared for it stay current).
+    RowPolicyPtr put(RowPolicyPtr policy);
     void erase(const std::string& role, pg::Oid table);
     /// Drops every entry of `table` whose fingerprint differs from `fingerprint`, and every
     /// entry at all when `roles_fingerprint` differs from theirs. Returns how many it dropped.
@@ -56,6 +59,8 @@ class PolicySession {
 public:
     explicit PolicySession(pg::Connection& conn) : conn_(&conn) {}
     pg::Connection& conn() { return *conn_; }
+    std::uint64_t round_trips = 0; ///< on this session, for its owner's metrics
+    std::uint64_t statements = 0;  ///< policy statements executed on this session
     /// Forgets what was prepared (the connection is new).
     void reset() {
         prepared_.clear();
@@ -83,10 +88,10 @@ struct RowCheckRequest {
 
 /// What the checks did (monotone counters; any thread).
 struct PolicyCheckerStats {
-    std::atomic<std::uint64_t> round_trips{0}; ///< check, build and prepare round trips
-    std::atomic<std::uint64_t> statements{0};  ///< policy statements executed
-    std::atomic<std::uint64_t> builds{0};      ///< RowPolicies built
-    std::atomic<std::uint64_t> stale{0};       ///< checks repeated because a policy changed
+    std::atomic<std::uint64_t> round_trips{0};      ///< check, build and prepare round trips
+    std::atomic<std::uint64_t> statements{0};       ///< policy statements executed
+    std::atomic<std::uint64_t> builds{0};           ///< RowPolicies built
+    std::atomic<std::uint64_t> stale{0};            ///< checks repeated because a policy changed
     std::atomic<std::uint64_t> visibility_waits{0}; ///< checks repeated because a change's
                                                     ///< transaction was not visible yet
 };
@@ -112,13 +117,18 @@ public:
 
 private:
     struct Outcome;
-    /// Builds a RowPolicy for every (role, table) of `requests` the cache lacks.
-    void build_missing(PolicySession& session, std::span<RowCheckRequest*> requests);
-    /// Prepares on the session every current policy statement `requests` need.
-    void prepare_missing(PolicySession& session, std::span<RowCheckRequest*> requests);
+    /// The policies one attempt uses, by PolicyCache::key: taken from the cache once, so that
+    /// preparing and running agree even while other workers replace entries.
+    using Policies = std::unordered_map<std::string, RowPolicyPtr>;
+    /// Builds a RowPolicy for every (role, table) of `requests` the cache lacks, and returns
+    /// the policies of all of them (a pair whose build failed is absent: its rows fail).
+    Policies build_missing(PolicySession& session, std::span<RowCheckRequest*> requests);
+    /// Prepares on the session the statements of `policies` it lacks.
+    void prepare_missing(PolicySession& session, const Policies& policies);
     /// One transaction: fingerprints, then per identity role, claims and one statement per
     /// table. stale: a policy changed since it was built (its entries are dropped).
-    Outcome run(PolicySession& session, std::span<RowCheckRequest*> requests);
+    Outcome run(PolicySession& session, std::span<RowCheckRequest*> requests,
+                const Policies& policies);
     /// build, prepare and run, repeated while a policy turns out stale.
     Outcome run_current(PolicySession& session, std::span<RowCheckRequest*> requests);
     void forget(PolicySession& session, std::span<RowCheckRequest*> requests);

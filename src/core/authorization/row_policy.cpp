@@ -68,8 +68,7 @@ void append_identifier(std::string& out, std::string_view name) {
 
 } // namespace
 
-std::string row_policy_query(const pg::Connection& conn, const std::string& role,
-                             pg::Oid table) {
+std::string row_policy_query(const pg::Connection& conn, const std::string& role, pg::Oid table) {
     std::string q =
         "SELECT json_build_object("
         // check_enable_rls(): RLS applies unless the role bypasses it (superusers always do)
@@ -121,8 +120,8 @@ std::string row_policy_query(const pg::Connection& conn, const std::string& role
     return q;
 }
 
-Result<RowPolicyPtr> parse_row_policy(std::optional<std::string_view> json,
-                                      const std::string& role, pg::Oid table) {
+Result<RowPolicyPtr> parse_row_policy(std::optional<std::string_view> json, const std::string& role,
+                                      pg::Oid table) {
     if (!json)
         return make_error(Errc::NotFound, "role " + role + " or table " + std::to_string(table) +
                                               " no longer exists");

@@ -53,9 +53,9 @@ struct RowPolicy {
     std::string type_name;      ///< the row type as SQL: "schema"."table"
     std::string alias;          ///< the quoted table name policy expressions refer to the row by
     std::vector<RowTypeColumn> columns;
-    bool whole_row = false;   ///< a policy reads the whole row (table.*): the statement must bind
-                              ///< rows of the table's own type
-    std::string predicate;    ///< boolean SQL over the row (mode Policies)
+    bool whole_row = false; ///< a policy reads the whole row (table.*): the statement must bind
+                            ///< rows of the table's own type
+    std::string predicate;  ///< boolean SQL over the row (mode Policies)
     /// The SELECT evaluating predicate over the rows of the <type_name>[] parameter $1,
     /// returning the 1-based positions of the visible ones (mode Policies).
     std::string statement;
@@ -100,8 +100,8 @@ std::string row_policy_query(const pg::Connection& conn, const std::string& role
 
 /// Builds the RowPolicy from row_policy_query()'s result text (nullopt: no row). Errors: the
 /// table or role no longer exists (NotFound), malformed result (Internal).
-Result<RowPolicyPtr> parse_row_policy(std::optional<std::string_view> json,
-                                      const std::string& role, pg::Oid table);
+Result<RowPolicyPtr> parse_row_policy(std::optional<std::string_view> json, const std::string& role,
+                                      pg::Oid table);
 
 /// The statement returning, per table oid in the oid[] parameter $1, the table's catalog
 /// fingerprint (oid, fingerprint), plus one row (0, roles fingerprint): compared with the

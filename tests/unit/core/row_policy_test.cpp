@@ -34,8 +34,9 @@ TEST(RowPolicyTest, RestrictiveClausesComeFirstInNameOrderThenPermissiveOnesOrIn
         "authenticated", 42);
     ASSERT_TRUE(p) << p.error().message;
     EXPECT_EQ((*p)->mode, RowSecurity::Policies);
-    EXPECT_EQ((*p)->predicate, "CASE WHEN ((id < 9)) IS NOT TRUE THEN false WHEN ((id > 0)) IS NOT "
-                               "TRUE THEN false ELSE (((owner = auth.uid())) OR (true)) IS TRUE END");
+    EXPECT_EQ((*p)->predicate,
+              "CASE WHEN ((id < 9)) IS NOT TRUE THEN false WHEN ((id > 0)) IS NOT "
+              "TRUE THEN false ELSE (((owner = auth.uid())) OR (true)) IS TRUE END");
     EXPECT_TRUE((*p)->columns[0].needed);
     EXPECT_TRUE((*p)->columns[1].needed);
     EXPECT_FALSE((*p)->columns[2].needed);
@@ -47,8 +48,8 @@ TEST(RowPolicyTest, RestrictiveClausesComeFirstInNameOrderThenPermissiveOnesOrIn
 }
 
 TEST(RowPolicyTest, WithoutPermissivePolicyNoRowIsVisible) {
-    auto p = parse_row_policy(
-        description(true, "[" + policy("only", false, "true", "[]") + "]"), "anon", 42);
+    auto p = parse_row_policy(description(true, "[" + policy("only", false, "true", "[]") + "]"),
+                              "anon", 42);
     ASSERT_TRUE(p);
     EXPECT_EQ((*p)->mode, RowSecurity::DenyAll);
     auto none = parse_row_policy(description(true, "null"), "anon", 42);
@@ -62,8 +63,7 @@ TEST(RowPolicyTest, WithoutPermissivePolicyNoRowIsVisible) {
 
 TEST(RowPolicyTest, AWholeRowPolicyNeedsEveryColumnAndRowsOfTheTablesType) {
     auto p = parse_row_policy(
-        description(true, "[" + policy("w", true, "app.ok(docs.*)", "[]", true) + "]"), "anon",
-        42);
+        description(true, "[" + policy("w", true, "app.ok(docs.*)", "[]", true) + "]"), "anon", 42);
     ASSERT_TRUE(p);
     for (const auto& c : (*p)->columns)
         EXPECT_TRUE(c.needed) << c.name;
@@ -94,8 +94,7 @@ capture::Relation relation() {
 
 TEST(RowPolicyTest, BindsWhatPoliciesReadAndFailsVersionsMissingIt) {
     auto p = parse_row_policy(
-        description(true, "[" + policy("own", true, "(owner = auth.uid())", "[2]") + "]"), "a",
-        42);
+        description(true, "[" + policy("own", true, "(owner = auth.uid())", "[2]") + "]"), "a", 42);
     ASSERT_TRUE(p);
     const auto rel = relation();
     pg::Tuple full, toast_owner, toast_body, old;
