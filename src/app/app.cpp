@@ -13,6 +13,7 @@
 #include "protocol/phoenix/broadcast_feature.hpp"
 #include "protocol/phoenix/phoenix_session.hpp"
 #include "protocol/phoenix/postgres_changes_feature.hpp"
+#include "protocol/phoenix/presence_feature.hpp"
 #include "server/http_server.hpp"
 #include "server/server_context.hpp"
 #include "server/static_files.hpp"
@@ -143,7 +144,9 @@ Status App::start() {
     std::vector<std::shared_ptr<protocol::phoenix::ChannelFeatureFactory>> features{
         std::make_shared<protocol::phoenix::PostgresChangesFeatureFactory>(*m.subscriptions),
         std::make_shared<protocol::phoenix::BroadcastFeatureFactory>(*m.broadcast_hub, m.registry,
-                                                                     broadcast_limits)};
+                                                                     broadcast_limits),
+        std::make_shared<protocol::phoenix::PresenceFeatureFactory>(
+            *m.broadcast_hub, protocol::phoenix::PresenceLimits{})};
     m.phoenix =
         std::make_unique<protocol::phoenix::PhoenixContext>(protocol::phoenix::PhoenixContext{
             *m.verifier, *m.phoenix_metrics, std::move(features), m.config.max_channels_per_client,

@@ -189,9 +189,10 @@ void PhoenixSession::unsupported(const InboundMessage& m,
     // the client does not wait for a timeout.
     if (!m.ref) return;
     std::string response = "{\"reason\":";
-    json::append_string(response, "walcast does not serve the event '" + m.event +
-                                      "' on this channel (Presence is not supported yet; "
-                                      "Postgres Changes and Broadcast are served)");
+    json::append_string(response,
+                        "walcast does not serve the event '" + m.event +
+                            "' on this channel; a channel serves postgres_changes, broadcast "
+                            "and presence pushes");
     response += '}';
     reply(m, join_ref, ReplyStatus::Error, response);
 }
