@@ -4,6 +4,7 @@ namespace walcast::app {
 
 pg::ConnectParams connect_params_from(const Config& config) {
     pg::ConnectParams p;
+    p.sslmode = config.sslmode();
     if (!config.database_url.empty()) {
         p.database_url = config.database_url;
         return p;

@@ -35,12 +35,11 @@ $$)SQL",
     };
 }
 
-std::string embedded_anon_jwt(std::string_view secret, std::int64_t now_s) {
+std::string embedded_jwt(std::string_view secret, std::string_view role) {
     boost::json::object claims;
     claims["iss"] = "walcast";
-    claims["role"] = "anon";
-    claims["iat"] = now_s;
-    claims["exp"] = now_s + embedded_anon_jwt_lifetime_s;
+    claims["role"] = role;
+    claims["exp"] = embedded_jwt_exp_unix_s;
     return auth::sign_hs256(claims, secret);
 }
 
@@ -51,7 +50,7 @@ std::shared_ptr<const server::StaticFiles> app_static_files(const Config& config
     server::InspectorConfig ic;
     if (config.embedded()) {
         if (!config.jwt_secret.empty())
-            ic.anon_jwt = embedded_anon_jwt(config.jwt_secret, now_unix_us() / 1'000'000);
+            ic.anon_jwt = embedded_jwt(config.jwt_secret, "anon");
         ic.tables.emplace_back(demo_table);
         ic.insert_example = pg::psql_command(params) + " -c \"" + demo_insert_sql() + "\"";
     }
@@ -133,7 +132,7 @@ Result<std::unique_ptr<DevEnvironment>> DevEnvironment::start(Config& config, co
                                                 : "checking the database set-up");
     auto conn = pg::Connection::connect(env->connect_params());
     if (!conn) return std::move(conn).error();
-    auto statements = pg::db_init_statements(config.publication);
+    auto statements = pg::db_init_statements(config.publication, true);
     for (auto& s : demo_statements())
         statements.push_back(std::move(s));
     if (auto st = pg::run_statements(*conn, statements); !st) return std::move(st).error();

@@ -36,13 +36,15 @@ std::vector<std::string> demo_statements();
 
 // ---- tokens and the inspector -----------------------------------------------------------------
 
-/// Lifetime of the anon JWT of embedded mode (ten years, like a Supabase project's anon key).
-constexpr std::int64_t embedded_anon_jwt_lifetime_s = 10LL * 365 * 24 * 3600;
+/// Expiry of the embedded mode's keys: 2100-01-01T00:00:00Z. Fixed, so a key depends on the
+/// secret only and stays the same across restarts of the same data directory (the secret is
+/// kept beside the data), like a Supabase project's anon and service_role keys.
+constexpr std::int64_t embedded_jwt_exp_unix_s = 4'102'444'800;
 
-/// The anon JWT of embedded mode: HS256 over {"iss":"walcast","role":"anon","iat":now_s,
-/// "exp":now_s + embedded_anon_jwt_lifetime_s} with secret. It is the equivalent of a Supabase
-/// project's public anon key: it grants what RLS and grants allow the `anon` role.
-std::string embedded_anon_jwt(std::string_view secret, std::int64_t now_s);
+/// A key of embedded mode: HS256 over {"iss":"walcast","role":role,"exp":
+/// embedded_jwt_exp_unix_s} with secret. role "anon" is the public key (it grants what RLS
+/// and grants allow `anon`); "service_role" bypasses RLS and must stay on servers.
+std::string embedded_jwt(std::string_view secret, std::string_view role);
 
 /// The files `walcast serve` serves: the inspector plus /inspector/config.json. The config
 /// carries an anon JWT only in embedded mode (config.embedded()) with an HS256 JWT_SECRET; in

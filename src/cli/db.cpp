@@ -1,20 +1,67 @@
 // `walcast db init`: prepares a database for walcast — roles anon/authenticated/service_role,
-// the auth.uid()/auth.role()/auth.jwt() helpers, the publication. `--print` shows the SQL.
+// the auth.uid()/auth.role()/auth.jwt() helpers, the publication (empty as on Supabase, or FOR
+// ALL TABLES with --all-tables) — then prints the prerequisite checklist. `--print` shows the
+// SQL. `walcast db check`: the same checklist without changing anything. Both exit 1 when an
+// item fails (warnings such as an empty publication do not fail).
 #include "app/connect_params.hpp"
 #include "cli/command.hpp"
 #include "common/logging.hpp"
+#include "pg/db_check.hpp"
 #include "pg/db_setup.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <optional>
 
 namespace walcast::cli {
 
 namespace {
+
 struct DbInitOptions {
     bool print = false;
+    bool all_tables = false;
 };
+
+/// Connects to the configured database; nullopt (after printing why) when it cannot, with
+/// *status = 2 when no database is configured (bad usage), else 1.
+std::optional<pg::Connection> connect_configured(const Config& config, const char* command,
+                                                 int* status) {
+    *status = 2;
+    if (config.embedded()) {
+        std::fprintf(stderr,
+                     "walcast %s: no database configured; set DATABASE_URL or DB_HOST (see "
+                     "walcast %s --help)\n",
+                     command, command);
+        return std::nullopt;
+    }
+    *status = 1;
+    auto conn = pg::Connection::connect(app::connect_params_from(config));
+    if (!conn) {
+        std::fprintf(stderr, "walcast %s: %s\n", command, conn.error().message.c_str());
+        return std::nullopt;
+    }
+    return std::move(conn).value();
+}
+
+/// Prints the checklist for conn's database; returns the exit status (0 = no item failed).
+int print_checklist(const pg::Connection& conn, const Config& config, const char* command) {
+    auto items = pg::check_prerequisites(conn, config.publication);
+    if (!items) {
+        std::fprintf(stderr, "walcast %s: checking the prerequisites: %s\n", command,
+                     items.error().message.c_str());
+        return 1;
+    }
+    const bool ok = pg::checklist_passes(*items);
+    std::printf("walcast %s: %s\n%s", command,
+                app::connect_params_from(config).describe().c_str(),
+                pg::format_checklist(*items).c_str());
+    std::printf(ok ? "walcast can stream from this database.\n"
+                   : "walcast cannot stream from this database until the failed items are "
+                     "fixed.\n");
+    return ok ? 0 : 1;
+}
+
 } // namespace
 
 void register_db(CLI::App& app, Config& config, CommandRunner* selected) {
@@ -22,36 +69,46 @@ void register_db(CLI::App& app, Config& config, CommandRunner* selected) {
     cmd->require_subcommand(1);
     auto* init = cmd->add_subcommand(
         "init", "create roles (anon, authenticated, service_role), the auth helpers and the "
-                "publication where missing; existing objects are left as they are");
+                "publication where missing (existing objects are left as they are), then check "
+                "every prerequisite; exits 1 when one fails");
     add_config_options(*init, config, ConfigOptions::Database | ConfigOptions::Logging);
     auto opts = std::make_shared<DbInitOptions>();
     init->add_flag("--print", opts->print, "print the SQL instead of running it");
+    init->add_flag("--all-tables", opts->all_tables,
+                   "create the publication FOR ALL TABLES (needs a superuser) instead of empty "
+                   "as Supabase does (then: ALTER PUBLICATION … ADD TABLE <table>)");
     init->callback([selected, &config, opts] {
         *selected = [&config, opts] {
-            auto statements = pg::db_init_statements(config.publication);
+            auto statements = pg::db_init_statements(config.publication, opts->all_tables);
             if (opts->print) {
                 for (const auto& s : statements)
                     std::printf("%s;\n\n", s.c_str());
                 return 0;
             }
-            if (config.embedded()) {
-                std::fprintf(stderr, "walcast db init: no database configured; set "
-                                     "DATABASE_URL or DB_HOST (see walcast db init --help)\n");
-                return 2;
-            }
-            auto params = app::connect_params_from(config);
-            auto conn = pg::Connection::connect(params);
-            if (!conn) {
-                std::fprintf(stderr, "walcast db init: %s\n", conn.error().message.c_str());
-                return 1;
-            }
+            int status = 0;
+            auto conn = connect_configured(config, "db init", &status);
+            if (!conn) return status;
+            status = 0;
             if (auto st = pg::run_statements(*conn, statements); !st) {
+                // Still show the checklist: it says which prerequisite is missing and its fix.
                 std::fprintf(stderr, "walcast db init: %s\n", st.error().message.c_str());
-                return 1;
+                status = 1;
             }
-            std::printf("walcast db init: %s is ready (roles, auth helpers, publication %s)\n",
-                        params.describe().c_str(), config.publication.c_str());
-            return 0;
+            int check = print_checklist(*conn, config, "db init");
+            return status != 0 ? status : check;
+        };
+    });
+    auto* check = cmd->add_subcommand(
+        "check", "check every prerequisite (wal_level, replication slots, the REPLICATION "
+                 "attribute, the JWT roles and membership, the auth helpers, the publication "
+                 "and its tables, grants) without changing anything; exits 1 when one fails");
+    add_config_options(*check, config, ConfigOptions::Database | ConfigOptions::Logging);
+    check->callback([selected, &config] {
+        *selected = [&config] {
+            int status = 0;
+            auto conn = connect_configured(config, "db check", &status);
+            if (!conn) return status;
+            return print_checklist(*conn, config, "db check");
         };
     });
 }

@@ -48,6 +48,10 @@ int main(int argc, char** argv) {
                      message.c_str());
         return 2;
     }
+    if (auto st = resolve_synonyms(config); !st) {
+        std::fprintf(stderr, "walcast: %s\n", st.error().message.c_str());
+        return 2;
+    }
     if (auto st = validate(config); !st) {
         std::fprintf(stderr, "walcast: %s\n", st.error().message.c_str());
         return 2;

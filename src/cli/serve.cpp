@@ -148,10 +148,13 @@ int run_serve(Config config) {
         "  WebSocket:  ws://%s/socket  (realtime-js endpoint; supabase-js URL: http://%s)\n",
         base.c_str(), base.c_str());
     if (dev) {
-        if (!config.jwt_secret.empty())
-            std::printf(
-                "  anon JWT:   %s\n",
-                app::embedded_anon_jwt(config.jwt_secret, now_unix_us() / 1'000'000).c_str());
+        if (!config.jwt_secret.empty()) {
+            std::printf("  anon JWT:   %s\n",
+                        app::embedded_jwt(config.jwt_secret, "anon").c_str());
+            std::printf("  service_role JWT (bypasses RLS; keep it on servers):\n"
+                        "              %s\n",
+                        app::embedded_jwt(config.jwt_secret, "service_role").c_str());
+        }
         std::printf("  psql:       %s\n", dev->psql_command().c_str());
         std::printf("\nTry it: open the inspector, press Subscribe, then insert a todo:\n"
                     "  %s -c \"%s\"\n",

@@ -32,6 +32,16 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
         opt(app, "--publication", c.publication, "PUBLICATION",
             "publication whose tables are streamed")
             ->group(g);
+        opt(app, "--publications", c.publications_json, "PUBLICATIONS",
+            "the Supabase server's form of --publication: a JSON array with one name, e.g. "
+            "[\"supabase_realtime\"]")
+            ->group(g);
+        opt(app, "--db-ssl", c.db_ssl, "DB_SSL",
+            "true (sslmode=require), false (disable), or a libpq sslmode: disable, allow, "
+            "prefer, require, verify-ca, verify-full; empty = libpq's default or DATABASE_URL's")
+            ->check(CLI::IsMember({"", "true", "false", "disable", "allow", "prefer", "require",
+                                   "verify-ca", "verify-full"}))
+            ->group(g);
     }
     if (has(groups, ConfigOptions::Server)) {
         const std::string g = "Server";
@@ -70,6 +80,9 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
         const std::string g = "Authentication";
         opt(app, "--jwt-secret", c.jwt_secret, "JWT_SECRET", "HS256/384/512 signing secret")
             ->group(g);
+        opt(app, "--api-jwt-secret", c.api_jwt_secret, "API_JWT_SECRET",
+            "the Supabase server's name of --jwt-secret (JWT_SECRET)")
+            ->group(g);
         opt(app, "--jwt-jwks", c.jwt_jwks, "JWT_JWKS",
             "JWKS document (JSON) or path to one, for RS*/ES*/EdDSA tokens")
             ->group(g);
@@ -100,6 +113,34 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
             ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
             ->group("Logging");
     }
+}
+
+Status resolve_synonyms(Config& c) {
+    auto bad = [](std::string msg) { return make_error(Errc::Config, std::move(msg)); };
+    if (!c.api_jwt_secret.empty()) {
+        if (!c.jwt_secret.empty() && c.jwt_secret != c.api_jwt_secret)
+            return bad("--jwt-secret (JWT_SECRET) and --api-jwt-secret (API_JWT_SECRET) are both "
+                       "set and differ; set one of them");
+        c.jwt_secret = c.api_jwt_secret;
+    }
+    if (!c.publications_json.empty()) {
+        const std::string shape = "--publications (PUBLICATIONS) must be a JSON array with one "
+                                  "publication name, e.g. [\"supabase_realtime\"]";
+        boost::system::error_code ec;
+        auto v = boost::json::parse(c.publications_json, ec);
+        if (ec || !v.is_array()) return bad(shape);
+        const auto& a = v.as_array();
+        if (a.size() != 1 || !a[0].is_string() || a[0].as_string().empty())
+            return bad(shape + (a.size() > 1 ? "; walcast streams one publication: put every "
+                                               "table in it with ALTER PUBLICATION … ADD TABLE"
+                                             : ""));
+        std::string name(a[0].as_string());
+        if (c.publication != Config{}.publication && c.publication != name)
+            return bad("--publication (PUBLICATION) and --publications (PUBLICATIONS) name "
+                       "different publications; set one of them");
+        c.publication = std::move(name);
+    }
+    return {};
 }
 
 Status validate(const Config& c) {

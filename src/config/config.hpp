@@ -26,6 +26,13 @@ struct Config {
     std::string db_password;          ///< DB_PASSWORD
     std::string slot_name;            ///< SLOT_NAME: permanent slot; empty = temporary slot
     std::string publication = "supabase_realtime"; ///< PUBLICATION
+    /// PUBLICATIONS: the Supabase Realtime server's name, a JSON array of publication names;
+    /// walcast streams one, so it must hold exactly one (resolved into publication).
+    std::string publications_json;
+    /// DB_SSL: "true" (= sslmode require), "false" (= disable), or a libpq sslmode (disable,
+    /// allow, prefer, require, verify-ca, verify-full); empty = libpq's default (prefer) or
+    /// DATABASE_URL's sslmode. When set it wins over DATABASE_URL's.
+    std::string db_ssl;
 
     // --- server ---
     /// HOST: listen address; empty = 0.0.0.0 with an external database, 127.0.0.1 for the
@@ -47,6 +54,7 @@ struct Config {
 
     // --- authentication / authorization ---
     std::string jwt_secret;               ///< JWT_SECRET: HS256/384/512 secret
+    std::string api_jwt_secret; ///< API_JWT_SECRET: the Supabase server's name of JWT_SECRET
     std::string jwt_jwks;                 ///< JWT_JWKS: JWKS JSON document or a path to one
     std::string jwt_claim_validators;     ///< JWT_CLAIM_VALIDATORS: JSON object of required claims
     unsigned auth_pool_size = 4;          ///< AUTH_POOL_SIZE: connections for RLS checks
@@ -62,6 +70,10 @@ struct Config {
 
     std::string log_level = "info"; ///< LOG_LEVEL: trace, debug, info, warn, error, off
 
+    /// The libpq sslmode DB_SSL asks for ("" when unset).
+    std::string sslmode() const {
+        return db_ssl == "true" ? "require" : db_ssl == "false" ? "disable" : db_ssl;
+    }
     /// True when neither DATABASE_URL nor DB_HOST is set: walcast runs its own cluster.
     bool embedded() const { return database_url.empty() && db_host.empty(); }
     /// The address to listen on (HOST, or the default for the mode).
@@ -88,6 +100,11 @@ constexpr bool has(ConfigOptions set, ConfigOptions bit) {
 /// Registers the flags of the requested groups on app, each bound to a field of config and to
 /// its environment variable (flags win over the environment; help shows env name and default).
 void add_config_options(CLI::App& app, Config& config, ConfigOptions groups);
+
+/// Resolves the Supabase Realtime server's synonyms after parsing: API_JWT_SECRET into
+/// jwt_secret, PUBLICATIONS into publication. Errors name both options when they disagree and
+/// the expected shape of PUBLICATIONS (e.g. ["supabase_realtime"]).
+Status resolve_synonyms(Config& config);
 
 /// Checks cross-field rules and value ranges after parsing. Errors name the option, e.g.
 /// "--client-queue-hard-bytes (CLIENT_QUEUE_HARD_BYTES) must be >= --client-queue-soft-bytes".

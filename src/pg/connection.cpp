@@ -59,6 +59,7 @@ Result<Connection> Connection::connect(const ConnectParams& p, bool replication)
         add("user", p.user);
         add("password", p.password);
     }
+    add("sslmode", p.sslmode);
     add("application_name", p.application_name);
     add("options", p.options);
     const std::string repl = "database";

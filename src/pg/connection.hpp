@@ -91,6 +91,9 @@ struct ConnectParams {
     std::string dbname;
     std::string user;
     std::string password;
+    /// libpq sslmode (disable, allow, prefer, require, verify-ca, verify-full); empty = libpq's
+    /// default or what database_url says. When set it wins over database_url's.
+    std::string sslmode;
     std::string application_name = "walcast";
     /// GUCs set at connection start: every walcast connection renders values the same way
     /// (ISO dates, UTC, full float precision, hex bytea), which the filter evaluator and JSON

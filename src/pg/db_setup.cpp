@@ -2,7 +2,7 @@
 
 namespace walcast::pg {
 
-std::vector<std::string> db_init_statements(const std::string& publication) {
+std::vector<std::string> db_init_statements(const std::string& publication, bool all_tables) {
     // The publication name is spliced as a quoted identifier and as a literal.
     std::string ident = "\"";
     std::string literal = "'";
@@ -33,7 +33,10 @@ $$)SQL",
         // a member unless it is a superuser.
         R"SQL(DO $$
 BEGIN
-  IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+  IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+     AND NOT (pg_has_role(current_user, 'anon', 'MEMBER')
+              AND pg_has_role(current_user, 'authenticated', 'MEMBER')
+              AND pg_has_role(current_user, 'service_role', 'MEMBER')) THEN
     EXECUTE format('GRANT anon, authenticated, service_role TO %I', current_user);
   END IF;
 END
@@ -64,17 +67,12 @@ BEGIN
   END IF;
 END
 $$)SQL",
-        // FOR ALL TABLES needs a superuser; otherwise an empty publication to ALTER … ADD TABLE.
+        // As Supabase creates it: empty, tables added one by one with ALTER PUBLICATION … ADD
+        // TABLE. FOR ALL TABLES only when asked for (it needs a superuser and makes that ALTER
+        // fail).
         "DO $$\nBEGIN\n  IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = " + literal +
-            ") THEN\n    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN\n"
-            "      CREATE PUBLICATION " +
-            ident +
-            " FOR ALL TABLES;\n    ELSE\n"
-            "      CREATE PUBLICATION " +
-            ident + ";\n      RAISE NOTICE 'publication " + ident +
-            " is empty: add tables with ALTER PUBLICATION " + ident +
-            " ADD TABLE <table>';\n"
-            "    END IF;\n  END IF;\nEND\n$$",
+            ") THEN\n    CREATE PUBLICATION " + ident +
+            (all_tables ? " FOR ALL TABLES" : "") + ";\n  END IF;\nEND\n$$",
     };
 }
 

@@ -14,8 +14,10 @@
 namespace walcast::pg {
 
 /// The `walcast db init` statements, in order, for the given publication name. Each is safe to
-/// run again: roles, schema, functions and the publication are created only when missing.
-std::vector<std::string> db_init_statements(const std::string& publication);
+/// run again: roles, schema, functions and the publication are created only when missing. The
+/// publication is created empty, as on Supabase (tables are added with ALTER PUBLICATION … ADD
+/// TABLE), or FOR ALL TABLES when all_tables (needs a superuser).
+std::vector<std::string> db_init_statements(const std::string& publication, bool all_tables);
 
 /// Runs statements in order on conn inside one transaction. Errors name the failing statement
 /// and, for missing privileges, the fix (run as a superuser or print the SQL with --print).

@@ -1,5 +1,7 @@
 // `walcast db init`: creates the roles, auth helpers and publication Supabase-style policies
 // and clients expect, is idempotent, leaves existing objects alone, and --print shows the SQL.
+// `walcast db check` / the checklist `db init` prints: each prerequisite reported with its fix,
+// exit status 1 when one fails (a replica-level cluster, a non-superuser, a missing grant).
 #include "common/process.hpp"
 #include "support/test_postgres.hpp"
 
@@ -13,6 +15,31 @@ Result<std::string> walcast(const std::vector<std::string>& args, const std::str
     RunOptions o;
     o.env = {"DATABASE_URL=" + url};
     return run_program(argv, o);
+}
+
+struct Outcome {
+    int status = -1;
+    std::string output; ///< stdout and stderr
+};
+
+/// Runs walcast with args as DATABASE_URL=url and returns its exit status and whole output.
+Outcome walcast_status(const std::vector<std::string>& args, const std::string& url) {
+    std::vector<std::string> argv{"/bin/sh", "-c", "\"$0\" \"$@\" 2>&1; echo \"exit=$?\"",
+                                  WALCAST_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunOptions o;
+    o.env = {"DATABASE_URL=" + url};
+    auto r = run_program(argv, o);
+    Outcome out;
+    if (!r) {
+        out.output = r.error().message;
+        return out;
+    }
+    auto at = r->rfind("exit=");
+    if (at == std::string::npos) return out;
+    out.status = std::stoi(r->substr(at + 5));
+    out.output = r->substr(0, at);
+    return out;
 }
 
 } // namespace
@@ -32,10 +59,13 @@ TEST(DbInitTest, CreatesRolesHelpersAndPublicationIdempotently) {
                         "SELECT string_agg(rolname || ':' || rolbypassrls, ',' ORDER BY rolname)"
                         " FROM pg_roles WHERE rolname IN ('anon','authenticated','service_role')"),
               "anon:false,authenticated:false,service_role:true");
-    EXPECT_EQ(
-        sql_value(*db,
-                  "SELECT puballtables FROM pg_publication WHERE pubname = 'supabase_realtime'"),
-        "t");
+    // As Supabase creates it: empty, so `alter publication … add table` works.
+    EXPECT_EQ(sql_value(*db, "SELECT puballtables::text || ':' || (SELECT count(*) FROM "
+                             "pg_publication_tables WHERE pubname = 'supabase_realtime')"
+                             " FROM pg_publication WHERE pubname = 'supabase_realtime'"),
+              "false:0");
+    sql(*db, "CREATE TABLE added(id int primary key);"
+             "ALTER PUBLICATION supabase_realtime ADD TABLE added");
     // The helpers read request.jwt.claims as walcast sets it for a check.
     sql(*db, "BEGIN; SELECT set_config('request.jwt.claims', "
              "'{\"sub\":\"8d0fb0d6-3f2a-4c4b-9a57-7f5c2f0d1e2a\",\"role\":\"authenticated\","
@@ -56,6 +86,7 @@ TEST(DbInitTest, LeavesExistingObjectsAsTheyAre) {
              "CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql AS "
              "$$ SELECT '00000000-0000-0000-0000-000000000001'::uuid $$;"
              "CREATE TABLE kept(id int primary key);"
+             "GRANT SELECT ON kept TO PUBLIC;"
              "CREATE PUBLICATION supabase_realtime FOR TABLE kept");
     auto r = walcast({"db", "init"}, test_cluster().url("dbinit_existing"));
     ASSERT_TRUE(r) << r.error().message;
@@ -74,7 +105,121 @@ TEST(DbInitTest, PrintShowsTheSqlWithoutTouchingTheDatabase) {
     ASSERT_TRUE(out) << out.error().message;
     EXPECT_NE(out->find("CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS"), std::string::npos);
     EXPECT_NE(out->find("CREATE FUNCTION auth.uid()"), std::string::npos);
-    EXPECT_NE(out->find("CREATE PUBLICATION \"my_pub\" FOR ALL TABLES"), std::string::npos);
+    EXPECT_NE(out->find("CREATE PUBLICATION \"my_pub\";"), std::string::npos);
+    EXPECT_EQ(out->find("FOR ALL TABLES"), std::string::npos);
+    auto all = walcast({"db", "init", "--print", "--all-tables", "--publication", "my_pub"},
+                       "postgresql://nobody@127.0.0.1:1/none");
+    ASSERT_TRUE(all) << all.error().message;
+    EXPECT_NE(all->find("CREATE PUBLICATION \"my_pub\" FOR ALL TABLES;"), std::string::npos);
+}
+
+TEST(DbInitTest, AllTablesCreatesThePublicationForAllTables) {
+    auto conn = connect_test_db();
+    sql(conn, "CREATE DATABASE dbinit_all");
+    auto r = walcast({"db", "init", "--all-tables"}, test_cluster().url("dbinit_all"));
+    ASSERT_TRUE(r) << r.error().message;
+    auto db = pg::Connection::connect(test_cluster().connect_params("dbinit_all"));
+    ASSERT_TRUE(db);
+    EXPECT_EQ(
+        sql_value(*db,
+                  "SELECT puballtables FROM pg_publication WHERE pubname = 'supabase_realtime'"),
+        "t");
+}
+
+TEST(DbCheckTest, EmptyPublicationIsAWarningWithTheAlterCommandAndPasses) {
+    auto conn = connect_test_db();
+    sql(conn, "CREATE DATABASE dbcheck_empty");
+    auto init = walcast_status({"db", "init"}, test_cluster().url("dbcheck_empty"));
+    EXPECT_EQ(init.status, 0) << init.output;
+    EXPECT_NE(init.output.find("ok    wal_level is logical"), std::string::npos) << init.output;
+    EXPECT_NE(init.output.find("ok    the user may replicate"), std::string::npos);
+    EXPECT_NE(init.output.find("ok    the JWT roles exist"), std::string::npos);
+    EXPECT_NE(init.output.find("ok    the auth helpers exist"), std::string::npos);
+    EXPECT_NE(init.output.find("WARN  the publication supabase_realtime has tables"),
+              std::string::npos)
+        << init.output;
+    EXPECT_NE(init.output.find("ALTER PUBLICATION \"supabase_realtime\" ADD TABLE <table>;"),
+              std::string::npos);
+    EXPECT_EQ(init.output.find("FAIL"), std::string::npos) << init.output;
+}
+
+TEST(DbCheckTest, ReplicaLevelClusterFailsWalLevelWithTheFix) {
+    auto cluster = pg::EmbeddedCluster::start_temporary({"wal_level=replica"});
+    ASSERT_TRUE(cluster) << cluster.error().message;
+    auto url = (*cluster)->url("postgres");
+    auto init = walcast_status({"db", "init"}, url);
+    EXPECT_EQ(init.status, 1) << init.output;
+    EXPECT_NE(init.output.find("FAIL  wal_level is logical"), std::string::npos) << init.output;
+    EXPECT_NE(init.output.find("wal_level = replica"), std::string::npos);
+    EXPECT_NE(init.output.find("ALTER SYSTEM SET wal_level = logical;"), std::string::npos);
+    EXPECT_NE(init.output.find("restart Postgres"), std::string::npos);
+    EXPECT_NE(init.output.find("walcast cannot stream from this database"), std::string::npos);
+    auto check = walcast_status({"db", "check"}, url);
+    EXPECT_EQ(check.status, 1) << check.output;
+    EXPECT_NE(check.output.find("FAIL  wal_level is logical"), std::string::npos);
+}
+
+TEST(DbCheckTest, NonSuperuserIsToldToGetReplicationAndRoleMembership) {
+    auto conn = connect_test_db();
+    // The roles exist (cluster-wide) as a superuser's db init made them.
+    sql(conn, "CREATE DATABASE dbcheck_roles_owner");
+    ASSERT_TRUE(walcast({"db", "init"}, test_cluster().url("dbcheck_roles_owner")));
+    sql(conn, "CREATE ROLE plain_user LOGIN");
+    sql(conn, "CREATE DATABASE dbcheck_plain OWNER plain_user");
+    const std::string url = "postgresql://plain_user@127.0.0.1:" +
+                            std::to_string(test_cluster().port()) + "/dbcheck_plain";
+    auto check_before = walcast_status({"db", "check"}, url);
+    EXPECT_EQ(check_before.status, 1) << check_before.output;
+
+    auto init = walcast_status({"db", "init"}, url);
+    EXPECT_EQ(init.status, 1) << init.output;
+    EXPECT_NE(init.output.find("FAIL  the user may replicate"), std::string::npos) << init.output;
+    EXPECT_NE(init.output.find("ALTER ROLE \"plain_user\" REPLICATION;"), std::string::npos);
+    EXPECT_NE(init.output.find("FAIL  the user is a member of the JWT roles"), std::string::npos);
+    EXPECT_NE(init.output.find("GRANT anon, authenticated, service_role TO \"plain_user\";"),
+              std::string::npos);
+    EXPECT_NE(init.output.find("FAIL  the publication supabase_realtime exists"),
+              std::string::npos);
+
+    // With what the checklist asked for, as a superuser, the same db init passes.
+    sql(conn, "ALTER ROLE plain_user REPLICATION; GRANT anon, authenticated, service_role TO "
+              "plain_user");
+    auto again = walcast_status({"db", "init"}, url);
+    EXPECT_EQ(again.status, 0) << again.output;
+    EXPECT_EQ(again.output.find("FAIL"), std::string::npos) << again.output;
+}
+
+TEST(DbCheckTest, PublishedTableNoJwtRoleCanReadFailsWithTheGrant) {
+    auto conn = connect_test_db();
+    sql(conn, "CREATE DATABASE dbcheck_grant");
+    auto url = test_cluster().url("dbcheck_grant");
+    ASSERT_TRUE(walcast({"db", "init"}, url));
+    auto db = pg::Connection::connect(test_cluster().connect_params("dbcheck_grant"));
+    ASSERT_TRUE(db);
+    sql(*db, "CREATE TABLE secret_notes(id int primary key);"
+             "ALTER PUBLICATION supabase_realtime ADD TABLE secret_notes");
+    auto check = walcast_status({"db", "check"}, url);
+    EXPECT_EQ(check.status, 1) << check.output;
+    EXPECT_NE(check.output.find("FAIL  the JWT roles can read the published tables"),
+              std::string::npos)
+        << check.output;
+    EXPECT_NE(check.output.find("no JWT role may SELECT public.secret_notes"), std::string::npos);
+    EXPECT_NE(check.output.find("GRANT SELECT ON public.secret_notes TO anon, authenticated, "
+                                "service_role;"),
+              std::string::npos);
+    // db check changed nothing.
+    EXPECT_EQ(sql_value(*db, "SELECT has_table_privilege('authenticated', 'secret_notes', "
+                             "'SELECT')"),
+              "f");
+
+    sql(*db, "GRANT SELECT ON secret_notes TO authenticated");
+    auto fixed = walcast_status({"db", "check"}, url);
+    EXPECT_EQ(fixed.status, 0) << fixed.output;
+    EXPECT_NE(fixed.output.find("ok    the publication supabase_realtime has tables (1 table(s))"),
+              std::string::npos)
+        << fixed.output;
+    EXPECT_NE(fixed.output.find("ok    the JWT roles can read the published tables"),
+              std::string::npos);
 }
 
 } // namespace walcast::testing

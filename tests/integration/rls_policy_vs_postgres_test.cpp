@@ -169,7 +169,7 @@ Row random_row(Rng& rng, int id) {
 
 // The schema: roles and helpers as `walcast db init` makes them, plus the test's own.
 void set_up_schema(const pg::Connection& conn) {
-    auto st = pg::run_statements(conn, pg::db_init_statements("diff_pub"));
+    auto st = pg::run_statements(conn, pg::db_init_statements("diff_pub", true));
     ASSERT_TRUE(st) << st.error().message;
     sql(conn, R"SQL(
       CREATE ROLE diff_group NOLOGIN;
@@ -542,7 +542,7 @@ namespace {
 // those that read only the row and the claims through auth.uid()/auth.jwt().
 TEST(RlsPolicyVsPostgresTest, OnlyPoliciesThatCanReadOtherTablesAreMarkedToWaitForTheCommit) {
     auto conn = connect_test_db();
-    auto st = pg::run_statements(conn, pg::db_init_statements("wait_pub"));
+    auto st = pg::run_statements(conn, pg::db_init_statements("wait_pub", true));
     ASSERT_TRUE(st) << st.error().message;
     sql(conn, R"SQL(
       DROP PUBLICATION wait_pub; -- db init's FOR ALL TABLES
