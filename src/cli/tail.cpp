@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <signal.h>
@@ -26,6 +27,7 @@ namespace walcast::cli {
 namespace {
 
 struct TailOptions {
+    std::string slot; ///< --slot: a permanent slot to read; empty = a temporary one
     std::string schema;
     std::string table;
     std::string until_lsn;
@@ -176,13 +178,25 @@ private:
     std::atomic<int> write_errno_{0};
 };
 
-int run_tail(const Config& config, const TailOptions& options) {
+int run_tail(Config config, const TailOptions& options) {
+    config.slot_name = options.slot;
+    if (auto st = validate(config); !st) {
+        std::fprintf(stderr, "walcast tail: %s\n", st.error().message.c_str());
+        return 2;
+    }
     if (config.embedded()) {
         std::fprintf(stderr, "walcast tail: no database configured; set DATABASE_URL (or "
                              "DB_HOST and the other DB_* settings). The embedded Postgres is "
                              "started only by `walcast serve`.\n");
         return 2;
     }
+    if (const char* serve_slot = std::getenv("SLOT_NAME");
+        serve_slot && *serve_slot && config.slot_name.empty())
+        std::fprintf(stderr,
+                     "walcast tail: SLOT_NAME=%s is left to walcast serve; tail reads its own "
+                     "temporary slot (changes from now on). To read that slot pass --slot %s "
+                     "(what tail prints is then confirmed and serve will not resume it).\n",
+                     serve_slot, serve_slot);
     // Signals are taken synchronously by this thread (sigtimedwait); every thread started
     // below inherits the mask. A closed stdout is a write error, not a SIGPIPE death.
     sigset_t signals;
@@ -246,7 +260,16 @@ void register_tail(CLI::App& app, Config& config, CommandRunner* selected) {
                 "table, commit_timestamp, commit_lsn, columns [name, type, type_oid, "
                 "primary_key], record, old_record)");
     add_config_options(*cmd, config, ConfigOptions::Database | ConfigOptions::Logging);
+    // tail reads its own temporary slot: an exported SLOT_NAME is serve's, and consuming it
+    // would confirm serve's backlog away. A slot is read only when named on the command line.
+    // (Bound to TailOptions, not Config: the other commands bind Config::slot_name to SLOT_NAME.)
+    cmd->remove_option(cmd->get_option("--slot-name"));
     static TailOptions options;
+    cmd->add_option("--slot,--slot-name", options.slot,
+                    "read this permanent slot (and confirm what is printed) instead of a "
+                    "temporary one; SLOT_NAME is not read by tail, and a slot another process "
+                    "streams from is refused")
+        ->group("Tail");
     cmd->add_option("--schema", options.schema, "print only changes of tables in this schema")
         ->group("Tail");
     cmd->add_option("--table", options.table, "print only changes of tables with this name")

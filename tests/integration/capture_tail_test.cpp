@@ -329,6 +329,43 @@ TEST(CaptureTailTest, ConfigurationErrorsExitWithStatusOneNamingTheFix) {
     }
 }
 
+TEST(CaptureTailTest, ExportedSlotNameIsLeftToServeAndTailReadsItsOwnTemporarySlot) {
+    auto conn = connect_test_db();
+    sql(conn, "CREATE TABLE tl_own (id int PRIMARY KEY);"
+              "CREATE PUBLICATION own_pub FOR TABLE tl_own");
+    // serve's slot, with a backlog committed while serve is down.
+    sql(conn, "SELECT pg_create_logical_replication_slot('serve_slot', 'pgoutput')");
+    sql(conn, "INSERT INTO tl_own VALUES (1)");
+    const std::string confirmed_before = sql_value(
+        conn, "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = "
+              "'serve_slot'");
+
+    Child tail({"tail", "--database-url", url(), "--publication", "own_pub", "--max-changes",
+                "1"},
+               {"SLOT_NAME=serve_slot"});
+    ASSERT_TRUE(tail.stderr_contains("from temporary slot")) << tail.err();
+    EXPECT_NE(tail.err().find("SLOT_NAME=serve_slot is left to walcast serve"), std::string::npos)
+        << tail.err();
+    sql(conn, "INSERT INTO tl_own VALUES (2)");
+    EXPECT_EQ(tail.wait_exit(), 0) << tail.err();
+    EXPECT_EQ(boost::json::serialize(parse_line(tail.line(1s))["record"]), R"({"id":2})")
+        << "its own slot starts now: the backlog is not printed";
+
+    // serve's slot was not read: confirmed where it was, both rows still in it.
+    EXPECT_EQ(sql_value(conn, "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE "
+                              "slot_name = 'serve_slot'"),
+              confirmed_before);
+    EXPECT_EQ(sql_value(conn, "SELECT active FROM pg_replication_slots WHERE slot_name = "
+                              "'serve_slot'"),
+              "f");
+    EXPECT_EQ(sql_value(conn, "SELECT count(*) FROM pg_logical_slot_peek_binary_changes("
+                              "'serve_slot', NULL, NULL, 'proto_version', '1', "
+                              "'publication_names', 'own_pub') WHERE substr(data, 1, 1) = "
+                              "'I'::bytea"),
+              "2");
+    sql(conn, "SELECT pg_drop_replication_slot('serve_slot')");
+}
+
 TEST(CaptureTailTest, WalLevelReplicaExitsWithTheFix) {
     auto replica = pg::EmbeddedCluster::start_temporary({"wal_level=replica"});
     ASSERT_TRUE(replica.ok()) << replica.error().message;
