@@ -1,5 +1,5 @@
 // Subcommand plumbing: each command registers its CLI11 subcommand and a runner that is called
-// after parsing and validation. One file per command (serve.cpp, tail.cpp, db.cpp).
+// after parsing and validation. One file per command (serve.cpp, tail.cpp, db.cpp, token.cpp).
 #pragma once
 
 #include "config/config.hpp"
@@ -20,5 +20,6 @@ using CommandRunner = std::function<int()>;
 void register_tail(CLI::App& app, Config& config, CommandRunner* selected);
 void register_serve(CLI::App& app, Config& config, CommandRunner* selected);
 void register_db(CLI::App& app, Config& config, CommandRunner* selected);
+void register_token(CLI::App& app, Config& config, CommandRunner* selected);
 
 } // namespace walcast::cli
