@@ -107,6 +107,46 @@ int fail(Progress& progress, const std::string& message) {
     return 1;
 }
 
+/// The start-up banner on stdout: URLs, the embedded keys and psql line, and whether walcast is
+/// ready (the replication stream is up) or only listening.
+void print_banner(const Config& config, const app::DevEnvironment* dev, const std::string& base,
+                  bool stream_up) {
+    if (stream_up)
+        std::printf("\nwalcast %s is ready.\n\n", WALCAST_VERSION);
+    else
+        std::printf("\nwalcast %s is listening, but not ready: the replication stream is down "
+                    "(see the log; /healthz answers 503 until it is up).\n\n",
+                    WALCAST_VERSION);
+    std::printf("  Inspector:  http://%s/\n", base.c_str());
+    std::printf(
+        "  WebSocket:  ws://%s/socket  (realtime-js endpoint; supabase-js URL: http://%s)\n",
+        base.c_str(), base.c_str());
+    if (dev) {
+        if (!config.jwt_secret.empty()) {
+            std::printf("  anon JWT:   %s\n",
+                        app::embedded_jwt(config.jwt_secret, "anon").c_str());
+            std::printf("  service_role JWT (bypasses RLS; keep it on servers):\n"
+                        "              %s\n",
+                        app::embedded_jwt(config.jwt_secret, "service_role").c_str());
+        }
+        std::printf("  psql:       %s\n", dev->psql_command().c_str());
+        std::printf("\nTry it: open the inspector, press Subscribe, then insert a todo:\n"
+                    "  %s -c \"%s\"\n",
+                    dev->psql_command().c_str(), app::demo_insert_sql().c_str());
+        std::printf("\nData: %s (kept across runs; JWT secret in %s)\n", config.data_dir.c_str(),
+                    dev->jwt_secret_file().c_str());
+    }
+    std::printf("Health: http://%s/healthz   Metrics: http://%s/metrics\n", base.c_str(),
+                base.c_str());
+    std::printf("Press Ctrl+C to stop.\n");
+    std::fflush(stdout);
+    if (!stream_up)
+        std::fprintf(stderr,
+                     "walcast: the replication stream is not up yet; clients can connect, "
+                     "changes flow once it is (see the log above and http://%s/healthz)\n",
+                     base.c_str());
+}
+
 int run_serve(Config config) {
     // SIGINT/SIGTERM are handled by this thread with sigwait; every thread started from here
     // inherits the blocked mask. During start-up they stay pending and are checked between
@@ -137,40 +177,19 @@ int run_serve(Config config) {
     progress.done();
     app::App app(config, params);
     if (auto st = app.start(); !st) return fail(progress, st.error().message);
-    bool stream_up = app.wait_stream_up(dev ? stream_wait_embedded : stream_wait_external);
+    // Wait for the replication stream before the banner, but stop at once on SIGINT/SIGTERM
+    // (pending while blocked): the stream may be down for as long as Postgres is.
+    const auto stream_deadline =
+        std::chrono::steady_clock::now() + (dev ? stream_wait_embedded : stream_wait_external);
+    bool stream_up = false;
+    while (!(stream_up = app.wait_stream_up(std::chrono::milliseconds(50))) && !interrupted() &&
+           std::chrono::steady_clock::now() < stream_deadline) {
+    }
 
     const std::string listen = config.listen_host();
     const std::string host = listen == "0.0.0.0" || listen == "::" ? "localhost" : listen;
     const std::string base = host + ":" + std::to_string(app.port());
-    std::printf("\nwalcast %s is ready.\n\n", WALCAST_VERSION);
-    std::printf("  Inspector:  http://%s/\n", base.c_str());
-    std::printf(
-        "  WebSocket:  ws://%s/socket  (realtime-js endpoint; supabase-js URL: http://%s)\n",
-        base.c_str(), base.c_str());
-    if (dev) {
-        if (!config.jwt_secret.empty()) {
-            std::printf("  anon JWT:   %s\n",
-                        app::embedded_jwt(config.jwt_secret, "anon").c_str());
-            std::printf("  service_role JWT (bypasses RLS; keep it on servers):\n"
-                        "              %s\n",
-                        app::embedded_jwt(config.jwt_secret, "service_role").c_str());
-        }
-        std::printf("  psql:       %s\n", dev->psql_command().c_str());
-        std::printf("\nTry it: open the inspector, press Subscribe, then insert a todo:\n"
-                    "  %s -c \"%s\"\n",
-                    dev->psql_command().c_str(), app::demo_insert_sql().c_str());
-        std::printf("\nData: %s (kept across runs; JWT secret in %s)\n", config.data_dir.c_str(),
-                    dev->jwt_secret_file().c_str());
-    }
-    std::printf("Health: http://%s/healthz   Metrics: http://%s/metrics\n", base.c_str(),
-                base.c_str());
-    std::printf("Press Ctrl+C to stop.\n");
-    std::fflush(stdout);
-    if (!stream_up)
-        std::fprintf(stderr,
-                     "walcast: the replication stream is not up yet; clients can connect, "
-                     "changes flow once it is (see the log above and http://%s/healthz)\n",
-                     base.c_str());
+    if (!interrupted()) print_banner(config, dev.get(), base, stream_up);
 
     int sig = 0;
     sigwait(&signals, &sig);
