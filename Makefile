@@ -6,14 +6,17 @@ ARGS ?=
 
 .PHONY: run test bench deps release debug clean format
 
+# What each job needs: running installs no test tools (GoogleTest, Chromium, test npm packages).
 deps:
 	@./scripts/install-deps.sh
 
-release: deps
-	@cmake --preset release >/dev/null
+release:
+	@./scripts/install-deps.sh run
+	@cmake --preset release -DWALCAST_TESTS=OFF -DWALCAST_BENCH=OFF >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 
-debug: deps
+debug:
+	@./scripts/install-deps.sh test
 	@cmake --preset debug >/dev/null
 	@cmake --build --preset debug -j $(JOBS)
 
@@ -27,7 +30,10 @@ test: debug
 	@ctest --preset debug -j $(JOBS)
 
 ## Benchmarks (release build); results are written up in bench/README.md.
-bench: release
+bench:
+	@./scripts/install-deps.sh bench
+	@cmake --preset release -DWALCAST_TESTS=OFF -DWALCAST_BENCH=ON >/dev/null
+	@cmake --build --preset release -j $(JOBS)
 	./bench/run-all.sh
 
 format:

@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian and npm packages walcast builds, tests and runs with. Idempotent: only what
 # is missing is installed, so `make run` / `make test` can call it every time at little cost.
+#   install-deps.sh run    what building and running the server needs (`make run`)
+#   install-deps.sh test   that plus the test-only packages: GoogleTest, Google Benchmark (the
+#                          debug build compiles bench/), Chromium, the test suites' npm packages
+#   install-deps.sh bench  run plus Google Benchmark
+#   install-deps.sh        everything (test + bench)
 set -euo pipefail
+
+mode=${1:-all}
+case "$mode" in run|test|bench|all) ;; *)
+  echo "usage: $0 [run|test|bench]" >&2; exit 2 ;;
+esac
 
 # Debian packages (bookworm). Boost 1.81 rather than the default 1.74 because Boost.JSON and
 # Boost.URL are needed; postgresql-15 for the embedded/test clusters and pg_recvlogical.
@@ -9,14 +19,17 @@ debs=(
   g++ cmake make pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libpq-dev libssl-dev libjwt-dev libspdlog-dev libfmt-dev libcli11-dev
-  googletest libgtest-dev libbenchmark-dev
   postgresql-15 postgresql-client-15 locales
 )
-# Node.js runs the realtime-js compatibility tests and builds the inspector page's bundle;
-# Chromium runs the inspector's browser test.
+[ "$mode" = run ] || debs+=(libbenchmark-dev)
+if [ "$mode" = test ] || [ "$mode" = all ]; then debs+=(googletest libgtest-dev); fi
+# Node.js builds the inspector page's bundle (web/) and runs the realtime-js compatibility
+# tests; Chromium runs the inspector's browser test.
 command -v node >/dev/null 2>&1 || debs+=(nodejs)
 command -v npm >/dev/null 2>&1 || debs+=(npm)
-if [ "${WALCAST_SKIP_BROWSER:-0}" != 1 ]; then debs+=(chromium); fi
+if { [ "$mode" = test ] || [ "$mode" = all ]; } && [ "${WALCAST_SKIP_BROWSER:-0}" != 1 ]; then
+  debs+=(chromium)
+fi
 
 missing=()
 for p in "${debs[@]}"; do
@@ -40,7 +53,11 @@ fi
 
 # npm packages: pinned by the lock files, installed only when node_modules is missing or stale.
 top=$(cd "$(dirname "$0")/.." && pwd)
-for dir in "$top/web" "$top/tests/compat" "$top/tests/e2e" "$top/tests/graphql-xcheck"; do
+npm_dirs=("$top/web")
+if [ "$mode" = test ] || [ "$mode" = all ]; then
+  npm_dirs+=("$top/tests/compat" "$top/tests/e2e" "$top/tests/graphql-xcheck" "$top/tests/readme")
+fi
+for dir in "${npm_dirs[@]}"; do
   [ -f "$dir/package.json" ] || continue
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     echo "install-deps: npm ci in ${dir#$top/}"
