@@ -4,7 +4,7 @@
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: run test bench deps release debug clean format
+.PHONY: run test bench deps release debug install clean format
 
 # What each job needs: running installs no test tools (GoogleTest, Chromium, test npm packages).
 deps:
@@ -28,6 +28,13 @@ run: release
 ## Build (debug, with ASan+UBSan) and run every test: unit, integration, compat.
 test: debug
 	@ctest --preset debug -j $(JOBS)
+
+## Install the release build: $(PREFIX)/bin/walcast, the systemd unit in
+## $(PREFIX)/lib/systemd/system, the help text and an env file example in
+## $(PREFIX)/share/doc/walcast. DESTDIR is honoured (packaging).
+PREFIX ?= /usr/local
+install: release
+	cmake --install build/release --prefix $(PREFIX)
 
 ## Benchmarks (release build); results are written up in bench/README.md.
 bench:
