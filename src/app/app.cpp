@@ -133,7 +133,8 @@ Status App::start() {
         });
 
     // The WebSocket protocols, one registration each: Phoenix (Supabase Realtime) on both
-    // of its paths.
+    // of its paths, and on /socket itself — the URL the banner prints, which realtime-js takes
+    // as its endpoint (appending /websocket) and a plain WebSocket client opens as printed.
     m.phoenix_metrics = std::make_unique<protocol::phoenix::PhoenixMetrics>(m.registry);
     // A channel's features, in the order their join results, reply keys and after-join pushes
     // are handled.
@@ -151,7 +152,7 @@ Status App::start() {
         std::make_unique<protocol::phoenix::PhoenixContext>(protocol::phoenix::PhoenixContext{
             *m.verifier, *m.phoenix_metrics, std::move(features), m.config.max_channels_per_client,
             m.config.channel_error_backoff_ms});
-    m.upgrades.add({"/socket/websocket", "/realtime/v1/websocket"}, {},
+    m.upgrades.add({"/socket/websocket", "/realtime/v1/websocket", "/socket"}, {},
                    protocol::phoenix::upgrade_handler(*m.phoenix));
 
     m.ctx = std::make_unique<ServerContext>(

@@ -18,7 +18,13 @@ std::string demo_insert_sql() {
     return "insert into todos (task) values ('Change!')";
 }
 
-std::vector<std::string> demo_statements() {
+std::vector<std::string> demo_statements(const std::string& publication) {
+    std::string literal = "'";
+    for (char c : publication) {
+        literal += c;
+        if (c == '\'') literal += '\'';
+    }
+    literal += '\'';
     return {
         R"SQL(DO $$
 BEGIN
@@ -32,6 +38,14 @@ BEGIN
   END IF;
 END
 $$)SQL",
+        // The publication is created empty (as Supabase does): the demo table is added to it
+        // explicitly when it is not published (a data dir from before, FOR ALL TABLES, already
+        // publishes it; ADD TABLE would fail there).
+        "DO $$\nBEGIN\n  IF NOT EXISTS (SELECT 1 FROM pg_publication_tables WHERE pubname = " +
+            literal +
+            " AND schemaname = 'public' AND tablename = 'todos') THEN\n"
+            "    EXECUTE format('ALTER PUBLICATION %I ADD TABLE public.todos', " +
+            literal + ");\n  END IF;\nEND\n$$",
     };
 }
 
@@ -132,8 +146,8 @@ Result<std::unique_ptr<DevEnvironment>> DevEnvironment::start(Config& config, co
                                                 : "checking the database set-up");
     auto conn = pg::Connection::connect(env->connect_params());
     if (!conn) return std::move(conn).error();
-    auto statements = pg::db_init_statements(config.publication, true);
-    for (auto& s : demo_statements())
+    auto statements = pg::db_init_statements(config.publication, false);
+    for (auto& s : demo_statements(config.publication))
         statements.push_back(std::move(s));
     if (auto st = pg::run_statements(*conn, statements); !st) return std::move(st).error();
     if (config.jwt_secret.empty() && config.jwt_jwks.empty()) {

@@ -31,8 +31,9 @@ std::string demo_insert_sql();
 
 /// The statements of the embedded quick start's demo table: public.todos (id serial primary
 /// key, task text), RLS on with an anonymous read policy, replica identity FULL, grants to the
-/// API roles. Created only when missing.
-std::vector<std::string> demo_statements();
+/// API roles, created only when missing; then added to `publication` (created empty) when it
+/// does not publish it yet.
+std::vector<std::string> demo_statements(const std::string& publication);
 
 // ---- tokens and the inspector -----------------------------------------------------------------
 

@@ -59,8 +59,12 @@ test('first start in a clean directory: initdb, prepared database, a change stre
   // The demo table is as the Quick start of seed 000 builds it.
   assert.equal(await runPrintedPsql(w.psql,
     "select relrowsecurity::text || ',' || relreplident::text from pg_class where oid = 'public.todos'::regclass"), 'true,f')
+  // Its publication is created empty, as Supabase does, and the demo table added to it.
   assert.equal(await runPrintedPsql(w.psql,
-    "select puballtables::text from pg_publication where pubname = 'supabase_realtime'"), 'true')
+    "select puballtables::text from pg_publication where pubname = 'supabase_realtime'"), 'false')
+  assert.equal(await runPrintedPsql(w.psql,
+    "select string_agg(schemaname || '.' || tablename, ',') from pg_publication_tables where pubname = 'supabase_realtime'"),
+    'public.todos')
 
   await receiveInsert(w, w.anonJwt, 'first run')
   await stopCleanly(w)
@@ -74,6 +78,7 @@ test('second start on the same data: rows kept, first token still valid, streami
   started.push(w)
   assert.doesNotMatch(w.stderr, /initdb/, 'the existing cluster is reused')
   assert.equal(w.psql, firstRun.psql, 'the same port again: the printed psql command stays valid')
+  assert.equal(w.anonJwt, firstRun.anonJwt, 'the printed anon key is the same across restarts')
   assert.equal(await runPrintedPsql(w.psql, 'select string_agg(task, \',\' order by id) from todos'),
     'first run')
 

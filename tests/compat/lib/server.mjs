@@ -39,7 +39,8 @@ export function walcastBin() {
 /// far), exited (null or {code, signal}).
 export class Walcast {
   /// Starts a server with `env` added to the defaults (PORT=0, HOST=127.0.0.1, JWT_SECRET,
-  /// CONNECT/CHANNEL_ERROR_BACKOFF_MS=0). Resolves once GET /healthz answers 200.
+  /// CONNECT/CHANNEL_ERROR_BACKOFF_MS=0). Resolves once GET /healthz answers 200 and the
+  /// publication has been recreated FOR ALL TABLES (every table a test creates is streamed).
   static async start(env = {}) {
     const w = new Walcast();
     await w.#start(env);
@@ -106,6 +107,13 @@ export class Walcast {
     this.pool.on('error', () => {});
     await waitUntil(async () => (await fetch(`${this.httpUrl}/healthz`)).status === 200,
       { what: 'GET /healthz = 200', timeoutMs: START_TIMEOUT_MS, dump: () => this.#stderr.slice(-4000) });
+    // The embedded default creates its publication empty, as Supabase does (only the demo
+    // table is added). These tests create their tables as they go and expect every one of them
+    // streamed: recreate the publication FOR ALL TABLES, in one transaction, once, here.
+    const pub = env.PUBLICATION ?? 'supabase_realtime';
+    const ident = `"${pub.replaceAll('"', '""')}"`;
+    await this.pool.query(`BEGIN; DROP PUBLICATION IF EXISTS ${ident}; ` +
+      `CREATE PUBLICATION ${ident} FOR ALL TABLES; COMMIT`);
   }
 
   /// Server stderr so far (its log).
