@@ -47,6 +47,8 @@ struct App::Impl {
     std::unique_ptr<ServerMetrics> server_metrics;
     std::unique_ptr<protocol::phoenix::PhoenixMetrics> phoenix_metrics;
     std::unique_ptr<broadcast::Hub> broadcast_hub;
+    std::unique_ptr<broadcast::RateCounter> tenant_events;   ///< TENANT_MAX_EVENTS_PER_SECOND
+    std::unique_ptr<broadcast::RateCounter> tenant_presence; ///< …_PRESENCE_EVENTS_PER_SECOND
     std::unique_ptr<protocol::phoenix::PhoenixContext> phoenix;
     UpgradeDispatcher upgrades;
     ConnectionRegistry connections;
@@ -142,12 +144,21 @@ Status App::start() {
     protocol::phoenix::BroadcastLimits broadcast_limits;
     broadcast_limits.max_payload_bytes =
         static_cast<std::size_t>(m.config.max_payload_size_kb) * 1000 + 500;
+    // The tenant's rates (spec §7.1.7, §7.2.7); walcast serves one tenant.
+    m.tenant_events = std::make_unique<broadcast::RateCounter>(
+        m.config.tenant_max_events_per_second, "Too many messages per second");
+    m.tenant_presence = std::make_unique<broadcast::RateCounter>(
+        m.config.tenant_max_presence_events_per_second, "Too many presence messages per second");
+    protocol::phoenix::PresenceLimits presence_limits;
+    presence_limits.max_calls = m.config.client_presence_max_calls;
+    presence_limits.window = std::chrono::milliseconds(m.config.client_presence_window_ms);
+    presence_limits.max_payload_bytes = broadcast_limits.max_payload_bytes;
     std::vector<std::shared_ptr<protocol::phoenix::ChannelFeatureFactory>> features{
         std::make_shared<protocol::phoenix::PostgresChangesFeatureFactory>(*m.subscriptions),
-        std::make_shared<protocol::phoenix::BroadcastFeatureFactory>(*m.broadcast_hub, m.registry,
-                                                                     broadcast_limits),
+        std::make_shared<protocol::phoenix::BroadcastFeatureFactory>(
+            *m.broadcast_hub, m.registry, *m.tenant_events, broadcast_limits),
         std::make_shared<protocol::phoenix::PresenceFeatureFactory>(
-            *m.broadcast_hub, protocol::phoenix::PresenceLimits{})};
+            *m.broadcast_hub, *m.tenant_presence, presence_limits)};
     m.phoenix =
         std::make_unique<protocol::phoenix::PhoenixContext>(protocol::phoenix::PhoenixContext{
             *m.verifier, *m.phoenix_metrics, std::move(features), m.config.max_channels_per_client,

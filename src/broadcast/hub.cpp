@@ -53,10 +53,10 @@ std::size_t Hub::publish(const std::string& topic, Message& msg, const Member* e
         if (m.get() == except) continue;
         const auto& f = msg.frame(m->format());
         if (!f) continue;
-        m->deliver(*f, round);
-        ++n;
+        if (m->deliver(*f, msg, round)) ++n;
     }
     round.close();
+    if (msg.rate && n > 0) msg.rate->add(n);
     return n;
 }
 

@@ -6,9 +6,11 @@
 // assigns (Phoenix: one per serializer version).
 #pragma once
 
+#include "broadcast/rate_counter.hpp"
 #include "common/delivery_round.hpp"
 
 #include <array>
+#include <cstdint>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -42,6 +44,13 @@ public:
     /// How many formats were encoded so far (for tests and metrics).
     std::size_t encodings() const { return encodings_; }
 
+    /// What the message is, in the publisher's terms (Phoenix: broadcast or presence), for
+    /// members that receive only some kinds (private channels' read permissions).
+    std::uint8_t kind = 0;
+    /// The tenant counter its deliveries count against (null: none). The Hub adds the
+    /// number of deliveries after the round; members ask over() to shut themselves down.
+    RateCounter* rate = nullptr;
+
 private:
     Encoder encoder_;
     std::array<std::optional<Frame>, max_formats> frames_;
@@ -55,8 +64,9 @@ public:
     virtual ~Member() = default;
     /// The member's wire format (< max_formats); constant for its lifetime.
     virtual std::size_t format() const = 0;
-    /// Queue frame into the round (publishing thread; must not block or call the Hub).
-    virtual void deliver(const Frame& frame, DeliveryRound& round) = 0;
+    /// Queue frame (msg's frame in this member's format) into the round (publishing thread;
+    /// must not block or call the Hub). Returns false when the member skipped it (not counted).
+    virtual bool deliver(const Frame& frame, const Message& msg, DeliveryRound& round) = 0;
 };
 
 /// Topic → members. Thread-safe; the member lists are copy-on-write, so a publish holds the
@@ -70,7 +80,8 @@ public:
     /// running concurrently still may). Any thread.
     void leave(const std::string& topic, const Member* m);
     /// Delivers msg to every member of topic except `except` (null: all), in join order, in one
-    /// DeliveryRound on the calling thread. Returns the number of members it was delivered to.
+    /// DeliveryRound on the calling thread. Returns the number of members it was delivered to;
+    /// that many events are added to msg.rate when set.
     std::size_t publish(const std::string& topic, Message& msg, const Member* except);
     /// Members of topic now. Any thread.
     std::size_t members(const std::string& topic) const;

@@ -75,6 +75,21 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
         opt(app, "--max-payload-size-kb", c.max_payload_size_kb, "MAX_PAYLOAD_SIZE_KB",
             "largest broadcast payload in kB (1000 bytes)")
             ->group(g);
+        opt(app, "--tenant-max-events-per-second", c.tenant_max_events_per_second,
+            "TENANT_MAX_EVENTS_PER_SECOND",
+            "broadcasts sent and delivered per second (60 s average); past it receiving channels "
+            "are closed; 0 = no limit")
+            ->group(g);
+        opt(app, "--tenant-max-presence-events-per-second",
+            c.tenant_max_presence_events_per_second, "TENANT_MAX_PRESENCE_EVENTS_PER_SECOND",
+            "presence messages per second (60 s average); 0 = no limit")
+            ->group(g);
+        opt(app, "--client-presence-max-calls", c.client_presence_max_calls,
+            "CLIENT_PRESENCE_MAX_CALLS", "presence pushes one channel may send per window")
+            ->group(g);
+        opt(app, "--client-presence-window-ms", c.client_presence_window_ms,
+            "CLIENT_PRESENCE_WINDOW_MS", "the presence push window, in milliseconds")
+            ->group(g);
     }
     if (has(groups, ConfigOptions::Auth)) {
         const std::string g = "Authentication";

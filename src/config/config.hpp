@@ -51,6 +51,13 @@ struct Config {
     std::uint32_t max_channels_per_client = 100;       ///< MAX_CHANNELS_PER_CLIENT (spec §8)
     /// MAX_PAYLOAD_SIZE_KB: largest broadcast payload, kB of 1000 bytes (+500 bytes, spec §7.1.7)
     std::uint32_t max_payload_size_kb = 3000;
+    /// TENANT_MAX_EVENTS_PER_SECOND: broadcasts sent + delivered, 60 s average; 0 = no limit
+    /// (spec §7.1.7; the reference's default 100)
+    std::uint32_t tenant_max_events_per_second = 100;
+    /// TENANT_MAX_PRESENCE_EVENTS_PER_SECOND: presence_state, tracks, diff deliveries (§7.2.7)
+    std::uint32_t tenant_max_presence_events_per_second = 1000;
+    std::uint32_t client_presence_max_calls = 5;       ///< CLIENT_PRESENCE_MAX_CALLS per window
+    std::uint32_t client_presence_window_ms = 30'000;  ///< CLIENT_PRESENCE_WINDOW_MS
 
     // --- authentication / authorization ---
     std::string jwt_secret;               ///< JWT_SECRET: HS256/384/512 secret

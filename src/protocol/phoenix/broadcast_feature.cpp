@@ -26,16 +26,25 @@ broadcast::Frame text_frame(std::string s) {
 /// One channel in the Hub: frames go to the connection in the publisher's round.
 class ChannelMember final : public broadcast::Member {
 public:
-    ChannelMember(std::weak_ptr<ConnectionIo> io, Vsn vsn, Counter& delivered)
-        : io_(std::move(io)), format_(format_of(vsn)), delivered_(delivered) {}
+    ChannelMember(std::weak_ptr<ConnectionIo> io, Vsn vsn, Counter& delivered,
+                  std::function<void(std::string)> shut_down)
+        : io_(std::move(io)), format_(format_of(vsn)), delivered_(delivered),
+          shut_down_(std::move(shut_down)) {}
     std::size_t format() const override { return format_; }
-    void deliver(const broadcast::Frame& f, DeliveryRound& round) override {
-        if (closed_.load(std::memory_order_acquire)) return;
+    bool deliver(const broadcast::Frame& f, const broadcast::Message& msg,
+                 DeliveryRound& round) override {
+        if (closed_.load(std::memory_order_acquire)) return false;
         auto io = io_.lock();
-        if (!io) return;
+        if (!io) return false;
         const bool queued = f.binary ? io->send_binary({*f.bytes}, &round, true)
                                      : io->send_text({*f.bytes}, &round, true);
-        if (queued) delivered_.inc();
+        if (!queued) return false;
+        delivered_.inc();
+        // A receiving channel past the tenant's rate is shut down after the message, as the
+        // reference does (spec §7.1.7); once.
+        if (msg.rate && msg.rate->over() && !limited_.exchange(true, std::memory_order_relaxed))
+            shut_down_(msg.rate->message());
+        return true;
     }
     /// No frame is queued after this returns from a publish that starts later; the Hub leave
     /// covers publishes that have not taken the member list yet.
@@ -45,16 +54,20 @@ private:
     const std::weak_ptr<ConnectionIo> io_;
     const std::size_t format_;
     Counter& delivered_;
+    const std::function<void(std::string)> shut_down_;
     std::atomic<bool> closed_{false};
+    std::atomic<bool> limited_{false};
 };
 
 class BroadcastFeature final : public ChannelFeature {
 public:
-    BroadcastFeature(broadcast::Hub& hub, Counter& received, Counter& delivered, Counter& dropped,
-                     const BroadcastLimits& limits, ChannelHandle& ch)
-        : hub_(hub), received_(received), dropped_(dropped), limits_(limits),
+    BroadcastFeature(broadcast::Hub& hub, broadcast::RateCounter& events, Counter& received,
+                     Counter& delivered, Counter& dropped, const BroadcastLimits& limits,
+                     ChannelHandle& ch)
+        : hub_(hub), events_(events), received_(received), dropped_(dropped), limits_(limits),
           hub_topic_(BroadcastFeatureFactory::hub_topic(ch.topic(), ch.config().is_private)),
-          member_(std::make_shared<ChannelMember>(ch.io(), ch.vsn(), delivered)) {}
+          member_(std::make_shared<ChannelMember>(ch.io(), ch.vsn(), delivered,
+                                                  ch.shut_down_from_any_thread())) {}
 
     std::string_view name() const override { return "broadcast"; }
 
@@ -77,6 +90,7 @@ public:
     bool on_message(ChannelHandle& ch, InboundMessage& m) override {
         if (m.event != event::broadcast) return false;
         received_.inc();
+        events_.add(1);
         if (!m.payload.is_object()) {
             // RT's encoder cannot carry a non-object payload either (spec §7.1.2): dropped.
             dropped_.inc();
@@ -95,6 +109,7 @@ public:
 
     bool on_user_broadcast(ChannelHandle& ch, UserBroadcastPush& m) override {
         received_.inc();
+        events_.add(1);
         if (m.payload.size() > limits_.max_payload_bytes) return too_large(ch, m.ref);
         const std::string& topic = ch.topic();
         // The metadata is not used (spec §7.1.2: RT ignores it too).
@@ -129,6 +144,8 @@ private:
     void publish(ChannelHandle& ch, broadcast::Message& msg,
                  const std::optional<std::string>& ref) {
         const bool self = ch.config().broadcast.self;
+        msg.kind = kind_broadcast;
+        msg.rate = &events_;
         hub_.publish(hub_topic_, msg, self ? nullptr : member_.get());
         // The fan-out is queued before the ack (spec §7.1.5).
         if (ch.config().broadcast.ack && ref) ch.reply(ref, ReplyStatus::Ok, "{}");
@@ -143,6 +160,7 @@ private:
     }
 
     broadcast::Hub& hub_;
+    broadcast::RateCounter& events_;
     Counter& received_;
     Counter& dropped_;
     const BroadcastLimits& limits_;
@@ -154,8 +172,9 @@ private:
 } // namespace
 
 BroadcastFeatureFactory::BroadcastFeatureFactory(broadcast::Hub& hub, MetricsRegistry& r,
+                                                 broadcast::RateCounter& events,
                                                  BroadcastLimits limits)
-    : hub_(hub), received_(r.counter("walcast_broadcasts_received_total",
+    : hub_(hub), events_(events), received_(r.counter("walcast_broadcasts_received_total",
                                      "client broadcast pushes received (JSON and binary)")),
       delivered_(r.counter("walcast_broadcast_deliveries_total",
                            "broadcast frames queued to channel members")),
@@ -164,7 +183,7 @@ BroadcastFeatureFactory::BroadcastFeatureFactory(broadcast::Hub& hub, MetricsReg
       limits_(limits) {}
 
 std::shared_ptr<ChannelFeature> BroadcastFeatureFactory::make(ChannelHandle& ch) {
-    return std::make_shared<BroadcastFeature>(hub_, received_, delivered_, dropped_, limits_, ch);
+    return std::make_shared<BroadcastFeature>(hub_, events_, received_, delivered_, dropped_, limits_, ch);
 }
 
 std::string BroadcastFeatureFactory::hub_topic(std::string_view channel_topic, bool is_private) {

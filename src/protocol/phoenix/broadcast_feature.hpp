@@ -6,12 +6,17 @@
 #pragma once
 
 #include "broadcast/hub.hpp"
+#include "broadcast/rate_counter.hpp"
 #include "common/metrics.hpp"
 #include "protocol/phoenix/channel_feature.hpp"
 
 #include <cstddef>
 
 namespace walcast::protocol::phoenix {
+
+/// broadcast::Message::kind values of the Phoenix features.
+inline constexpr std::uint8_t kind_broadcast = 0;
+inline constexpr std::uint8_t kind_presence = 1;
 
 /// Limits of client broadcasts (spec §7.1.7).
 struct BroadcastLimits {
@@ -22,10 +27,15 @@ struct BroadcastLimits {
 
 /// Present on every public channel. A private channel (`config.private`) is refused at join
 /// until RLS on realtime.messages is served, so that no policy is silently ignored.
-/// hub and registry must outlive the factory and every channel.
+/// Every client broadcast counts one event on `events` (the tenant's events/s, spec §7.1.7),
+/// and so does every delivery; a channel that receives while the average is over the limit
+/// is shut down with `system` "Too many messages per second" (the counter's message) and
+/// phx_close — the sender is not. hub, registry and events must outlive the factory and every
+/// channel.
 class BroadcastFeatureFactory final : public ChannelFeatureFactory {
 public:
-    BroadcastFeatureFactory(broadcast::Hub& hub, MetricsRegistry& registry, BroadcastLimits limits);
+    BroadcastFeatureFactory(broadcast::Hub& hub, MetricsRegistry& registry,
+                            broadcast::RateCounter& events, BroadcastLimits limits);
     std::shared_ptr<ChannelFeature> make(ChannelHandle& ch) override;
 
     /// The Hub topic of a channel: its namespace (public / private, which never see each
@@ -34,6 +44,7 @@ public:
 
 private:
     broadcast::Hub& hub_;
+    broadcast::RateCounter& events_;
     Counter& received_;
     Counter& delivered_;
     Counter& dropped_;

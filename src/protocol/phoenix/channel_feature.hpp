@@ -56,6 +56,10 @@ public:
     /// Ends the channel as the server does on a limit: `system` error with `message`, then
     /// phx_close. Takes effect after the current call returns (never re-enters the feature).
     virtual void shut_down(std::string message) = 0;
+    /// shut_down for other threads (a delivering thread past a rate limit): the returned
+    /// function may be called from any thread at any time, also after the channel or the
+    /// connection ended (then it does nothing).
+    virtual std::function<void(std::string)> shut_down_from_any_thread() const = 0;
 };
 
 /// What a feature's join contributes.

@@ -104,6 +104,17 @@ public:
         session.io_.post([&s = session, topic = topic_, seq = join_seq,
                           message = std::move(message)] { s.shut_down(topic, seq, message); });
     }
+    std::function<void(std::string)> shut_down_from_any_thread() const override {
+        // A posted function runs only while the connection, and with it the session, lives;
+        // the join sequence number makes it a no-op for a later channel on the same topic.
+        return [io = session.io_weak_, &s = session, topic = topic_,
+                seq = join_seq](std::string message) {
+            if (auto p = io.lock())
+                p->post([&s, topic, seq, message = std::move(message)] {
+                    s.shut_down(topic, seq, message);
+                });
+        };
+    }
 
     void set_token(std::shared_ptr<const auth::Claims> claims, std::string token) {
         claims_ = std::move(claims);

@@ -30,8 +30,9 @@ std::string fresh_key() {
 
 class PresenceFeature final : public ChannelFeature {
 public:
-    PresenceFeature(presence::Tracker& tracker, const PresenceLimits& limits, ChannelHandle& ch)
-        : tracker_(tracker), limits_(limits),
+    PresenceFeature(presence::Tracker& tracker, broadcast::RateCounter& rate,
+                    const PresenceLimits& limits, ChannelHandle& ch)
+        : tracker_(tracker), rate_(rate), limits_(limits),
           topic_(BroadcastFeatureFactory::hub_topic(ch.topic(), ch.config().is_private)),
           key_(ch.config().presence.key ? *ch.config().presence.key : fresh_key()),
           member_(next_member.fetch_add(1)) {}
@@ -41,8 +42,10 @@ public:
     void join(ChannelHandle&, std::function<void(FeatureJoinResult)> done) override { done({}); }
 
     void after_join(ChannelHandle& ch) override {
-        if (ch.config().presence.enabled)
-            ch.push(event::presence_state, tracker_.state_json(topic_));
+        if (!ch.config().presence.enabled) return;
+        rate_.add(1);
+        if (rate_.over()) return ch.shut_down(rate_.message());
+        ch.push(event::presence_state, tracker_.state_json(topic_));
     }
 
     bool on_message(ChannelHandle& ch, InboundMessage& m) override {
@@ -79,6 +82,11 @@ public:
                 ch.shut_down("Track message size exceeded");
                 return true;
             }
+            rate_.add(1);
+            if (rate_.over()) {
+                ch.shut_down(rate_.message());
+                return true;
+            }
             tracker_.track(topic_, member_, key_, std::move(json));
             ch.reply(m.ref, ReplyStatus::Ok, "{}");
         } else if (name == "untrack") {
@@ -94,6 +102,7 @@ public:
 
 private:
     presence::Tracker& tracker_;
+    broadcast::RateCounter& rate_;
     const PresenceLimits& limits_;
     const std::string topic_;
     const std::string key_;
@@ -104,8 +113,10 @@ private:
 
 } // namespace
 
-PresenceFeatureFactory::PresenceFeatureFactory(broadcast::Hub& hub, PresenceLimits limits)
-    : hub_(hub), limits_(limits), flusher_([this] { run(); }) {}
+PresenceFeatureFactory::PresenceFeatureFactory(broadcast::Hub& hub,
+                                               broadcast::RateCounter& presence_events,
+                                               PresenceLimits limits)
+    : hub_(hub), rate_(presence_events), limits_(limits), flusher_([this] { run(); }) {}
 
 PresenceFeatureFactory::~PresenceFeatureFactory() {
     {
@@ -118,7 +129,7 @@ PresenceFeatureFactory::~PresenceFeatureFactory() {
 
 std::shared_ptr<ChannelFeature> PresenceFeatureFactory::make(ChannelHandle& ch) {
     if (ch.config().is_private) return nullptr; // refused by the broadcast feature for now
-    return std::make_shared<PresenceFeature>(tracker_, limits_, ch);
+    return std::make_shared<PresenceFeature>(tracker_, rate_, limits_, ch);
 }
 
 void PresenceFeatureFactory::run() {
@@ -138,6 +149,8 @@ void PresenceFeatureFactory::run() {
                                         std::make_shared<const std::string>(encode_broadcast(
                                             vsn, channel_topic, event::presence_diff, payload))};
             });
+            msg.kind = kind_presence;
+            msg.rate = &rate_;
             hub_.publish(hub_topic, msg, nullptr);
         }
         lock.lock();

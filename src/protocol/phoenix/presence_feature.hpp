@@ -6,6 +6,7 @@
 #pragma once
 
 #include "broadcast/hub.hpp"
+#include "broadcast/rate_counter.hpp"
 #include "presence/tracker.hpp"
 #include "protocol/phoenix/channel_feature.hpp"
 
@@ -26,10 +27,14 @@ struct PresenceLimits {
 };
 
 /// Present on every public channel (its Hub membership is the broadcast feature's: register
-/// after BroadcastFeatureFactory). Owns the flusher thread; hub must outlive the factory.
+/// after BroadcastFeatureFactory). `presence_events` is the tenant's presence events/s (spec
+/// §7.2.7): presence_state pushes, tracks and every diff delivery count one; past its limit the
+/// channel is shut down with "Too many presence messages per second". Owns the flusher thread;
+/// hub and presence_events must outlive the factory.
 class PresenceFeatureFactory final : public ChannelFeatureFactory {
 public:
-    PresenceFeatureFactory(broadcast::Hub& hub, PresenceLimits limits);
+    PresenceFeatureFactory(broadcast::Hub& hub, broadcast::RateCounter& presence_events,
+                           PresenceLimits limits);
     ~PresenceFeatureFactory() override;
     std::shared_ptr<ChannelFeature> make(ChannelHandle& ch) override;
 
@@ -39,6 +44,7 @@ private:
     void run();
 
     broadcast::Hub& hub_;
+    broadcast::RateCounter& rate_;
     const PresenceLimits limits_;
     presence::Tracker tracker_;
     std::mutex mu_;

@@ -13,7 +13,10 @@ class Recorder final : public Member {
 public:
     explicit Recorder(std::size_t format) : format_(format) {}
     std::size_t format() const override { return format_; }
-    void deliver(const Frame& f, DeliveryRound&) override { frames.push_back(f); }
+    bool deliver(const Frame& f, const Message&, DeliveryRound&) override {
+        frames.push_back(f);
+        return true;
+    }
     std::vector<Frame> frames;
 
 private:
@@ -87,6 +90,27 @@ TEST(BroadcastHubTest, DeliversInPublishOrderAndOnlyToTheTopicsCurrentMembers) {
     EXPECT_EQ(a->frames.size(), 100u);
     hub.leave("t", a.get()); // absent: no-op
     EXPECT_EQ(hub.members("other"), 1u);
+}
+
+TEST(BroadcastHubTest, CountsEveryDeliveryOnTheMessagesRateCounter) {
+    Hub hub;
+    std::vector<std::shared_ptr<Recorder>> members;
+    for (std::size_t i = 0; i < 3; ++i) {
+        members.push_back(std::make_shared<Recorder>(0));
+        hub.join("t", members.back());
+    }
+    const auto t0 = RateCounter::Clock::now();
+    RateCounter rate(0.5, "Too many messages per second", t0);
+    std::vector<std::size_t> calls;
+    auto msg = counting(calls, "m");
+    msg.rate = &rate;
+    // The sender is excluded: two deliveries, two events (2 ÷ 5 s = 0.4/s, under 0.5).
+    EXPECT_EQ(hub.publish("t", msg, members[0].get()), 2u);
+    EXPECT_FALSE(rate.over());
+    auto again = counting(calls, "m");
+    again.rate = &rate;
+    EXPECT_EQ(hub.publish("t", again, nullptr), 3u); // 5 events in the bucket: 1/s
+    EXPECT_TRUE(rate.over());
 }
 
 } // namespace walcast::broadcast
