@@ -150,13 +150,21 @@ Result<std::vector<CheckItem>> check_prerequisites(const Connection& conn,
 
     if (have_tables && missing.empty()) {
         // A published table none of the JWT roles can read never reaches a subscriber (the
-        // row-level security check runs as the subscriber's role).
+        // row-level security check runs as the subscriber's role). A partition is judged by its
+        // partitioned root: subscribers read through the root, whose grants and RLS policies
+        // apply; a grant on the partition itself would let a role read it past the root's RLS,
+        // so the fix never names a partition.
         auto grants = conn.exec(
-            "SELECT format('%I.%I', t.schemaname, t.tablename), t.schemaname FROM"
-            " pg_publication_tables t WHERE t.pubname = $1 AND NOT EXISTS (SELECT 1 FROM"
+            "SELECT DISTINCT format('%I.%I', n.nspname, c.relname), n.nspname FROM"
+            " pg_publication_tables t"
+            " JOIN pg_class p ON p.oid = format('%I.%I', t.schemaname, t.tablename)::regclass"
+            " JOIN pg_class c ON c.oid = CASE WHEN p.relispartition THEN pg_partition_root(p.oid)"
+            " ELSE p.oid END"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE t.pubname = $1 AND NOT EXISTS (SELECT 1 FROM"
             " unnest(ARRAY['anon', 'authenticated', 'service_role']) AS r WHERE"
-            " has_schema_privilege(r, t.schemaname, 'USAGE') AND"
-            " has_table_privilege(r, format('%I.%I', t.schemaname, t.tablename), 'SELECT'))"
+            " has_schema_privilege(r, n.nspname, 'USAGE') AND"
+            " has_table_privilege(r, c.oid, 'SELECT'))"
             " ORDER BY 1 LIMIT 20",
             {publication});
         if (!grants) return grants.error().to_error();

@@ -222,4 +222,40 @@ TEST(DbCheckTest, PublishedTableNoJwtRoleCanReadFailsWithTheGrant) {
               std::string::npos);
 }
 
+TEST(DbCheckTest, PartitionsAreJudgedByTheirRootAndNoGrantOnAPartitionIsSuggested) {
+    auto conn = connect_test_db();
+    sql(conn, "CREATE DATABASE dbcheck_partitions");
+    auto url = test_cluster().url("dbcheck_partitions");
+    ASSERT_TRUE(walcast({"db", "init"}, url));
+    auto db = pg::Connection::connect(test_cluster().connect_params("dbcheck_partitions"));
+    ASSERT_TRUE(db);
+    // The root is readable (RLS applies through it); its partitions carry no grants, as a
+    // partition read directly would bypass the root's policies.
+    sql(*db, "CREATE TABLE events(id int, day int) PARTITION BY RANGE (day);"
+             "CREATE TABLE events_p1 PARTITION OF events FOR VALUES FROM (0) TO (10);"
+             "CREATE TABLE events_p2 PARTITION OF events FOR VALUES FROM (10) TO (20);"
+             "ALTER TABLE events ENABLE ROW LEVEL SECURITY;"
+             "GRANT SELECT ON events TO authenticated;"
+             "ALTER PUBLICATION supabase_realtime ADD TABLE events");
+    ASSERT_EQ(sql_value(*db, "SELECT count(*) FROM pg_publication_tables WHERE pubname ="
+                             " 'supabase_realtime' AND tablename LIKE 'events_p%'"),
+              "2"); // the check really sees the partitions
+    auto readable = walcast_status({"db", "check"}, url);
+    EXPECT_EQ(readable.status, 0) << readable.output;
+    EXPECT_NE(readable.output.find("ok    the JWT roles can read the published tables"),
+              std::string::npos)
+        << readable.output;
+
+    sql(*db, "CREATE TABLE hidden(id int, day int) PARTITION BY RANGE (day);"
+             "CREATE TABLE hidden_p1 PARTITION OF hidden FOR VALUES FROM (0) TO (10);"
+             "ALTER PUBLICATION supabase_realtime ADD TABLE hidden");
+    auto hidden = walcast_status({"db", "check"}, url);
+    EXPECT_EQ(hidden.status, 1) << hidden.output;
+    EXPECT_NE(hidden.output.find("no JWT role may SELECT public.hidden:"), std::string::npos)
+        << hidden.output;
+    EXPECT_NE(hidden.output.find("GRANT SELECT ON public.hidden TO anon"), std::string::npos);
+    EXPECT_EQ(hidden.output.find("hidden_p1"), std::string::npos) << hidden.output;
+    EXPECT_EQ(hidden.output.find("events"), std::string::npos) << hidden.output;
+}
+
 } // namespace walcast::testing
