@@ -19,6 +19,19 @@ namespace walcast::pg {
 /// TABLE), or FOR ALL TABLES when all_tables (needs a superuser).
 std::vector<std::string> db_init_statements(const std::string& publication, bool all_tables);
 
+/// The `realtime` schema objects private channels and Broadcast from Database use (spec
+/// §7.3.7, §7.4): schema, `realtime.messages` (partitioned by day, RLS on), `realtime.topic()`,
+/// `realtime.send()`, `realtime.send_binary()`, `realtime.broadcast_changes()`, and the
+/// partitions of yesterday … today + 3. Part of db_init_statements, followed by the publication
+/// `supabase_realtime_messages_publication` FOR TABLE realtime.messages (Broadcast from
+/// Database's stream, the reference's name) when missing; each object is created only
+/// when missing, so an app's existing ones are used as they are.
+std::vector<std::string> realtime_schema_statements();
+
+/// The statement that creates the missing daily partitions of realtime.messages (yesterday …
+/// today + 3, UTC); a no-op when the table is absent or not partitioned.
+std::string partition_statement();
+
 /// Runs statements in order on conn inside one transaction. Errors name the failing statement
 /// and, for missing privileges, the fix (run as a superuser or print the SQL with --print).
 Status run_statements(const Connection& conn, const std::vector<std::string>& statements);

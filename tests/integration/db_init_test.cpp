@@ -258,4 +258,77 @@ TEST(DbCheckTest, PartitionsAreJudgedByTheirRootAndNoGrantOnAPartitionIsSuggeste
     EXPECT_EQ(hidden.output.find("events"), std::string::npos) << hidden.output;
 }
 
+TEST(DbInitTest, CreatesTheRealtimeSchemaObjectsPartitionedByDay) {
+    auto conn = connect_test_db();
+    sql(conn, "CREATE DATABASE dbinit_realtime");
+    auto url = test_cluster().url("dbinit_realtime");
+    for (int i = 0; i < 2; ++i) { // idempotent
+        auto r = walcast({"db", "init"}, url);
+        ASSERT_TRUE(r) << r.error().message;
+    }
+    auto db = pg::Connection::connect(test_cluster().connect_params("dbinit_realtime"));
+    ASSERT_TRUE(db);
+    EXPECT_EQ(sql_value(*db, "SELECT relkind::text || relrowsecurity::text FROM pg_class"
+                             " WHERE oid = 'realtime.messages'::regclass"),
+              "ptrue");
+    // Yesterday … today + 3: five daily partitions.
+    EXPECT_EQ(sql_value(*db, "SELECT count(*) FROM pg_inherits"
+                             " WHERE inhparent = 'realtime.messages'::regclass"),
+              "5");
+    EXPECT_EQ(sql_value(*db, "SELECT string_agg(tablename, ',') FROM pg_publication_tables"
+                             " WHERE pubname = 'supabase_realtime_messages_publication'"
+                             " AND tablename NOT LIKE 'messages_%'"),
+              "")
+        << "the partitions are published, under their own names";
+    EXPECT_EQ(sql_value(*db, "SELECT count(*) FROM pg_publication_tables"
+                             " WHERE pubname = 'supabase_realtime_messages_publication'"),
+              "5");
+    // realtime.send() adds an id to the payload and defaults to a private message.
+    sql(*db, "SELECT realtime.send('{\"x\": 1}', 'ev', 'room1')");
+    EXPECT_EQ(sql_value(*db, "SELECT payload ->> 'id' = id::text AND payload ->> 'x' = '1'"
+                             " AND private AND extension = 'broadcast' AND event = 'ev'"
+                             " FROM realtime.messages WHERE topic = 'room1'"),
+              "t");
+    // realtime.topic() reads the setting send() and the authorization checks set.
+    sql(*db, "BEGIN; SELECT set_config('realtime.topic', 'room2', true)");
+    EXPECT_EQ(sql_value(*db, "SELECT realtime.topic()"), "room2");
+    sql(*db, "COMMIT");
+    EXPECT_EQ(sql_value(*db, "SELECT realtime.topic() IS NULL"), "t");
+    // broadcast_changes() sends a private message with the row versions.
+    sql(*db, "SELECT realtime.broadcast_changes('t1', 'INSERT', 'INSERT', 'todos', 'public',"
+             " ROW(1, 'a')::record, NULL::record)");
+    EXPECT_EQ(sql_value(*db, "SELECT (payload -> 'old_record') = 'null'::jsonb AND"
+                             " payload ->> 'operation' = 'INSERT' AND payload ->> 'table' = 'todos'"
+                             " AND private FROM realtime.messages WHERE topic = 't1'"),
+              "t");
+    // A failing insert is a WARNING only (no partition for a far-future row is not reachable
+    // through send(); a non-object payload is stored as is).
+    sql(*db, "SELECT realtime.send('[1,2]', 'ev', 'arr', false)");
+    EXPECT_EQ(sql_value(*db, "SELECT payload::text FROM realtime.messages WHERE topic = 'arr'"),
+              "[1, 2]");
+}
+
+TEST(DbInitTest, UsesAnAppsExistingRealtimeObjectsAsTheyAre) {
+    auto conn = connect_test_db();
+    sql(conn, "CREATE DATABASE dbinit_realtime_existing");
+    auto db = pg::Connection::connect(test_cluster().connect_params("dbinit_realtime_existing"));
+    ASSERT_TRUE(db);
+    sql(*db, "CREATE SCHEMA realtime;"
+             "CREATE TABLE realtime.messages (topic text NOT NULL, extension text NOT NULL,"
+             " payload jsonb, event text, private boolean DEFAULT false,"
+             " inserted_at timestamp NOT NULL DEFAULT now(), id uuid NOT NULL DEFAULT gen_random_uuid());"
+             "CREATE FUNCTION realtime.topic() RETURNS text LANGUAGE sql AS $$ SELECT 'mine' $$");
+    auto r = walcast({"db", "init"}, test_cluster().url("dbinit_realtime_existing"));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(sql_value(*db, "SELECT realtime.topic()"), "mine");
+    EXPECT_EQ(sql_value(*db, "SELECT relkind::text FROM pg_class"
+                             " WHERE oid = 'realtime.messages'::regclass"),
+              "r")
+        << "not replaced by the partitioned shape";
+    EXPECT_EQ(sql_value(*db, "SELECT to_regprocedure('realtime.send(jsonb, text, text, boolean)')"
+                             " IS NOT NULL"),
+              "t")
+        << "missing functions are still added";
+}
+
 } // namespace walcast::testing
