@@ -10,8 +10,8 @@
 #include "common/delivery_round.hpp"
 
 #include <array>
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>

@@ -12,13 +12,15 @@ void RateCounter::rotate(Clock::time_point now) {
     const std::int64_t index = since / bucket_span;
     if (index <= current_index_) return;
     const std::int64_t steps = std::min<std::int64_t>(index - current_index_, buckets);
-    for (std::int64_t i = 1; i <= steps; ++i) counts_[(current_index_ + i) % buckets] = 0;
+    for (std::int64_t i = 1; i <= steps; ++i)
+        counts_[(current_index_ + i) % buckets] = 0;
     current_index_ = index;
 }
 
 double RateCounter::average_locked(Clock::time_point now) const {
     std::uint64_t sum = 0;
-    for (auto c : counts_) sum += c;
+    for (auto c : counts_)
+        sum += c;
     // Covered time: the finished buckets still in the ring plus the running one's elapsed
     // part, never less than one bucket.
     using Seconds = std::chrono::duration<double>;
@@ -26,8 +28,7 @@ double RateCounter::average_locked(Clock::time_point now) const {
     const double covered_s = Seconds(since).count();
     const double running_s = Seconds(since - current_index_ * bucket_span).count();
     const double ring_s = Seconds(bucket_span * (buckets - 1)).count() + running_s;
-    const double span_s =
-        std::max(std::min(covered_s, ring_s), Seconds(bucket_span).count());
+    const double span_s = std::max(std::min(covered_s, ring_s), Seconds(bucket_span).count());
     return static_cast<double>(sum) / span_s;
 }
 

@@ -44,14 +44,14 @@ public:
     const std::string& message() const { return message_; }
 
 private:
-    void rotate(Clock::time_point now);  // mu_ held
+    void rotate(Clock::time_point now);                 // mu_ held
     double average_locked(Clock::time_point now) const; // mu_ held
 
     const double limit_;
     const std::string message_;
     mutable std::mutex mu_;
     Clock::time_point start_;
-    std::int64_t current_index_ = 0; ///< bucket number since start_ of counts_[0]
+    std::int64_t current_index_ = 0;              ///< bucket number since start_ of counts_[0]
     std::array<std::uint64_t, buckets> counts_{}; ///< ring, counts_[current_index_ % buckets]
     std::atomic<bool> over_{false};
 };

@@ -13,8 +13,8 @@ std::string random_uuid() {
     thread_local std::mt19937_64 rng{std::random_device{}()};
     static constexpr char hex[] = "0123456789abcdef";
     std::uint64_t a = rng(), b = rng();
-    a = (a & ~0xF000ull) | 0x4000ull;                           // version 4
-    b = (b & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;    // variant 10
+    a = (a & ~0xF000ull) | 0x4000ull;                        // version 4
+    b = (b & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull; // variant 10
     std::string s;
     for (int i = 0; i < 32; ++i) {
         if (i == 8 || i == 12 || i == 16 || i == 20) s += '-';
@@ -57,7 +57,8 @@ TopicPolicies::~TopicPolicies() {
         stopping_ = true;
     }
     cv_.notify_all();
-    for (auto& t : workers_) t.join();
+    for (auto& t : workers_)
+        t.join();
 }
 
 void TopicPolicies::submit(Job job, const std::function<void()>& exhausted) {
@@ -100,23 +101,21 @@ bool TopicPolicies::ensure_connected(pg::Connection& conn) {
 
 void TopicPolicies::check_read(TopicAuthContext ctx, bool presence,
                                std::function<void(PolicyOutcome<ReadVerdict>)> done) {
-    auto shared = std::make_shared<std::function<void(PolicyOutcome<ReadVerdict>)>>(std::move(done));
-    submit(
-        [this, ctx = std::move(ctx), presence, shared](pg::Connection& conn) {
-            (*shared)(run_read(conn, ctx, presence));
-        },
-        [shared] {
-            (*shared)({std::nullopt, PolicyFailure::PoolExhausted, "too many checks queued"});
-        });
+    auto shared =
+        std::make_shared<std::function<void(PolicyOutcome<ReadVerdict>)>>(std::move(done));
+    submit([this, ctx = std::move(ctx), presence,
+            shared](pg::Connection& conn) { (*shared)(run_read(conn, ctx, presence)); },
+           [shared] {
+               (*shared)({std::nullopt, PolicyFailure::PoolExhausted, "too many checks queued"});
+           });
 }
 
 void TopicPolicies::check_write(TopicAuthContext ctx,
                                 std::function<void(PolicyOutcome<WriteVerdict>)> done) {
     auto shared =
         std::make_shared<std::function<void(PolicyOutcome<WriteVerdict>)>>(std::move(done));
-    submit([this, ctx = std::move(ctx), shared](pg::Connection& conn) {
-               (*shared)(run_write(conn, ctx));
-           },
+    submit([this, ctx = std::move(ctx),
+            shared](pg::Connection& conn) { (*shared)(run_write(conn, ctx)); },
            [shared] {
                (*shared)({std::nullopt, PolicyFailure::PoolExhausted, "too many checks queued"});
            });

@@ -27,10 +27,10 @@ namespace walcast::broadcast {
 
 /// Who asks about which topic (§7.3.2).
 struct TopicAuthContext {
-    std::string topic;        ///< the sub-topic (no "realtime:")
-    std::string role;         ///< the JWT role claim
-    std::string claims_json;  ///< all claims, a JSON object's text
-    std::optional<std::string> sub; ///< the sub claim, when present
+    std::string topic;               ///< the sub-topic (no "realtime:")
+    std::string role;                ///< the JWT role claim
+    std::string claims_json;         ///< all claims, a JSON object's text
+    std::optional<std::string> sub;  ///< the sub claim, when present
     std::string headers_json = "{}"; ///< the request's x-* headers as a JSON object
 };
 
@@ -63,9 +63,9 @@ template <class V> struct PolicyOutcome {
 };
 
 struct TopicPoliciesOptions {
-    unsigned pool_size = 2;              ///< connections, one worker thread each
-    std::uint32_t timeout_ms = 5000;     ///< statement_timeout of one check
-    std::size_t max_pending = 10'000;    ///< queued checks before PoolExhausted
+    unsigned pool_size = 2;           ///< connections, one worker thread each
+    std::uint32_t timeout_ms = 5000;  ///< statement_timeout of one check
+    std::size_t max_pending = 10'000; ///< queued checks before PoolExhausted
 };
 
 /// Thread-safe.
@@ -84,8 +84,9 @@ public:
     void check_write(TopicAuthContext ctx, std::function<void(PolicyOutcome<WriteVerdict>)> done);
 
     /// The SQL of the checks, for tests and the docs. quote: the connection's literal quoting.
-    static std::string read_script(const TopicAuthContext& ctx, const std::vector<std::string>& probe_ids,
-                                   bool presence, std::uint32_t timeout_ms,
+    static std::string read_script(const TopicAuthContext& ctx,
+                                   const std::vector<std::string>& probe_ids, bool presence,
+                                   std::uint32_t timeout_ms,
                                    const std::function<std::string(std::string_view)>& quote);
 
 private:

@@ -71,10 +71,11 @@ $$)SQL",
         // TABLE. FOR ALL TABLES only when asked for (it needs a superuser and makes that ALTER
         // fail).
         "DO $$\nBEGIN\n  IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = " + literal +
-            ") THEN\n    CREATE PUBLICATION " + ident +
-            (all_tables ? " FOR ALL TABLES" : "") + ";\n  END IF;\nEND\n$$",
+            ") THEN\n    CREATE PUBLICATION " + ident + (all_tables ? " FOR ALL TABLES" : "") +
+            ";\n  END IF;\nEND\n$$",
     };
-    for (auto& st : realtime_schema_statements()) out.push_back(std::move(st));
+    for (auto& st : realtime_schema_statements())
+        out.push_back(std::move(st));
     // Broadcast from Database streams realtime.messages from a publication of its own, as the
     // reference does (spec §7.4.3), so the app's publication stays as it is; only when walcast
     // may (owner of the table or superuser).

@@ -166,8 +166,9 @@ TEST(DbCheckTest, NonSuperuserIsToldToGetReplicationAndRoleMembership) {
     ASSERT_TRUE(walcast({"db", "init"}, test_cluster().url("dbcheck_roles_owner")));
     sql(conn, "CREATE ROLE plain_user LOGIN");
     sql(conn, "CREATE DATABASE dbcheck_plain OWNER plain_user");
-    const std::string url = "postgresql://plain_user@127.0.0.1:" +
-                            std::to_string(test_cluster().port()) + "/dbcheck_plain";
+    const std::string url =
+        "postgresql://plain_user@127.0.0.1:" + std::to_string(test_cluster().port()) +
+        "/dbcheck_plain";
     auto check_before = walcast_status({"db", "check"}, url);
     EXPECT_EQ(check_before.status, 1) << check_before.output;
 
@@ -316,7 +317,8 @@ TEST(DbInitTest, UsesAnAppsExistingRealtimeObjectsAsTheyAre) {
     sql(*db, "CREATE SCHEMA realtime;"
              "CREATE TABLE realtime.messages (topic text NOT NULL, extension text NOT NULL,"
              " payload jsonb, event text, private boolean DEFAULT false,"
-             " inserted_at timestamp NOT NULL DEFAULT now(), id uuid NOT NULL DEFAULT gen_random_uuid());"
+             " inserted_at timestamp NOT NULL DEFAULT now(), id uuid NOT NULL DEFAULT "
+             "gen_random_uuid());"
              "CREATE FUNCTION realtime.topic() RETURNS text LANGUAGE sql AS $$ SELECT 'mine' $$");
     auto r = walcast({"db", "init"}, test_cluster().url("dbinit_realtime_existing"));
     ASSERT_TRUE(r) << r.error().message;
