@@ -6,10 +6,12 @@
 #include "auth/jwt_verifier.hpp"
 #include "capture/change_fanout.hpp"
 #include "common/logging.hpp"
-#include "core/authorizer.hpp"
-#include "core/commit_tracker.hpp"
-#include "core/router.hpp"
-#include "core/subscription_service.hpp"
+#include "core/authorization/authorizer.hpp"
+#include "core/authorization/pg_row_checker.hpp"
+#include "core/routing/commit_tracker.hpp"
+#include "core/routing/filter_compiler.hpp"
+#include "core/routing/router.hpp"
+#include "core/routing/subscription_service.hpp"
 #include "protocol/phoenix/broadcast_feature.hpp"
 #include "protocol/phoenix/phoenix_session.hpp"
 #include "protocol/phoenix/postgres_changes_feature.hpp"
@@ -41,7 +43,10 @@ struct App::Impl {
     std::unique_ptr<capture::ChangeFanout> fanout;
     capture::ConfirmHandle router_confirm;
     std::unique_ptr<capture::Source> source;
+    std::unique_ptr<core::RowCheckMetrics> row_check_metrics;
     std::unique_ptr<core::Authorizer> authorizer;
+    std::unique_ptr<core::PgAccessSource> router_db; ///< the router's catalog connection
+    std::unique_ptr<core::PgFilterCompiler> late_compiler;
     std::unique_ptr<core::Router> router;
     std::unique_ptr<core::SubscriptionService> subscriptions;
     std::unique_ptr<ServerMetrics> server_metrics;
@@ -90,25 +95,32 @@ Status App::start() {
     // (The router's handle is filled in below, before the source starts.)
     auto confirm = [&m](capture::Position p) { m.router_confirm.confirm(p); };
     core::AuthorizerOptions auth_opts;
-    auth_opts.pool_size = m.config.auth_pool_size;
-    auth_opts.timeout_ms = m.config.auth_timeout_ms;
+    auth_opts.workers = m.config.auth_pool_size;
+    auto statements = core::PgRowChecker::Statements::KeyProbe;
     if (m.config.rls_strategy == "per-subscriber") {
         auth_opts.strategy = core::RlsStrategy::PerSubscriber;
-        auth_opts.pool_size = 1;
+        auth_opts.workers = 1;
+        statements = core::PgRowChecker::Statements::ExistsPerRow;
     }
-    m.authorizer = std::make_unique<core::Authorizer>(m.params, auth_opts, m.access, m.tracker,
-                                                      confirm, m.registry);
+    m.row_check_metrics = std::make_unique<core::RowCheckMetrics>(m.registry);
+    auto make_checker = [&m, statements](unsigned) -> std::unique_ptr<core::RowChecker> {
+        return std::make_unique<core::PgRowChecker>(m.params, statements, m.access,
+                                                    m.config.auth_timeout_ms, *m.row_check_metrics);
+    };
+    auto finished = [&m, confirm](std::uint64_t ticket) {
+        if (auto p = m.tracker.finish(ticket); p.valid()) confirm(p);
+    };
+    m.authorizer =
+        std::make_unique<core::Authorizer>(auth_opts, make_checker, finished, m.registry);
     core::RouterOptions router_opts;
     router_opts.max_record_bytes = m.config.max_record_bytes;
-    m.router = std::make_unique<core::Router>(m.params, router_opts, m.index, m.access,
-                                              *m.authorizer, m.tracker, confirm, m.registry);
+    m.router_db = std::make_unique<core::PgAccessSource>(m.params);
+    m.late_compiler = std::make_unique<core::PgFilterCompiler>(*m.router_db, m.access);
+    m.router = std::make_unique<core::Router>(router_opts, m.index, m.access, *m.router_db,
+                                              *m.late_compiler, *m.authorizer, m.tracker, confirm,
+                                              m.registry);
     m.subscriptions = std::make_unique<core::SubscriptionService>(m.params, m.config.publication,
                                                                   m.index, m.access, m.registry);
-    m.router->set_late_compiler(
-        [svc = m.subscriptions.get()](const core::Binding& b, const capture::Relation& rel,
-                                      const std::string& role, const pg::Connection& conn) {
-            return svc->compile_late(b, rel, role, conn);
-        });
 
     m.router_confirm = m.fanout->add(*m.router);
     m.source = make_source(m.config, m.params, *m.fanout, ConfigErrors::Retry);

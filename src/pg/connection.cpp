@@ -125,18 +125,6 @@ std::string result_error(const PGresult* res) {
     return result_pg_error(res).describe();
 }
 
-std::string result_sqlstate(const PGresult* res) {
-    return error_field(res, PG_DIAG_SQLSTATE);
-}
-
-std::optional<std::string_view> field(const PGresult* res, int row, int col) {
-    if (!res || row < 0 || col < 0 || row >= PQntuples(res) || col >= PQnfields(res) ||
-        PQgetisnull(res, row, col))
-        return std::nullopt;
-    return std::string_view(PQgetvalue(res, row, col),
-                            static_cast<std::size_t>(PQgetlength(res, row, col)));
-}
-
 PgError Connection::error_of(const PGresult* res) const {
     PgError e = result_pg_error(res);
     if (!res || e.message.empty()) e.message = trimmed(PQerrorMessage(conn_.get()));

@@ -167,12 +167,4 @@ PgError result_pg_error(const PGresult* res);
 /// The server error of a failed result as "<message> (SQLSTATE xxxxx)".
 std::string result_error(const PGresult* res);
 
-/// SQLSTATE of a failed result, or "" when there is none. (For code still reading PGresults
-/// itself; new code uses exec/exec_multi and PgError.)
-std::string result_sqlstate(const PGresult* res);
-
-/// Field accessor: nullopt for SQL NULL or outside the result. (For code still reading
-/// PGresults itself; new code uses Rows.)
-std::optional<std::string_view> field(const PGresult* res, int row, int col);
-
 } // namespace walcast::pg

@@ -4,7 +4,9 @@
 // PgValueNormalizer, tuples built from the rows' text output) and by Postgres in SQL; the
 // sets of matching rows must be equal. Also checks that subscribe-time errors carry
 // Postgres's own messages.
-#include "core/filter.hpp"
+#include "core/filter/filter.hpp"
+#include "protocol/supabase/filter_grammar.hpp"
+#include "protocol/supabase/messages.hpp"
 #include "support/test_postgres.hpp"
 
 #include <cstdlib>
@@ -512,7 +514,7 @@ protected:
 
     /// Compiles and compares one filter string; returns false on a mismatch.
     static bool compare(const std::string& filter, core::ValueNormalizer& norm, int& compared) {
-        auto conds = core::parse_filter(filter);
+        auto conds = protocol::supabase::parse_filter(filter);
         EXPECT_TRUE(conds.ok()) << filter << ": " << (conds.ok() ? "" : conds.error().message);
         if (!conds) return false;
         auto expected = postgres_ids(*conds);
@@ -525,7 +527,7 @@ protected:
         }
         if (!compiled) {
             ADD_FAILURE() << filter << ": Postgres evaluates it but walcast refused: "
-                          << compiled.error().sqlstate << " " << compiled.error().message;
+                          << compiled.error().describe();
             return false;
         }
         ++compared;
@@ -584,11 +586,11 @@ TEST_F(FilterVsPostgresTest, SubscribeTimeErrorsCarryPostgresMessages) {
     auto norm_conn = connect_test_db();
     core::PgValueNormalizer norm(norm_conn);
     auto err = [&](const std::string& filter) {
-        auto conds = core::parse_filter(filter);
+        auto conds = protocol::supabase::parse_filter(filter);
         EXPECT_TRUE(conds.ok()) << filter;
         auto c = CompiledFilter::compile(*conds, rel_, norm);
         EXPECT_FALSE(c.ok()) << filter << " compiled";
-        return c.ok() ? core::SqlError{} : c.error();
+        return c.ok() ? core::SqlError{} : protocol::supabase::realtime_filter_error(c.error());
     };
     auto cast = err("i4=eq.abc");
     EXPECT_EQ(cast.sqlstate, "22P02");

@@ -1,6 +1,9 @@
 #include "protocol/phoenix/postgres_changes_feature.hpp"
 
 #include "protocol/phoenix/postgres_changes_sink.hpp"
+#include "protocol/supabase/binding.hpp"
+#include "protocol/supabase/messages.hpp"
+#include "protocol/supabase/postgres_changes_data.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -26,26 +29,58 @@ public:
         const auto& cfg = ch.config().postgres_changes;
         if (cfg.bindings.empty()) return done({std::nullopt, "[]"});
         bindings_ = cfg.bindings;
-        core::SubscribeRequest req{ch.topic(), cfg.bindings, identity_of(*ch.claims()), sink_};
+        // The bindings as Supabase Realtime parses them (spec §5.1–§5.4); their ids (§3.2) go
+        // in the reply whatever becomes of the join. The first parse error fails the channel.
+        core::SubscribeRequest req{
+            ch.topic(), {}, identity_of(*ch.claims()), sink_, &supabase::postgres_changes_format()};
+        std::optional<supabase::JoinFailure> refused;
+        for (const auto& raw : cfg.bindings) {
+            ids_.push_back(supabase::binding_id(raw));
+            if (refused) continue;
+            auto spec = supabase::parse_binding(raw);
+            if (!spec) {
+                refused = supabase::JoinFailure{spec.error().message,
+                                                std::string(supabase::invalid_params_code)};
+                continue;
+            }
+            specs_.push_back(spec.value());
+            req.bindings.push_back({ids_.back(), std::move(spec).value()});
+        }
         // The connection (and with it the session) stays alive until the outcome is handled
         // on the strand; a feature closed by then releases the subscription.
-        subscriptions_.subscribe(
-            std::move(req), [io = ch.io().lock(), self = weak_from_this(), &svc = subscriptions_,
-                             done = std::move(done)](core::SubscribeOutcome o) mutable {
-                if (!io) {
-                    if (o.subscription) svc.unsubscribe(o.subscription);
+        auto deliver = [io = ch.io().lock(), self = weak_from_this(), &svc = subscriptions_,
+                        done =
+                            std::move(done)](core::SubscriptionPtr sub,
+                                             std::optional<supabase::JoinFailure> failure) mutable {
+            if (!io) {
+                if (sub) svc.unsubscribe(sub);
+                return;
+            }
+            io->post([self = std::move(self), &svc, done = std::move(done), sub = std::move(sub),
+                      failure = std::move(failure)]() mutable {
+                auto f = self.lock();
+                if (!f || f->closed_) {
+                    if (sub) svc.unsubscribe(sub);
                     return;
                 }
-                io->post([self = std::move(self), &svc, done = std::move(done),
-                          o = std::move(o)]() mutable {
-                    auto f = self.lock();
-                    if (!f || f->closed_) {
-                        if (o.subscription) svc.unsubscribe(o.subscription);
-                        return;
-                    }
-                    f->on_subscribed(std::move(o), done);
-                });
+                f->on_subscribed(std::move(sub), std::move(failure), done);
             });
+        };
+        if (refused) {
+            // Answered through the service too, after the joins queued before it: replies keep
+            // the order of the joins.
+            subscriptions_.refused(
+                [deliver = std::move(deliver), refused = std::move(refused)]() mutable {
+                    deliver(nullptr, std::move(refused));
+                });
+            return;
+        }
+        subscriptions_.subscribe(std::move(req), [deliver = std::move(deliver), specs = specs_](
+                                                     core::SubscribeOutcome o) mutable {
+            std::optional<supabase::JoinFailure> failure;
+            if (o.error) failure = supabase::describe_failure(*o.error, specs);
+            deliver(std::move(o.subscription), std::move(failure));
+        });
     }
 
     void open(const std::function<void()>& before) override { sink_->open(before); }
@@ -70,7 +105,8 @@ public:
     }
 
 private:
-    void on_subscribed(core::SubscribeOutcome o,
+    void on_subscribed(core::SubscriptionPtr subscription,
+                       std::optional<supabase::JoinFailure> failure,
                        const std::function<void(FeatureJoinResult)>& done);
 
     core::SubscriptionService& subscriptions_;
@@ -79,27 +115,31 @@ private:
     std::optional<std::string> error_; ///< binding error reported after the reply (no wait)
     bool closed_ = false;
     const bool wait_;
-    /// The bindings echoed in the reply; kept from join() to on_subscribed().
+    /// The bindings echoed in the reply and their ids; kept from join() to on_subscribed().
     std::vector<boost::json::object> bindings_;
+    std::vector<std::int64_t> ids_;
+    std::vector<core::BindingSpec> specs_; ///< parsed, for wording the service's errors
 };
 
-void PostgresChangesFeature::on_subscribed(core::SubscribeOutcome o,
+void PostgresChangesFeature::on_subscribed(core::SubscriptionPtr subscription,
+                                           std::optional<supabase::JoinFailure> failure,
                                            const std::function<void(FeatureJoinResult)>& done) {
-    if (o.error && wait_) {
+    if (failure && wait_) {
         // With postgres_changes_options.wait the join itself fails (realtime-js reports
         // CHANNEL_ERROR with this reason).
-        return done({o.error_code + ": " + *o.error, {}});
+        return done({failure->code + ": " + failure->message, {}});
     }
-    subscription_ = std::move(o.subscription);
-    error_ = std::move(o.error);
+    subscription_ = std::move(subscription);
+    if (failure) error_ = std::move(failure->message);
     // Reply: each binding echoed unchanged plus its id, same order and count (spec §3.2).
     boost::json::array echoed;
     for (std::size_t i = 0; i < bindings_.size(); ++i) {
         boost::json::object b = std::move(bindings_[i]);
-        b["id"] = i < o.ids.size() ? o.ids[i] : 0;
+        b["id"] = i < ids_.size() ? ids_[i] : 0;
         echoed.emplace_back(std::move(b));
     }
     bindings_.clear();
+    specs_.clear();
     done({std::nullopt, boost::json::serialize(echoed)});
 }
 

@@ -1,10 +1,11 @@
 // Postgres Changes as a channel feature: the join's `config.postgres_changes` bindings are
-// subscribed through core::SubscriptionService; the reply echoes each binding with its id
-// (protocol spec §3.2), then a `system` push reports the outcome; changes reach the client
-// through a PostgresChangesSink.
+// parsed as Supabase Realtime parses them (protocol/supabase), subscribed through
+// core::SubscriptionService; the reply echoes each binding with its id (protocol spec §3.2),
+// then a `system` push reports the outcome in Supabase's words; changes reach the client
+// through a PostgresChangesSink in the postgres_changes format.
 #pragma once
 
-#include "core/subscription_service.hpp"
+#include "core/routing/subscription_service.hpp"
 #include "protocol/phoenix/channel_feature.hpp"
 
 namespace walcast::protocol::phoenix {

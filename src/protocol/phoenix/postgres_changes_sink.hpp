@@ -4,7 +4,7 @@
 // reply so none is lost or precedes it.
 #pragma once
 
-#include "core/channel_sink.hpp"
+#include "core/subscription/channel_sink.hpp"
 #include "protocol/phoenix/vsn.hpp"
 #include "protocol/session.hpp"
 

@@ -1,4 +1,4 @@
-#include "core/commit_tracker.hpp"
+#include "core/routing/commit_tracker.hpp"
 
 #include <gtest/gtest.h>
 

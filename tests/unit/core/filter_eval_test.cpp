@@ -1,7 +1,9 @@
 // Filter compilation (spec §5.5 errors) and evaluation with Postgres semantics (§5.3), without
 // Postgres: a hand-written normaliser returns the canonical values Postgres would.
-#include "core/filter.hpp"
-#include "core/filter_eval.hpp"
+#include "core/filter/filter.hpp"
+#include "core/filter/filter_eval.hpp"
+#include "protocol/supabase/filter_grammar.hpp"
+#include "protocol/supabase/messages.hpp"
 
 #include <gtest/gtest.h>
 
@@ -65,6 +67,9 @@ namespace walcast::core {
 namespace {
 
 using pg::PgType;
+// Conditions written in the Supabase filter grammar, errors worded as Supabase reports them.
+using protocol::supabase::parse_filter;
+using protocol::supabase::realtime_filter_error;
 
 PgType type(const std::string& name, pg::Oid oid, pg::TypeKind kind) {
     PgType t;
@@ -194,14 +199,14 @@ struct Fixture {
         EXPECT_TRUE(conds.ok()) << filter;
         auto f = CompiledFilter::compile(
             conds.ok() ? conds.value() : std::vector<FilterCondition>{}, rel, norm);
-        EXPECT_TRUE(f.ok()) << filter << ": " << (f.ok() ? "" : f.error().message);
+        EXPECT_TRUE(f.ok()) << filter << ": " << (f.ok() ? "" : f.error().describe());
         return f.ok() ? std::move(f).value() : CompiledFilter();
     }
     SqlError compile_error(const capture::Relation& rel, std::string_view filter,
                            const std::unordered_set<std::string>* selectable = nullptr) {
         auto f = CompiledFilter::compile(parse_filter(filter).value(), rel, norm, selectable);
         EXPECT_FALSE(f.ok()) << filter << " compiled";
-        return f.ok() ? SqlError{} : f.error();
+        return f.ok() ? SqlError{} : realtime_filter_error(f.error());
     }
     /// Values (one-column relation) for which `filter` matches.
     std::vector<std::string> matching(const PgType& t, std::string_view filter,

@@ -1,8 +1,10 @@
 // Subscription ordering and SubscriptionIndex candidate maintenance: the two mechanisms that
 // make "each channel receives changes in commit order" and "a change committed after the join
 // reply is delivered" true.
-#include "core/subscription.hpp"
-#include "core/subscription_index.hpp"
+#include "core/subscription/subscription.hpp"
+#include "core/subscription/subscription_index.hpp"
+#include "protocol/supabase/binding.hpp"
+#include "protocol/supabase/postgres_changes_data.hpp"
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
@@ -32,13 +34,17 @@ public:
     std::vector<std::pair<std::string, std::vector<std::int64_t>>> messages;
 };
 
+const PayloadFormat& format() {
+    return protocol::supabase::postgres_changes_format();
+}
+
 // Deliveries made outside any delivering thread's round (the sink above needs none).
 DeliveryRound test_round;
 
 Binding binding(std::int64_t id, const char* json) {
     Binding b;
     b.id = id;
-    auto spec = parse_binding(boost::json::parse(json).as_object());
+    auto spec = protocol::supabase::parse_binding(boost::json::parse(json).as_object());
     EXPECT_TRUE(spec) << json;
     if (spec) b.spec = std::move(spec).value();
     return b;
@@ -56,7 +62,7 @@ IdentityPtr anon() {
 
 TEST(SubscriptionTest, DeliversInReservationOrderWhateverOrderSlotsComplete) {
     auto sink = std::make_shared<RecordingSink>();
-    Subscription sub("realtime:a", {}, anon(), sink);
+    Subscription sub("realtime:a", {}, anon(), sink, format());
     auto s0 = sub.reserve(), s1 = sub.reserve(), s2 = sub.reserve(), s3 = sub.reserve();
     sub.complete(s2, text("c"), {1}, test_round);
     sub.complete(s1, text("b"), {1}, test_round);
@@ -72,7 +78,7 @@ TEST(SubscriptionTest, DeliversInReservationOrderWhateverOrderSlotsComplete) {
 
 TEST(SubscriptionTest, ConcurrentCompletionKeepsOrder) {
     auto sink = std::make_shared<RecordingSink>();
-    Subscription sub("realtime:a", {}, anon(), sink);
+    Subscription sub("realtime:a", {}, anon(), sink, format());
     constexpr int n = 2000;
     std::vector<std::uint64_t> slots;
     for (int i = 0; i < n; ++i)
@@ -95,7 +101,7 @@ TEST(SubscriptionTest, ConcurrentCompletionKeepsOrder) {
 
 TEST(SubscriptionTest, ClosedSinkReceivesNothingAndDoesNotStallOthers) {
     auto sink = std::make_shared<RecordingSink>();
-    Subscription sub("realtime:a", {}, anon(), sink);
+    Subscription sub("realtime:a", {}, anon(), sink, format());
     auto s0 = sub.reserve();
     sink.reset(); // the channel went away
     sub.complete(s0, text("x"), {1}, test_round);
@@ -107,12 +113,12 @@ TEST(SubscriptionIndexTest, CandidatesFollowAddAndRemoveForKnownAndNewTables) {
     auto table = std::make_shared<Subscription>(
         "realtime:t",
         std::vector<Binding>{binding(1, R"({"event":"*","schema":"public","table":"todos"})")},
-        anon(), std::weak_ptr<ChannelSink>());
+        anon(), std::weak_ptr<ChannelSink>(), format());
     auto schema_wide = std::make_shared<Subscription>(
         "realtime:s",
         std::vector<Binding>{binding(2, R"({"event":"INSERT","schema":"public"})"),
                              binding(3, R"({"event":"*","schema":"public","table":"todos"})")},
-        anon(), std::weak_ptr<ChannelSink>());
+        anon(), std::weak_ptr<ChannelSink>(), format());
     index.add(table);
     {
         auto lock = index.lock();

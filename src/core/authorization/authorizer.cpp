@@ -1,0 +1,306 @@
+#include "core/authorization/authorizer.hpp"
+
+#include "common/logging.hpp"
+
+#include <algorithm>
+
+namespace walcast::core {
+
+namespace {
+
+/// The row version a change's check decides: its new row (INSERT/UPDATE; DELETEs are not
+/// checked, as the reference).
+RowVersion version_of(const ChangePayloads& p) {
+    const capture::Change& c = p.change();
+    RowVersion v;
+    v.relation = c.relation.get();
+    v.values = c.new_tuple ? &*c.new_tuple : nullptr;
+    v.unchanged_from = c.old_is_full && c.old_tuple ? &*c.old_tuple : nullptr;
+    v.txn = &c.txn;
+    return v;
+}
+
+} // namespace
+
+/// One identity's items taken by a worker, and the request deciding them.
+struct Authorizer::Batch {
+    std::string key;
+    IdentityPtr identity;
+    std::vector<AuthWork> items;
+    /// Distinct changes in order of first appearance; request.rows[i] is changes[i]'s row.
+    std::vector<const ChangePayloads*> changes;
+    RowCheckRequest request;
+
+    void prepare() {
+        std::unordered_map<const ChangePayloads*, std::size_t> index;
+        for (const auto& w : items)
+            if (index.emplace(w.payloads.get(), changes.size()).second)
+                changes.push_back(w.payloads.get());
+        request.identity = identity;
+        request.rows.clear();
+        for (const auto* c : changes)
+            request.rows.push_back(version_of(*c));
+        request.verdicts.assign(changes.size(), RowVerdict::Failed);
+    }
+};
+
+Authorizer::Authorizer(AuthorizerOptions options, RowCheckerFactory make_checker,
+                       std::function<void(std::uint64_t)> finished, MetricsRegistry& metrics)
+    : options_(options), make_checker_(std::move(make_checker)), finished_(std::move(finished)),
+      rows_checked_(metrics.counter("walcast_rls_rows_checked_total",
+                                    "distinct (identity, change) pairs checked")),
+      check_errors_(metrics.counter("walcast_rls_check_errors_total",
+                                    "deliveries sent as error rows because their check failed")),
+      visible_(metrics.counter("walcast_rls_visible_total", "deliveries allowed by RLS")),
+      hidden_(metrics.counter("walcast_rls_hidden_total", "deliveries withheld by RLS")),
+      batch_changes_(metrics.histogram("walcast_rls_batch_changes",
+                                       "distinct changes per identity batch",
+                                       {1, 2, 4, 8, 16, 32, 64, 128, 256})) {
+    metrics.gauge_callback("walcast_rls_pending",
+                           "deliveries waiting for a row-level security check",
+                           [this] { return static_cast<double>(pending()); });
+}
+
+Authorizer::~Authorizer() {
+    stop();
+}
+
+void Authorizer::start() {
+    for (unsigned i = 0; i < options_.workers; ++i)
+        workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+void Authorizer::stop() {
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+    }
+    work_cv_.notify_all();
+    space_cv_.notify_all();
+    for (auto& t : workers_)
+        t.join();
+    workers_.clear();
+}
+
+std::size_t Authorizer::pending() const {
+    std::lock_guard lock(mu_);
+    return pending_;
+}
+
+void Authorizer::submit(std::vector<std::pair<IdentityPtr, AuthWork>>& work) {
+    if (work.empty()) return;
+    std::unique_lock lock(mu_);
+    space_cv_.wait(lock, [&] { return pending_ < options_.max_pending || stopping_; });
+    pending_ += work.size();
+    std::size_t became_ready = 0;
+    for (auto& [identity, w] : work) {
+        if (options_.strategy == RlsStrategy::PerSubscriber) {
+            fifo_.emplace_back(identity, std::move(w));
+            continue;
+        }
+        auto& q = queues_[identity->key];
+        if (!q.identity) q.identity = identity;
+        q.items.push_back(std::move(w));
+        if (!q.running && q.items.size() == 1) {
+            ready_.push_back(identity->key);
+            ++became_ready;
+        }
+    }
+    work.clear();
+    lock.unlock();
+    if (options_.strategy == RlsStrategy::PerSubscriber || became_ready > 1) {
+        work_cv_.notify_all();
+    } else if (became_ready == 1) {
+        work_cv_.notify_one();
+    }
+}
+
+void Authorizer::finish(AuthWork& work, RowVerdict verdict, DeliveryRound& round) {
+    const PayloadFormat& format = work.subscription->format();
+    switch (verdict) {
+    case RowVerdict::Visible:
+        visible_.inc();
+        work.subscription->complete(work.slot, work.payloads->get(work.variant, format),
+                                    std::move(work.ids), round);
+        break;
+    case RowVerdict::Hidden:
+        hidden_.inc();
+        work.subscription->skip(work.slot, round);
+        break;
+    case RowVerdict::Failed: {
+        check_errors_.inc();
+        PayloadVariant pv = work.variant;
+        pv.error = ErrorRow::CheckFailed;
+        work.subscription->complete(work.slot, work.payloads->get(pv, format), std::move(work.ids),
+                                    round);
+        break;
+    }
+    }
+    if (finished_) finished_(work.ticket);
+}
+
+void Authorizer::worker_loop(unsigned index) {
+    std::unique_ptr<RowChecker> checker = make_checker_(index);
+    DeliveryRound round; // this worker's: closed after each batch
+    if (options_.strategy == RlsStrategy::PerSubscriber) {
+        for (;;) {
+            std::vector<AuthWork> batch;
+            {
+                std::unique_lock lock(mu_);
+                work_cv_.wait(lock, [&] { return stopping_ || !fifo_.empty(); });
+                if (stopping_) return;
+                // Every subscriber's check of one change, as the reference runs them.
+                const ChangePayloads* change = fifo_.front().second.payloads.get();
+                while (!fifo_.empty() && fifo_.front().second.payloads.get() == change) {
+                    batch.push_back(std::move(fifo_.front().second));
+                    fifo_.pop_front();
+                }
+            }
+            check_per_subscriber(*checker, batch, round);
+            round.close(); // this batch's deliveries go out now
+            std::lock_guard lock(mu_);
+            pending_ -= batch.size();
+            space_cv_.notify_all();
+        }
+    }
+    for (;;) {
+        std::vector<Batch> batches;
+        {
+            std::unique_lock lock(mu_);
+            work_cv_.wait(lock, [&] { return stopping_ || !ready_.empty(); });
+            if (stopping_) return;
+            // Several ready identities share one round; each identity's work stays with this
+            // worker until done, so its order holds.
+            while (!ready_.empty() && batches.size() < options_.max_batch_identities) {
+                Batch b;
+                b.key = std::move(ready_.front());
+                ready_.pop_front();
+                auto& q = queues_[b.key];
+                q.running = true;
+                b.identity = q.identity;
+                // Consecutive items up to max_batch_changes distinct changes.
+                const ChangePayloads* last = nullptr;
+                std::size_t distinct = 0;
+                while (!q.items.empty()) {
+                    const ChangePayloads* p = q.items.front().payloads.get();
+                    if (p != last) {
+                        if (distinct == options_.max_batch_changes) break;
+                        ++distinct;
+                        last = p;
+                    }
+                    b.items.push_back(std::move(q.items.front()));
+                    q.items.pop_front();
+                }
+                batches.push_back(std::move(b));
+            }
+        }
+
+        check(*checker, batches, round);
+        round.close(); // this round's deliveries go out now
+
+        std::lock_guard lock(mu_);
+        for (auto& b : batches) {
+            pending_ -= b.items.size();
+            auto& q = queues_[b.key];
+            q.running = false;
+            if (!q.items.empty()) {
+                ready_.push_back(b.key);
+                work_cv_.notify_one();
+            } else {
+                queues_.erase(b.key);
+            }
+        }
+        space_cv_.notify_all();
+    }
+}
+
+void Authorizer::check(RowChecker& checker, std::vector<Batch>& batches, DeliveryRound& round) {
+    std::vector<RowCheckRequest*> all;
+    for (auto& b : batches) {
+        b.prepare();
+        batch_changes_.observe(static_cast<double>(b.changes.size()));
+        rows_checked_.inc(b.changes.size());
+        all.push_back(&b.request);
+    }
+    using Status = RowChecker::Status;
+    auto o = checker.check(all);
+    if (o.status == Status::Failed) {
+        // One identity's policy may raise: check identities alone, then a failing identity's
+        // rows one by one, so that only the failing rows become error rows. (A timeout or a
+        // lost connection is not retried: it would only multiply the wait.)
+        for (auto* req : all) {
+            RowCheckRequest* one[] = {req};
+            auto alone = all.size() > 1 ? checker.check(one) : o;
+            if (alone.status == Status::Ok) continue;
+            if (alone.status != Status::Failed) {
+                log::warn("row-level security check for role {} failed: {}", req->identity->role,
+                          alone.error);
+                std::fill(req->verdicts.begin(), req->verdicts.end(), RowVerdict::Failed);
+                continue;
+            }
+            log::warn("row-level security check for role {} failed ({}); checking rows singly",
+                      req->identity->role, alone.error);
+            std::vector<RowVerdict> verdicts(req->rows.size(), RowVerdict::Failed);
+            for (std::size_t i = 0; i < req->rows.size(); ++i) {
+                RowCheckRequest single{req->identity, {req->rows[i]}, {}};
+                RowCheckRequest* s[] = {&single};
+                auto r = checker.check(s);
+                if (r.status == Status::Ok) {
+                    verdicts[i] = single.verdicts.front();
+                } else {
+                    log::warn("row-level security check for role {} on {}.{} failed: {}",
+                              req->identity->role, req->rows[i].relation->schema,
+                              req->rows[i].relation->table, r.error);
+                }
+            }
+            req->verdicts = std::move(verdicts);
+        }
+    } else if (o.status == Status::TimedOut) {
+        log::warn("row-level security check failed: {}", o.error);
+    } else if (o.status == Status::Unreachable) {
+        log::error("{}; sending error rows", o.error);
+    }
+    if (o.status == Status::TimedOut || o.status == Status::Unreachable)
+        for (auto* req : all)
+            std::fill(req->verdicts.begin(), req->verdicts.end(), RowVerdict::Failed);
+
+    for (auto& b : batches) {
+        std::unordered_map<const ChangePayloads*, std::size_t> index;
+        for (std::size_t i = 0; i < b.changes.size(); ++i)
+            index.emplace(b.changes[i], i);
+        for (auto& w : b.items) {
+            auto it = index.find(w.payloads.get());
+            const RowVerdict v = it == index.end() || it->second >= b.request.verdicts.size()
+                                     ? RowVerdict::Failed
+                                     : b.request.verdicts[it->second];
+            finish(w, v, round);
+        }
+    }
+}
+
+void Authorizer::check_per_subscriber(RowChecker& checker, std::vector<AuthWork>& batch,
+                                      DeliveryRound& round) {
+    // One round per change; inside it, per subscriber: its role and claims, then one EXISTS
+    // (the checker's ExistsPerRow) — the reference's apply_rls loop. No narrowing: what the
+    // statements before a failing one decided stands, the rest are error rows.
+    std::vector<RowCheckRequest> requests(batch.size());
+    std::vector<RowCheckRequest*> all;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        requests[i].identity = batch[i].subscription->identity();
+        requests[i].rows = {version_of(*batch[i].payloads)};
+        all.push_back(&requests[i]);
+    }
+    rows_checked_.inc(batch.size());
+    auto o = checker.check(all);
+    if (o.status != RowChecker::Status::Ok)
+        log::warn("row-level security check failed: {}", o.error);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const bool decided =
+            o.status == RowChecker::Status::Ok || o.status == RowChecker::Status::Failed;
+        const RowVerdict v = decided && !requests[i].verdicts.empty() ? requests[i].verdicts.front()
+                                                                      : RowVerdict::Failed;
+        finish(batch[i], v, round);
+    }
+}
+
+} // namespace walcast::core

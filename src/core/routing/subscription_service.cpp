@@ -1,0 +1,287 @@
+#include "core/routing/subscription_service.hpp"
+
+#include "common/logging.hpp"
+#include "core/filter/filter.hpp"
+#include "core/filter/value_normalizer.hpp"
+#include "pg/catalog.hpp"
+#include "pg/relation_loader.hpp"
+
+#include <chrono>
+#include <unordered_set>
+
+namespace walcast::core {
+
+namespace {
+
+/// How often grants/RLS switches are re-read (changes take effect within this time).
+constexpr auto access_refresh_interval = std::chrono::seconds(2);
+struct PublishedTable {
+    pg::Oid oid;
+    std::string schema;
+    std::string table;
+};
+
+} // namespace
+
+struct SubscriptionService::State {
+    pg::Connection conn;
+    std::unique_ptr<pg::Catalog> catalog;
+    std::unique_ptr<pg::RelationLoader> loader;
+    std::unique_ptr<PgValueNormalizer> normalizer;
+    std::unique_ptr<PgAccessSource> access_source;
+    std::vector<PublishedTable> tables;
+    std::chrono::steady_clock::time_point tables_loaded{};
+    std::unordered_map<pg::Oid, capture::RelationPtr> relations;
+    std::unordered_set<std::string> roles;
+    std::chrono::steady_clock::time_point access_checked{};
+
+    Status ensure_connected(const pg::ConnectParams& params) {
+        if (conn.healthy()) return {};
+        normalizer.reset();
+        access_source.reset();
+        loader.reset();
+        catalog.reset();
+        auto c = pg::Connection::connect(params);
+        if (!c) return std::move(c).error();
+        conn = std::move(c).value();
+        catalog = std::make_unique<pg::Catalog>(conn);
+        loader = std::make_unique<pg::RelationLoader>(*catalog);
+        normalizer = std::make_unique<PgValueNormalizer>(conn);
+        access_source = std::make_unique<PgAccessSource>(conn);
+        relations.clear();
+        roles.clear();
+        tables_loaded = {};
+        return {};
+    }
+
+    Status load_tables(const std::string& publication) {
+        auto res =
+            conn.exec("SELECT c.oid, n.nspname, c.relname FROM pg_publication_tables p"
+                      " JOIN pg_namespace n ON n.nspname = p.schemaname"
+                      " JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename"
+                      " WHERE p.pubname = $1 ORDER BY 2, 3",
+                      {publication});
+        if (!res) return res.error().to_error().context("listing the publication's tables");
+        tables.clear();
+        for (int r = 0; r < res->size(); ++r) {
+            auto oid = res->integer<pg::Oid>(r, 0);
+            if (!oid) continue;
+            tables.push_back({*oid, res->string(r, 1), res->string(r, 2)});
+        }
+        tables_loaded = std::chrono::steady_clock::now();
+        return {};
+    }
+
+    // The table as the catalog describes it now (pg::RelationLoader: columns, types, primary
+    // key, replica identity, collations), cached until access rules change.
+    Result<capture::RelationPtr> relation(const PublishedTable& t) {
+        if (auto it = relations.find(t.oid); it != relations.end()) return it->second;
+        auto d = loader->load(t.oid);
+        if (!d) return std::move(d).error().context("reading the columns of " + t.table);
+        capture::RelationPtr ptr = capture::make_relation(std::move(d).value());
+        relations.emplace(t.oid, ptr);
+        return ptr;
+    }
+};
+
+SubscriptionService::SubscriptionService(pg::ConnectParams params, std::string publication,
+                                         SubscriptionIndex& index, AccessCache& access,
+                                         MetricsRegistry& metrics)
+    : params_(std::move(params)), publication_(std::move(publication)), index_(index),
+      access_(access), state_(std::make_unique<State>()),
+      subscribed_(metrics.counter("walcast_subscriptions_created_total",
+                                  "channels whose postgres_changes bindings went live")),
+      refused_(metrics.counter("walcast_subscriptions_refused_total",
+                               "channels whose postgres_changes bindings were invalid")) {
+    metrics.gauge_callback("walcast_subscriptions", "live postgres_changes subscriptions",
+                           [this] { return static_cast<double>(index_.subscriptions()); });
+    metrics.gauge_callback("walcast_bindings", "live postgres_changes bindings",
+                           [this] { return static_cast<double>(index_.bindings()); });
+}
+
+SubscriptionService::~SubscriptionService() {
+    stop();
+}
+
+void SubscriptionService::start() {
+    worker_ = std::thread([this] { worker_loop(); });
+}
+
+void SubscriptionService::stop() {
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    if (worker_.joinable()) worker_.join();
+}
+
+void SubscriptionService::subscribe(SubscribeRequest request,
+                                    std::function<void(SubscribeOutcome)> done) {
+    {
+        std::lock_guard lock(mu_);
+        jobs_.push_back(Job{std::move(request), std::move(done)});
+    }
+    cv_.notify_one();
+}
+
+void SubscriptionService::refused(std::function<void()> done) {
+    {
+        std::lock_guard lock(mu_);
+        Job job;
+        job.in_order = std::move(done);
+        jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+}
+
+void SubscriptionService::unsubscribe(const SubscriptionPtr& subscription) {
+    if (subscription) index_.remove(subscription);
+}
+
+void SubscriptionService::worker_loop() {
+    for (;;) {
+        Job job;
+        {
+            std::unique_lock lock(mu_);
+            cv_.wait_for(lock, access_refresh_interval,
+                         [&] { return stopping_ || !jobs_.empty(); });
+            if (stopping_) return;
+            if (!jobs_.empty()) {
+                job = std::move(jobs_.front());
+                jobs_.pop_front();
+            }
+        }
+        auto& st = *state_;
+        auto now = std::chrono::steady_clock::now();
+        if (now - st.access_checked >= access_refresh_interval && st.ensure_connected(params_)) {
+            st.access_checked = now;
+            auto changed = access_.refresh_if_changed(*st.access_source);
+            if (changed && *changed) {
+                // Grants, RLS switches or keys changed: re-read relations and tables too.
+                st.relations.clear();
+                st.tables_loaded = {};
+                log::info("privileges or row-level security settings changed; access rules "
+                          "reloaded");
+            }
+        }
+        if (job.in_order) {
+            refused_.inc();
+            job.in_order();
+            continue;
+        }
+        if (!job.done) continue;
+        auto outcome = handle(job.request);
+        (outcome.error ? refused_ : subscribed_).inc();
+        job.done(std::move(outcome));
+    }
+}
+
+SubscribeOutcome SubscriptionService::handle(SubscribeRequest& req) {
+    SubscribeOutcome out;
+    using Kind = SubscribeError::Kind;
+    auto fail = [&](Kind kind, std::size_t binding = 0) -> SubscribeError& {
+        out.error.emplace();
+        out.error->kind = kind;
+        out.error->binding = binding;
+        return *out.error;
+    };
+    if (req.bindings.empty()) {
+        fail(Kind::QueryFailed).message = "a subscription needs at least one binding";
+        return out;
+    }
+
+    auto& st = *state_;
+    if (auto s = st.ensure_connected(params_); !s) {
+        fail(Kind::Unreachable).message = s.error().message;
+        return out;
+    }
+
+    const std::string& role = req.identity->role;
+    // 1. The token's role must exist (the reference casts claims_role to regrole).
+    if (!st.roles.count(role)) {
+        auto r = st.conn.exec("SELECT 1 FROM pg_roles WHERE rolname = $1", {role});
+        if (!r) {
+            fail(Kind::QueryFailed).message = r.error().describe();
+            return out;
+        }
+        if (r->empty()) {
+            fail(Kind::UnknownRole).role = role;
+            return out;
+        }
+        st.roles.insert(role);
+    }
+
+    // 2. Resolve each binding to the publication's tables, validate and compile as the role.
+    std::vector<Binding> bindings;
+    std::vector<std::vector<std::string>> select_lists;
+    for (std::size_t i = 0; i < req.bindings.size(); ++i) {
+        const auto& spec = req.bindings[i].spec;
+        auto matching = [&] {
+            std::vector<const PublishedTable*> m;
+            for (const auto& t : st.tables)
+                if (spec.matches_relation(t.schema, t.table)) m.push_back(&t);
+            return m;
+        };
+        auto tables = matching();
+        // A miss may be a table added to the publication since the list was read.
+        if (tables.empty() || st.tables_loaded == std::chrono::steady_clock::time_point{}) {
+            if (auto s = st.load_tables(publication_); !s) {
+                fail(Kind::QueryFailed).message = s.error().message;
+                return out;
+            }
+            tables = matching();
+        }
+        if (tables.empty()) {
+            fail(Kind::NoTable, i);
+            return out;
+        }
+
+        Binding b;
+        b.id = req.bindings[i].id;
+        b.spec = spec;
+        for (const auto* t : tables) {
+            auto rel = st.relation(*t);
+            if (!rel) {
+                fail(Kind::QueryFailed).message = rel.error().message;
+                return out;
+            }
+            auto access = access_.access(*st.access_source, role, t->oid);
+            if (!access) {
+                fail(Kind::QueryFailed).message = access.error().message;
+                return out;
+            }
+            std::unordered_set<std::string> readable((*access)->readable_columns.begin(),
+                                                     (*access)->readable_columns.end());
+            if (!spec.filters.empty()) {
+                auto compiled =
+                    CompiledFilter::compile(spec.filters, **rel, *st.normalizer, &readable);
+                if (!compiled) {
+                    fail(Kind::InvalidFilter, i).filter = std::move(compiled).error();
+                    return out;
+                }
+                b.compiled.emplace(
+                    t->oid, std::make_shared<const CompiledFilter>(std::move(compiled).value()));
+            }
+            if (auto col = missing_select_column(spec, **rel, &readable)) {
+                fail(Kind::InvalidSelect, i).column = *col;
+                return out;
+            }
+        }
+        // Equal select lists share a message (spec §4.1).
+        std::vector<std::string> sel = spec.select.value_or(std::vector<std::string>{});
+        std::sort(sel.begin(), sel.end());
+        if (!spec.select) sel = {"\x01*"}; // "all columns" differs from any list
+        auto g = std::find(select_lists.begin(), select_lists.end(), sel);
+        b.select_group = static_cast<std::uint16_t>(g - select_lists.begin());
+        if (g == select_lists.end()) select_lists.push_back(std::move(sel));
+        bindings.push_back(std::move(b));
+    }
+
+    out.subscription = std::make_shared<Subscription>(req.topic, std::move(bindings), req.identity,
+                                                      req.sink, *req.format);
+    index_.add(out.subscription);
+    return out;
+}
+
+} // namespace walcast::core

@@ -1,0 +1,30 @@
+// ChannelSink: where core hands a channel its changes, in commit order. Implemented by each
+// protocol's channel (Phoenix: PostgresChangesSink, which frames and queues the bytes); core
+// knows nothing of framing.
+#pragma once
+
+#include "common/delivery_round.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+namespace walcast::core {
+
+/// Receiver of one channel's change messages.
+class ChannelSink {
+public:
+    virtual ~ChannelSink() = default;
+
+    /// One change for this channel. data: the change rendered in the subscription's payload
+    /// format, once, and shared by every channel receiving the same (variant, format);
+    /// ids: the ids of this channel's bindings that matched, in binding order (may repeat).
+    /// Called from the router or an authorizer thread, in commit order per channel (core
+    /// guarantees it); must not block: queue and return. round: the delivering thread's
+    /// delivery round — output joins it and is sent when that thread closes it.
+    virtual void deliver(const std::shared_ptr<const std::string>& data,
+                         std::span<const std::int64_t> ids, DeliveryRound& round) = 0;
+};
+
+} // namespace walcast::core

@@ -1,0 +1,62 @@
+// The typed request and outcome of subscribing a channel to changes: what a protocol hands the
+// subscription service (bindings already parsed, ids chosen, the payload format its sink
+// wants) and what comes back — a live Subscription or a typed error the protocol words.
+#pragma once
+
+#include "core/filter/filter.hpp"
+#include "core/identity.hpp"
+#include "core/subscription/binding_spec.hpp"
+#include "core/subscription/channel_sink.hpp"
+#include "core/subscription/payload.hpp"
+#include "core/subscription/subscription.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace walcast::core {
+
+/// One binding of a request: its id (echoed to the client, listed in each delivery) and spec.
+struct BindingRequest {
+    std::int64_t id = 0;
+    BindingSpec spec;
+};
+
+/// A channel's request to receive changes.
+struct SubscribeRequest {
+    std::string topic;                     ///< the channel (for logs and the subscription)
+    std::vector<BindingRequest> bindings;  ///< in the client's order; at least one
+    IdentityPtr identity;                  ///< the channel token's role and claims
+    std::weak_ptr<ChannelSink> sink;       ///< where matching changes go
+    const PayloadFormat* format = nullptr; ///< how the sink wants payloads (static lifetime)
+};
+
+/// Why a request failed. All bindings of a channel succeed or fail together.
+struct SubscribeError {
+    enum class Kind : unsigned char {
+        Unreachable,   ///< the database could not be reached (message)
+        QueryFailed,   ///< a catalog question failed (message)
+        UnknownRole,   ///< the identity's role does not exist (role)
+        NoTable,       ///< no table of the publication matches bindings[binding]
+        InvalidFilter, ///< bindings[binding]'s filter does not compile (filter)
+        InvalidSelect, ///< bindings[binding] selects a column it may not (column)
+    };
+    Kind kind = Kind::QueryFailed;
+    std::size_t binding = 0; ///< which binding (NoTable, InvalidFilter, InvalidSelect)
+    std::string message;     ///< Unreachable, QueryFailed: what failed, with the server's words
+    std::string role;        ///< UnknownRole
+    std::string column;      ///< InvalidSelect
+    FilterError filter;      ///< InvalidFilter
+};
+
+/// What became of a SubscribeRequest.
+struct SubscribeOutcome {
+    /// The live subscription; null on error. Every change committed after subscribe()
+    /// reported it is matched against it.
+    SubscriptionPtr subscription;
+    std::optional<SubscribeError> error;
+};
+
+} // namespace walcast::core
