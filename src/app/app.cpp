@@ -16,6 +16,7 @@
 #include "protocol/phoenix/phoenix_session.hpp"
 #include "protocol/phoenix/postgres_changes_feature.hpp"
 #include "protocol/phoenix/presence_feature.hpp"
+#include "protocol/supabase/messages.hpp"
 #include "server/http_server.hpp"
 #include "server/server_context.hpp"
 #include "server/static_files.hpp"
@@ -166,7 +167,13 @@ Status App::start() {
     presence_limits.window = std::chrono::milliseconds(m.config.client_presence_window_ms);
     presence_limits.max_payload_bytes = broadcast_limits.max_payload_bytes;
     std::vector<std::shared_ptr<protocol::phoenix::ChannelFeatureFactory>> features{
-        std::make_shared<protocol::phoenix::PostgresChangesFeatureFactory>(*m.subscriptions),
+        std::make_shared<protocol::phoenix::PostgresChangesFeatureFactory>(
+            *m.subscriptions,
+            [router = m.router.get()]() -> std::optional<std::string> {
+                auto gap = router->last_gap();
+                if (!gap || !gap->open()) return std::nullopt;
+                return protocol::supabase::gap_message(*gap);
+            }),
         std::make_shared<protocol::phoenix::BroadcastFeatureFactory>(
             *m.broadcast_hub, m.registry, *m.tenant_events, broadcast_limits),
         std::make_shared<protocol::phoenix::PresenceFeatureFactory>(
@@ -180,9 +187,14 @@ Status App::start() {
 
     m.ctx = std::make_unique<ServerContext>(
         ServerContext{m.config, m.registry, *m.server_metrics, m.connections,
-                      [source] {
+                      [source, router = m.router.get()] {
                           const auto s = source->health();
-                          return Health{s.up, s.up ? std::string() : s.reason};
+                          Health h{s.up, s.up ? std::string() : s.reason, {}, false};
+                          if (auto gap = router->last_gap()) {
+                              h.last_gap = protocol::supabase::gap_message(*gap);
+                              h.gap_open = gap->open();
+                          }
+                          return h;
                       },
                       app_static_files(m.config, m.params), m.upgrades});
     m.http = std::make_unique<HttpServer>(m.io, *m.ctx);

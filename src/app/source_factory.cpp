@@ -9,6 +9,7 @@ std::unique_ptr<capture::Source> make_source(const Config& config, const pg::Con
     capture::LogicalSourceOptions options;
     options.publication = config.publication;
     options.slot_name = config.slot_name;
+    options.slot_recreate = config.slot_recreate;
     options.config_errors_fatal = errors == ConfigErrors::Fatal;
     return std::make_unique<capture::LogicalSource>(params, std::move(options), sink);
 }

@@ -76,4 +76,9 @@ void ChangeFanout::on_stream_state(bool up, const std::string& reason) {
         c->on_stream_state(up, reason);
 }
 
+void ChangeFanout::on_gap(const Gap& gap) {
+    for (auto* c : consumers_)
+        c->on_gap(gap);
+}
+
 } // namespace walcast::capture

@@ -58,6 +58,7 @@ public:
     void on_relation(const RelationPtr& relation) override;
     void on_idle() override;
     void on_stream_state(bool up, const std::string& reason) override;
+    void on_gap(const Gap& gap) override;
 
 private:
     friend class ConfirmHandle;

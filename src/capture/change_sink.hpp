@@ -4,7 +4,27 @@
 
 #include "capture/change.hpp"
 
+#include <cstdint>
+#include <string>
+
 namespace walcast::capture {
+
+/// A stretch of the change stream that the source could not hand on and never will: changes
+/// committed in it may be missing for every consumer. One event serves every cause — a
+/// reconnect on a temporary slot (no SLOT_NAME), a slot Postgres invalidated
+/// (max_slot_wal_keep_size), a slot dropped or recreated (SLOT_RECREATE).
+struct Gap {
+    /// Wall-clock bounds in Unix milliseconds. from: changes committed after it may be
+    /// missing (the commit time of the last transaction handed on, or when streaming
+    /// started if none was). to: when streaming resumed from a new position; 0 while the gap
+    /// is open (nothing is being streamed and what is committed meanwhile will be lost).
+    std::int64_t from_unix_ms = 0;
+    std::int64_t to_unix_ms = 0;
+    Position from;      ///< last position handed on before the gap (invalid: none this run)
+    Position to;        ///< where streaming resumed (invalid while open)
+    std::string reason; ///< what happened and the fix, for operators and subscribers
+    bool open() const { return to_unix_ms == 0; }
+};
 
 /// Receiver of the change stream. Implementations must not block for long: the replication
 /// stream (and Postgres's WAL retention) waits on them.
@@ -31,6 +51,10 @@ public:
         (void)up;
         (void)reason;
     }
+    /// Changes may be missing (see Gap): called when a gap opens (to = 0) and again when it
+    /// closes, or once with both bounds when it is known only at reconnect. Between
+    /// transactions, before any change streamed after it.
+    virtual void on_gap(const Gap& gap) { (void)gap; }
 };
 
 } // namespace walcast::capture

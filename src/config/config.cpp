@@ -29,6 +29,10 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
         opt(app, "--slot-name", c.slot_name, "SLOT_NAME",
             "permanent replication slot to create/resume; empty = temporary slot")
             ->group(g);
+        opt(app, "--slot-recreate", c.slot_recreate, "SLOT_RECREATE",
+            "true: drop and create again a SLOT_NAME slot Postgres invalidated "
+            "(max_slot_wal_keep_size exceeded; what it held is lost)")
+            ->group(g);
         opt(app, "--publication", c.publication, "PUBLICATION",
             "publication whose tables are streamed")
             ->group(g);

@@ -25,6 +25,9 @@ struct Config {
     std::string db_user = "postgres"; ///< DB_USER
     std::string db_password;          ///< DB_PASSWORD
     std::string slot_name;            ///< SLOT_NAME: permanent slot; empty = temporary slot
+    /// SLOT_RECREATE: drop and create again a SLOT_NAME slot Postgres invalidated
+    /// (max_slot_wal_keep_size); false = report it and keep retrying.
+    bool slot_recreate = false;
     std::string publication = "supabase_realtime"; ///< PUBLICATION
     /// PUBLICATIONS: the Supabase Realtime server's name, a JSON array of publication names;
     /// walcast streams one, so it must hold exactly one (resolved into publication).
@@ -60,11 +63,11 @@ struct Config {
     std::uint32_t client_presence_window_ms = 30'000;  ///< CLIENT_PRESENCE_WINDOW_MS
 
     // --- authentication / authorization ---
-    std::string jwt_secret;               ///< JWT_SECRET: HS256/384/512 secret
-    std::string api_jwt_secret; ///< API_JWT_SECRET: the Supabase server's name of JWT_SECRET
-    std::string jwt_jwks;                 ///< JWT_JWKS: JWKS JSON document or a path to one
-    std::string jwt_claim_validators;     ///< JWT_CLAIM_VALIDATORS: JSON object of required claims
-    unsigned auth_pool_size = 4;          ///< AUTH_POOL_SIZE: connections for RLS checks
+    std::string jwt_secret;           ///< JWT_SECRET: HS256/384/512 secret
+    std::string api_jwt_secret;       ///< API_JWT_SECRET: the Supabase server's name of JWT_SECRET
+    std::string jwt_jwks;             ///< JWT_JWKS: JWKS JSON document or a path to one
+    std::string jwt_claim_validators; ///< JWT_CLAIM_VALIDATORS: JSON object of required claims
+    unsigned auth_pool_size = 4;      ///< AUTH_POOL_SIZE: connections for RLS checks
     std::uint32_t auth_timeout_ms = 5000; ///< AUTH_TIMEOUT_MS: statement_timeout of a check
     /// RLS_STRATEGY: "batched" (per identity, many changes per statement, concurrent) or
     /// "per-subscriber" (the reference's method: one check per subscriber per change, in

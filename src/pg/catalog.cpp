@@ -198,7 +198,7 @@ Status Catalog::check_replication_privilege() {
 }
 
 Result<std::optional<SlotState>> Catalog::slot(const std::string& slot_name) {
-    auto r = conn_->exec("SELECT plugin, slot_type, database, temporary, active_pid "
+    auto r = conn_->exec("SELECT plugin, slot_type, database, temporary, active_pid, wal_status "
                          "FROM pg_replication_slots WHERE slot_name = $1",
                          {slot_name});
     if (!r) return r.error().to_error().context("reading pg_replication_slots");
@@ -210,6 +210,7 @@ Result<std::optional<SlotState>> Catalog::slot(const std::string& slot_name) {
     s.database = rows.string(0, 2);
     s.temporary = rows.boolean(0, 3).value_or(false);
     s.active_pid = rows.integer<int>(0, 4).value_or(0);
+    s.wal_status = rows.string(0, 5);
     return std::optional<SlotState>(std::move(s));
 }
 

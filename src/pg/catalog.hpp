@@ -42,6 +42,9 @@ struct SlotState {
     std::string database;
     bool temporary = false;
     int active_pid = 0; ///< 0 when no walsender uses it
+    /// pg_replication_slots.wal_status (PG13+): "reserved", "extended", "unreserved", or
+    /// "lost" — the slot was invalidated (max_slot_wal_keep_size) and cannot be streamed.
+    std::string wal_status;
 };
 
 /// Type cache and catalog queries over one connection. Not thread-safe: owned by the capture

@@ -11,6 +11,8 @@ namespace sqlstate {
 inline constexpr std::string_view insufficient_privilege = "42501";
 inline constexpr std::string_view undefined_object = "42704";
 inline constexpr std::string_view duplicate_object = "42710";
+inline constexpr std::string_view object_not_in_prerequisite_state =
+    "55000"; ///< e.g. invalidated slot
 inline constexpr std::string_view object_in_use = "55006";
 inline constexpr std::string_view query_canceled = "57014"; ///< also statement_timeout
 inline constexpr std::string_view admin_shutdown = "57P01";

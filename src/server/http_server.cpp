@@ -127,6 +127,13 @@ private:
                 body += ",\"reason\":";
                 json::append_string(body, h.reason);
             }
+            if (!h.last_gap.empty()) {
+                body += ",\"last_gap\":{\"open\":";
+                body += h.gap_open ? "true" : "false";
+                body += ",\"message\":";
+                json::append_string(body, h.last_gap);
+                body += '}';
+            }
             body += '}';
             return send(make(h.up ? http::status::ok : http::status::service_unavailable,
                              "application/json", body, req.version()),

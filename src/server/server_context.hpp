@@ -22,6 +22,10 @@ class WsConnection;
 struct Health {
     bool up = false;
     std::string reason; ///< why it is down (empty when up)
+    /// The last gap of the change stream (capture::Gap) as told to subscribers, empty if none;
+    /// gap_open: changes are being lost now.
+    std::string last_gap;
+    bool gap_open = false;
 };
 
 /// Transport metrics, registered once (the protocols register their own).

@@ -93,6 +93,8 @@ TEST(CaptureRestartTest, PostgresRestartAndCrashMidStreamDeliverEveryChangeExact
     for (const auto& s : sink.states())
         downs += s.rfind("down: ", 0) == 0;
     EXPECT_GE(downs, 2);
+    // A named slot keeps everything: no gap was reported.
+    EXPECT_TRUE(sink.gaps().empty());
 
     source.stop();
     auto conn = connect_test_db();
@@ -131,7 +133,7 @@ TEST(CaptureRestartTest, NewSourceResumesPermanentSlotWithoutLossOrRepeat) {
     drop_slot_when_inactive(conn, "resume_slot");
 }
 
-TEST(CaptureRestartTest, TemporarySlotIsRecreatedAfterARestart) {
+TEST(CaptureRestartTest, TemporarySlotIsRecreatedAfterARestartAndTheGapIsReported) {
     auto conn = connect_test_db();
     sql(conn, "CREATE TABLE tmp_rs (id int PRIMARY KEY);"
               "CREATE PUBLICATION p_tmp_rs FOR TABLE tmp_rs");
@@ -147,6 +149,15 @@ TEST(CaptureRestartTest, TemporarySlotIsRecreatedAfterARestart) {
     ASSERT_TRUE(test_cluster().restart());
     ASSERT_TRUE(wait_streaming_again(source, 1)) << source.down_reason();
     EXPECT_NE(source.slot_name(), first_slot);
+    // One closed gap: from the last commit handed on (row 1) to where the new slot starts.
+    const auto gaps = sink.gaps();
+    ASSERT_EQ(gaps.size(), 1u);
+    EXPECT_FALSE(gaps[0].open());
+    EXPECT_EQ(capture::to_lsn(gaps[0].from), sink.commits().at(0));
+    EXPECT_GT(capture::to_lsn(gaps[0].to), sink.commits().at(0));
+    EXPECT_GT(gaps[0].from_unix_ms, 0);
+    EXPECT_LE(gaps[0].from_unix_ms, gaps[0].to_unix_ms);
+    EXPECT_NE(gaps[0].reason.find("without SLOT_NAME"), std::string::npos) << gaps[0].reason;
     auto again = connect_test_db();
     sql(again, inserts("tmp_rs", 2, 2));
     ASSERT_TRUE(wait_for_lines(sink, 2));

@@ -88,6 +88,15 @@ public:
         up_ = up;
         states_.push_back((up ? "up: " : "down: ") + reason);
     }
+    void on_gap(const capture::Gap& gap) override {
+        std::lock_guard lock(m_);
+        gaps_.push_back(gap);
+        if (in_txn_) violations_.push_back("gap inside a transaction");
+    }
+    std::vector<capture::Gap> gaps() const {
+        std::lock_guard lock(m_);
+        return gaps_;
+    }
 
     bool up() const {
         std::lock_guard lock(m_);
@@ -157,6 +166,7 @@ private:
     std::vector<capture::RelationPtr> relations_;
     std::vector<std::string> states_;
     std::vector<std::string> violations_;
+    std::vector<capture::Gap> gaps_;
 };
 
 /// Waits until sink holds at least n lines; on timeout the assertion shows what arrived.

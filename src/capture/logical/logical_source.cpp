@@ -4,6 +4,8 @@
 #include "common/logging.hpp"
 #include "pg/pgoutput_decoder.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <random>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -140,6 +142,8 @@ LogicalSourceStats LogicalSource::logical_stats() const {
     s.transactions = transactions();
     s.changes = changes();
     s.reconnects = reconnects_.load(std::memory_order_relaxed);
+    s.slot_invalidations = slot_invalidations_.load(std::memory_order_relaxed);
+    s.slot_recreations = slot_recreations_.load(std::memory_order_relaxed);
     return s;
 }
 
@@ -147,6 +151,76 @@ void LogicalSource::set_down(const std::string& reason) {
     up_.store(false, std::memory_order_release);
     std::lock_guard lock(state_mutex_);
     down_reason_ = reason;
+}
+
+Error LogicalSource::slot_invalidated_error(const std::string& slot, std::string reason) {
+    if (reason.empty()) {
+        // Postgres's reason, as START_REPLICATION reports it ("This slot has been invalidated
+        // because it exceeded the maximum reserved size.").
+        if (auto repl = pg::ReplicationStream::connect(params_)) {
+            auto st = repl->start_logical(slot, pg::Lsn{}, {options_.publication});
+            if (!st) reason = st.error().detail.empty() ? st.error().message : st.error().detail;
+            repl->close();
+        }
+        if (reason.empty()) reason = "its wal_status is \"lost\"";
+    }
+    std::string keep = "?";
+    if (auto r = catalog_conn_.exec("SHOW max_slot_wal_keep_size"); r && r->size() > 0)
+        keep = r->string(0, 0);
+    slot_invalidations_.fetch_add(1, std::memory_order_relaxed);
+    return make_error(
+        Errc::Unavailable,
+        "replication slot \"" + slot + "\" was invalidated by Postgres: " + reason +
+            " Postgres removed WAL it still needed, so changes since walcast last confirmed "
+            "are gone from it. Fix: set SLOT_RECREATE=true to let walcast drop and recreate it "
+            "(subscribers miss what was removed), or drop it yourself with SELECT "
+            "pg_drop_replication_slot('" +
+            slot +
+            "'); to keep it from happening again raise "
+            "max_slot_wal_keep_size (now " +
+            keep +
+            "; -1 = unlimited) above the WAL written "
+            "during your longest outage");
+}
+
+namespace {
+std::int64_t now_unix_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+constexpr std::int64_t pg_epoch_unix_ms = 946'684'800'000; // 2000-01-01 in Unix time
+} // namespace
+
+void LogicalSource::open_gap(std::string reason, bool report) {
+    if (!gap_) {
+        Gap g;
+        // Nothing committed after the last transaction handed on is promised to have arrived;
+        // before this run streamed, nothing was promised at all.
+        const auto commit = last_commit_time_pg_us_.load(std::memory_order_acquire);
+        const std::int64_t commit_ms = commit ? commit / 1000 + pg_epoch_unix_ms : 0;
+        g.from_unix_ms = std::max(commit_ms, up_since_unix_ms_);
+        g.from = to_position(last_handed_end_);
+        g.reason = std::move(reason);
+        gap_ = std::move(g);
+        gap_reported_ = false;
+    }
+    if (report && !gap_reported_) {
+        gap_reported_ = true;
+        sink_.on_gap(*gap_);
+    }
+}
+
+void LogicalSource::close_gap(pg::Lsn resumed_at) {
+    if (!gap_) return;
+    gap_->to_unix_ms = std::max<std::int64_t>(now_unix_ms(), gap_->from_unix_ms + 1);
+    gap_->to = to_position(resumed_at);
+    log::warn("changes committed between {} and {} may be missing for subscribers: {}",
+              gap_->from.valid() ? last_handed_end_.to_string() : std::string("the slot's start"),
+              resumed_at.to_string(), gap_->reason);
+    sink_.on_gap(*gap_);
+    gap_.reset();
+    gap_reported_ = false;
 }
 
 bool LogicalSource::sleep_backoff(std::chrono::milliseconds delay) {
@@ -243,7 +317,38 @@ Status LogicalSource::stream_once() {
                                       std::to_string(s.active_pid) +
                                       ")) or choose another SLOT_NAME");
             slot_exists = true;
+            if (s.wal_status == "lost") {
+                if (!options_.slot_recreate) {
+                    Error e = slot_invalidated_error(slot, std::string());
+                    open_gap(e.message, /*report=*/true);
+                    return e;
+                }
+                // The operator allowed it: what the slot held is gone either way.
+                auto dropped = catalog_conn_.exec("SELECT pg_drop_replication_slot($1)", {slot});
+                if (!dropped)
+                    return dropped.error().to_error().context(
+                        "dropping the invalidated replication slot " + slot);
+                log::warn("replication slot {} was invalidated by Postgres (max_slot_wal_keep_size "
+                          "exceeded): dropped and created again (SLOT_RECREATE=true); changes "
+                          "committed after it last confirmed {} are lost to subscribers",
+                          slot,
+                          last_handed_end_.valid() ? last_handed_end_.to_string()
+                                                   : std::string("its position"));
+                slot_recreations_.fetch_add(1, std::memory_order_relaxed);
+                slot_exists = false;
+                open_gap("replication slot \"" + slot +
+                             "\" was invalidated by Postgres (max_slot_wal_keep_size exceeded) "
+                             "and walcast dropped and recreated it (SLOT_RECREATE=true); to keep "
+                             "it from happening again raise max_slot_wal_keep_size",
+                         /*report=*/false);
+            }
         }
+        if (!slot_exists && ever_up_)
+            // It streamed in this run and is gone now: dropped by someone (the operator after
+            // an invalidation, or by mistake). What it held is gone with it.
+            open_gap("replication slot \"" + slot +
+                         "\" was dropped while walcast was using it; walcast created it again",
+                     /*report=*/false);
     }
 
     // 2. The walsender connection.
@@ -253,23 +358,32 @@ Status LogicalSource::stream_once() {
     auto ident = stream.identify_system();
     if (!ident) return std::move(ident).error();
 
+    pg::Lsn resumed_at = last_handed_end_; // where streaming starts, for a closed gap
     if (temporary) {
         slot = temporary_slot_name();
         auto created = stream.create_slot(slot, true);
         if (!created) return created.error().to_error().context("creating a temporary slot");
-        if (ever_up_)
+        resumed_at = created->consistent_point;
+        if (ever_up_) {
             log::warn("the temporary replication slot did not survive the disconnection: "
                       "changes committed while walcast was disconnected are lost (set "
                       "SLOT_NAME to keep them); streaming again from {}",
                       created->consistent_point.to_string());
+            open_gap("the replication stream was down and walcast runs without SLOT_NAME (a "
+                     "temporary slot), so Postgres did not keep the changes committed meanwhile; "
+                     "set SLOT_NAME to keep them across reconnects",
+                     /*report=*/false);
+        }
     } else if (!slot_exists) {
         auto created = stream.create_slot(slot, false);
         // Another walcast may have created it since the check: use it.
         if (!created && !created.error().is(pg::sqlstate::duplicate_object))
             return created.error().to_error().context("creating replication slot " + slot);
-        if (created)
+        if (created) {
             log::info("created replication slot {} at {}", slot,
                       created->consistent_point.to_string());
+            resumed_at = created->consistent_point;
+        }
     }
     {
         std::lock_guard lock(state_mutex_);
@@ -280,6 +394,19 @@ Status LogicalSource::stream_once() {
     // what committed before it (with a permanent slot it starts at confirmed_flush_lsn anyway
     // when that is later).
     if (auto st = stream.start_logical(slot, last_handed_end_, {options_.publication}); !st) {
+        // Invalidated after the catalog check: the catalog says so, and Postgres's own reason
+        // is in the error's detail.
+        auto now_lost = [&] {
+            auto state = catalog.slot(slot);
+            return state && *state && (*state)->wal_status == "lost";
+        };
+        if (!temporary && st.error().is(pg::sqlstate::object_not_in_prerequisite_state) &&
+            now_lost()) {
+            Error e = slot_invalidated_error(slot, st.error().detail.empty() ? st.error().message
+                                                                             : st.error().detail);
+            open_gap(e.message, /*report=*/true);
+            return e;
+        }
         const bool in_use = st.error().is(pg::sqlstate::object_in_use);
         Error e = st.error().to_error();
         if (in_use) e.code = ever_up_ ? Errc::Unavailable : Errc::Config;
@@ -302,7 +429,9 @@ Status LogicalSource::stream_once() {
               temporary ? "temporary" : "permanent", slot,
               last_handed_end_.valid() ? last_handed_end_.to_string()
                                        : std::string("its confirmed position"));
+    up_since_unix_ms_ = now_unix_ms();
     sink_.on_stream_state(true, "streaming from slot " + slot);
+    close_gap(resumed_at);
     stream.set_before_wait([this] { sink_.on_idle(); });
 
     for (;;) {

@@ -40,6 +40,12 @@ struct LogicalSourceOptions {
     /// confirmed_flush_lsn. Empty: a temporary slot per connection (nothing retained while
     /// walcast is down; changes made while disconnected are lost).
     std::string slot_name;
+    /// SLOT_RECREATE: when the slot named slot_name was invalidated by Postgres (wal_status
+    /// "lost", max_slot_wal_keep_size exceeded), drop it and create it again — the changes
+    /// between its last confirmed position and the new slot are lost, and a warning says so.
+    /// false: report the invalidation (Postgres's reason and the fix) and keep retrying, so
+    /// an operator who drops the slot gets streaming again without a restart.
+    bool slot_recreate = false;
     /// true (walcast tail): configuration errors — wal_level, missing publication, missing
     /// REPLICATION privilege, slot in use elsewhere at start — stop the source (see
     /// fatal_error()). false (server): they are logged and retried with backoff like
@@ -64,7 +70,9 @@ struct LogicalSourceStats {
     std::int64_t lag_ms = 0;     ///< now − commit time of the last transaction; 0 when caught up
     std::uint64_t transactions = 0;
     std::uint64_t changes = 0;
-    std::uint64_t reconnects = 0; ///< times the stream went down after streaming
+    std::uint64_t reconnects = 0;         ///< times the stream went down after streaming
+    std::uint64_t slot_invalidations = 0; ///< connection attempts refused: slot invalidated
+    std::uint64_t slot_recreations = 0;   ///< invalidated slots dropped and created again
 };
 
 /// Streams one publication through one slot into one sink.
@@ -134,6 +142,13 @@ private:
     void run();
     /// One connection's life: set-up, streaming until error or stop. Returns why it ended.
     Status stream_once();
+    /// The error for a slot Postgres invalidated: its reason (reason, or asked of Postgres
+    /// with START_REPLICATION when empty), what is lost, and the fix. Capture thread.
+    Error slot_invalidated_error(const std::string& slot, std::string reason);
+    /// Opens gap_ (once) with reason; report: hand it to the sink now (it stays open).
+    void open_gap(std::string reason, bool report);
+    /// Closes gap_ at the position streaming resumes from and hands it to the sink.
+    void close_gap(pg::Lsn resumed_at);
     Status handle_xlog(std::string_view payload, pg::ReplicationStream& stream);
     Status send_status(pg::ReplicationStream& stream, bool force);
     pg::Lsn flush_target() const;
@@ -166,6 +181,11 @@ private:
     std::uint64_t sequence_ = 0;
     bool ever_up_ = false;
     bool temporary_slot_lost_ = false;
+    std::int64_t up_since_unix_ms_ = 0; ///< when the current/last connection started streaming
+    /// A gap opened (slot invalidated, dropped, or about to be recreated) and not yet closed;
+    /// closed (to = now) and reported again when streaming resumes.
+    std::optional<Gap> gap_;
+    bool gap_reported_ = false; ///< gap_ was handed to the sink while open
 
     // --- shared with other threads ---
     std::atomic<bool> up_{false};
@@ -178,6 +198,8 @@ private:
     std::atomic<std::uint64_t> transactions_{0};
     std::atomic<std::uint64_t> changes_{0};
     std::atomic<std::uint64_t> reconnects_{0};
+    std::atomic<std::uint64_t> slot_invalidations_{0};
+    std::atomic<std::uint64_t> slot_recreations_{0};
     mutable std::mutex state_mutex_;
     std::string down_reason_;
     std::optional<Error> fatal_error_;

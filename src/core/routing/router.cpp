@@ -27,7 +27,10 @@ Router::Router(RouterOptions options, SubscriptionIndex& index, AccessCache& acc
       changes_matched_(metrics.counter("walcast_changes_matched_total",
                                        "row changes that matched at least one binding")),
       deliveries_(metrics.counter("walcast_deliveries_routed_total",
-                                  "channel messages routed (directly or via an RLS check)")) {}
+                                  "channel messages routed (directly or via an RLS check)")),
+      gaps_(metrics.counter("walcast_stream_gaps_total",
+                            "gaps reported to subscribers: changes may be missing between two "
+                            "times (temporary slot reconnect, slot invalidated or recreated)")) {}
 
 Router::~Router() = default;
 
@@ -149,6 +152,33 @@ bool Router::match(const capture::Change& change) {
         matches_.push_back(std::move(m));
     }
     return true;
+}
+
+void Router::on_gap(const capture::Gap& gap) {
+    gaps_.inc();
+    {
+        std::lock_guard lock(gap_mu_);
+        last_gap_ = gap;
+    }
+    log::warn("telling every channel of {} gap in the change stream (Unix ms {} to {}): {}",
+              gap.open() ? "an open" : "a closed", gap.from_unix_ms,
+              gap.open() ? std::string("now") : std::to_string(gap.to_unix_ms), gap.reason);
+    auto shared = std::make_shared<const capture::Gap>(gap);
+    std::vector<SubscriptionPtr> live;
+    {
+        auto lock = index_.lock();
+        live = index_.live_locked();
+    }
+    // Outside the index lock (the lock order above): each notice takes the next slot in its
+    // channel's order, so it follows every change reserved before it.
+    for (const auto& s : live)
+        s->notify_gap(shared, round_);
+    on_idle();
+}
+
+std::optional<capture::Gap> Router::last_gap() const {
+    std::lock_guard lock(gap_mu_);
+    return last_gap_;
 }
 
 namespace {

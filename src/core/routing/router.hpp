@@ -19,6 +19,8 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <vector>
 
 namespace walcast::core {
@@ -50,6 +52,13 @@ public:
     void on_commit(const capture::TransactionInfo& txn, capture::Position end) override;
     void on_stream_state(bool up, const std::string& reason) override;
     void on_idle() override;
+    /// Tells every live channel (ChannelSink::notify_gap, in its delivery order, outside the
+    /// index lock), logs, counts (walcast_stream_gaps_total) and remembers the gap for
+    /// last_gap().
+    void on_gap(const capture::Gap& gap) override;
+
+    /// The last gap reported (open or closed), if any. Any thread.
+    std::optional<capture::Gap> last_gap() const;
 
 private:
     /// The binding ids of one select group (spec §4.1: one message per group) and the binding
@@ -100,6 +109,9 @@ private:
     Counter& changes_received_;
     Counter& changes_matched_;
     Counter& deliveries_;
+    Counter& gaps_;
+    mutable std::mutex gap_mu_;
+    std::optional<capture::Gap> last_gap_;
 };
 
 } // namespace walcast::core

@@ -3,6 +3,8 @@
 // knows nothing of framing.
 #pragma once
 
+#include "capture/change_sink.hpp"
+
 #include "common/delivery_round.hpp"
 
 #include <cstdint>
@@ -25,6 +27,15 @@ public:
     /// delivery round — output joins it and is sent when that thread closes it.
     virtual void deliver(const std::shared_ptr<const std::string>& data,
                          std::span<const std::int64_t> ids, DeliveryRound& round) = 0;
+
+    /// Changes this channel should have received may be missing (capture::Gap: between which
+    /// times and positions, and why). The protocol words it for its clients (Phoenix: a
+    /// `system` message, see protocol/supabase/messages.hpp). In order with deliver(); same
+    /// threads and rules as deliver().
+    virtual void notify_gap(const capture::Gap& gap, DeliveryRound& round) {
+        (void)gap;
+        (void)round;
+    }
 };
 
 } // namespace walcast::core

@@ -37,6 +37,21 @@ void Subscription::skip(std::uint64_t slot, DeliveryRound& round) {
     settle(slot, Pending{}, round);
 }
 
+void Subscription::notify_gap(std::shared_ptr<const capture::Gap> gap, DeliveryRound& round) {
+    settle(reserve(), Pending{{}, {}, std::move(gap)}, round);
+}
+
+namespace {
+void hand(ChannelSink& sink, const std::shared_ptr<const std::string>& data,
+          const std::shared_ptr<const capture::Gap>& gap, std::span<const std::int64_t> ids,
+          DeliveryRound& round) {
+    if (gap)
+        sink.notify_gap(*gap, round);
+    else if (data)
+        sink.deliver(data, ids, round);
+}
+} // namespace
+
 void Subscription::settle(std::uint64_t slot, Pending p, DeliveryRound& round) {
     std::lock_guard lock(order_mu_);
     if (slot != next_deliver_) {
@@ -46,11 +61,11 @@ void Subscription::settle(std::uint64_t slot, Pending p, DeliveryRound& round) {
     // The sink is called under order_mu_ so that two threads settling consecutive slots cannot
     // hand the sink their messages out of order. Sinks only queue, so this is short.
     auto sink = sink_.lock();
-    if (sink && p.data) sink->deliver(p.data, p.ids, round);
+    if (sink) hand(*sink, p.data, p.gap, p.ids, round);
     ++next_deliver_;
     while (!waiting_.empty() && waiting_.begin()->first == next_deliver_) {
         auto node = waiting_.extract(waiting_.begin());
-        if (sink && node.mapped().data) sink->deliver(node.mapped().data, node.mapped().ids, round);
+        if (sink) hand(*sink, node.mapped().data, node.mapped().gap, node.mapped().ids, round);
         ++next_deliver_;
     }
 }

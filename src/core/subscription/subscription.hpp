@@ -71,6 +71,9 @@ public:
     /// Marks position slot as "nothing to deliver" (e.g. row not visible under RLS); delivers
     /// what it releases in round.
     void skip(std::uint64_t slot, DeliveryRound& round);
+    /// A gap notice (ChannelSink::notify_gap) in this channel's delivery order: after every
+    /// change reserved before it. Router thread only (it reserves).
+    void notify_gap(std::shared_ptr<const capture::Gap> gap, DeliveryRound& round);
 
     /// Messages waiting for an earlier slot (for metrics/tests).
     std::size_t waiting() const;
@@ -79,6 +82,7 @@ private:
     struct Pending {
         std::shared_ptr<const std::string> data; ///< null = skipped
         BindingIds ids;
+        std::shared_ptr<const capture::Gap> gap; ///< set: a gap notice, not a change
     };
     void settle(std::uint64_t slot, Pending p, DeliveryRound& round);
 

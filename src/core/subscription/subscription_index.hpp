@@ -45,6 +45,15 @@ public:
     /// router calls this).
     const std::vector<Candidate>& candidates(const std::string& schema, const std::string& table);
 
+    /// Every live subscription (a copy: use it after the lock is released). Caller holds lock().
+    std::vector<SubscriptionPtr> live_locked() const {
+        std::vector<SubscriptionPtr> out;
+        out.reserve(live_.size());
+        for (const auto& [id, s] : live_)
+            out.push_back(s);
+        return out;
+    }
+
     std::size_t subscriptions() const;
     std::size_t bindings() const;
 

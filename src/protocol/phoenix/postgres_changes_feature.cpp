@@ -18,8 +18,10 @@ core::IdentityPtr identity_of(const auth::Claims& c) {
 class PostgresChangesFeature final : public ChannelFeature,
                                      public std::enable_shared_from_this<PostgresChangesFeature> {
 public:
-    PostgresChangesFeature(core::SubscriptionService& subscriptions, ChannelHandle& ch)
-        : subscriptions_(subscriptions),
+    PostgresChangesFeature(core::SubscriptionService& subscriptions,
+                           const PostgresChangesFeatureFactory::OpenGap& open_gap,
+                           ChannelHandle& ch)
+        : subscriptions_(subscriptions), open_gap_(open_gap),
           sink_(std::make_shared<PostgresChangesSink>(ch.io(), ch.vsn(), ch.topic())),
           wait_(ch.config().postgres_changes.wait) {}
 
@@ -87,10 +89,14 @@ public:
 
     void after_join(ChannelHandle& ch) override {
         if (ch.config().postgres_changes.bindings.empty()) return;
-        if (error_)
+        if (error_) {
             ch.push_system("postgres_changes", "error", *error_);
-        else
+        } else if (auto gap = open_gap_ ? open_gap_() : std::nullopt) {
+            // Subscribed, but the stream is losing changes right now: say so, not "ok".
+            ch.push_system("postgres_changes", "error", "Subscribed to PostgreSQL, but " + *gap);
+        } else {
             ch.push_system("postgres_changes", "ok", "Subscribed to PostgreSQL");
+        }
     }
 
     void on_token_refreshed(ChannelHandle& ch) override {
@@ -110,6 +116,7 @@ private:
                        const std::function<void(FeatureJoinResult)>& done);
 
     core::SubscriptionService& subscriptions_;
+    const PostgresChangesFeatureFactory::OpenGap& open_gap_; ///< the factory's (outlives us)
     std::shared_ptr<PostgresChangesSink> sink_;
     core::SubscriptionPtr subscription_;
     std::optional<std::string> error_; ///< binding error reported after the reply (no wait)
@@ -146,7 +153,7 @@ void PostgresChangesFeature::on_subscribed(core::SubscriptionPtr subscription,
 } // namespace
 
 std::shared_ptr<ChannelFeature> PostgresChangesFeatureFactory::make(ChannelHandle& ch) {
-    return std::make_shared<PostgresChangesFeature>(subscriptions_, ch);
+    return std::make_shared<PostgresChangesFeature>(subscriptions_, open_gap_, ch);
 }
 
 } // namespace walcast::protocol::phoenix

@@ -24,6 +24,9 @@ public:
     /// Delivering threads (router, authorizer workers): the frame joins their round.
     void deliver(const std::shared_ptr<const std::string>& data, std::span<const std::int64_t> ids,
                  DeliveryRound& round) override;
+    /// A `system` push {extension: postgres_changes, status: error, message
+    /// (supabase::gap_message), channel} in order with the changes (held like them until open()).
+    void notify_gap(const capture::Gap& gap, DeliveryRound& round) override;
 
     /// Runs before() (which queues the join reply), then sends the held changes, then lets
     /// deliveries through — all under one lock, so nothing can slip in between. Strand.
@@ -42,7 +45,13 @@ private:
     std::mutex mu_;
     bool open_ = false;
     bool closed_ = false;
-    std::vector<std::pair<std::shared_ptr<const std::string>, std::vector<std::int64_t>>> held_;
+    struct Held {
+        std::shared_ptr<const std::string> data;
+        std::vector<std::int64_t> ids;
+        bool gap = false; ///< data is a gap message
+    };
+    std::vector<Held> held_;
+    void send_gap_locked(const std::string& message, DeliveryRound* round);
 };
 
 } // namespace walcast::protocol::phoenix

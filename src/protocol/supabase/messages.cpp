@@ -3,6 +3,9 @@
 #include "pg/sqlstate.hpp"
 #include "protocol/supabase/elixir_inspect.hpp"
 
+#include <cstdio>
+#include <ctime>
+
 namespace walcast::protocol::supabase {
 
 using core::BindingSpec;
@@ -24,7 +27,35 @@ pg::PgError raise(std::string message) {
                        false};
 }
 
+std::string utc_iso(std::int64_t unix_ms) {
+    const std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+    std::tm tm{};
+    ::gmtime_r(&secs, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(unix_ms % 1000));
+    return buf;
+}
+
 } // namespace
+
+std::string gap_message(const capture::Gap& gap) {
+    std::string m;
+    if (gap.open()) {
+        m = gap.from_unix_ms ? "changes committed since " + utc_iso(gap.from_unix_ms) +
+                                   " are not being delivered and will be missing"
+                             : std::string("changes are not being delivered and will be missing");
+        m += ": " + gap.reason + ". Refetch what this channel shows once the stream is back";
+    } else {
+        m = "changes committed " +
+            (gap.from_unix_ms ? "between " + utc_iso(gap.from_unix_ms) + " and "
+                              : std::string("before ")) +
+            utc_iso(gap.to_unix_ms) + " may be missing: " + gap.reason +
+            ". Refetch what this channel shows";
+    }
+    return m;
+}
 
 std::string format_params_for_log(const BindingSpec& spec) {
     std::string out = "event: ";

@@ -4,6 +4,7 @@
 // that waits (postgres_changes_options.wait); core's typed errors worded as RT's SQL raises them.
 #pragma once
 
+#include "capture/change_sink.hpp"
 #include "core/filter/filter.hpp"
 #include "core/subscription/binding_spec.hpp"
 #include "core/subscription/subscribe.hpp"
@@ -53,6 +54,16 @@ struct JoinFailure {
     std::string message;
     std::string code;
 };
+
+/// The `system` error (extension postgres_changes) telling a channel of a gap in the change
+/// stream (capture::Gap). RT has no such message (it loses such changes silently); the text is
+/// walcast's: both times in UTC ISO 8601 with milliseconds, the reason, and to refetch —
+/// closed: "changes committed between <from> and <to> may be missing: <reason>. Refetch what
+/// this channel shows" ("before <to>" when the start is unknown); open: "changes committed
+/// since <from> are not being delivered and will be missing: <reason>. Refetch what this
+/// channel shows once the stream is back" ("changes are not being delivered …" without a
+/// start). Also the /healthz last_gap message.
+std::string gap_message(const capture::Gap& gap);
 
 /// Words a SubscribeError (specs: the request's bindings, in order).
 JoinFailure describe_failure(const core::SubscribeError& error,

@@ -52,11 +52,36 @@ export class Walcast {
   #stdout = '';
   #stderr = '';
   #tmp;
+  #extraEnv = {};
 
-  async #start(extraEnv) {
-    this.#tmp = mkdtempSync(join(tmpdir(), 'walcast-compat-'));
-    // Postgres runs as `postgres` (we are root): it must be able to reach the data directory.
-    chmodSync(this.#tmp, 0o755);
+  /// kill -9, as in a crash: walcast dies at once; its embedded Postgres keeps running (and
+  /// this.pool with it) — the next start on the same data directory stops it first.
+  async kill9() {
+    this.#child.kill('SIGKILL');
+    await waitUntil(() => this.exited, { what: 'walcast to exit after SIGKILL', timeoutMs: 5000 });
+  }
+
+  /// Starts walcast again on the same data directory (after kill9), with the first start's env
+  /// plus `env`. waitReady false: resolve once the banner is printed, without waiting for
+  /// /healthz 200 (the replication stream may be held or down). The publication is left as is.
+  async restart({ env = {}, waitReady = true } = {}) {
+    if (this.pool) {
+      const p = this.pool;
+      this.pool = null;
+      await p.end().catch(() => {});
+    }
+    this.#stdout = '';
+    this.#stderr = '';
+    await this.#start({ ...this.#extraEnv, ...env }, { reuse: true, waitReady });
+  }
+
+  async #start(extraEnv, { reuse = false, waitReady = true } = {}) {
+    this.#extraEnv = extraEnv;
+    if (!reuse) {
+      this.#tmp = mkdtempSync(join(tmpdir(), 'walcast-compat-'));
+      // Postgres runs as `postgres` (we are root): it must be able to reach the data directory.
+      chmodSync(this.#tmp, 0o755);
+    }
     const env = { ...process.env };
     for (const k of SCRUBBED_ENV) delete env[k];
     Object.assign(env, {
@@ -106,6 +131,13 @@ export class Walcast {
     this.pool = new pg.Pool({ connectionString: this.dbUrl, max: 6 });
     // pg.Pool emits 'error' for idle clients whose server went away (at teardown).
     this.pool.on('error', () => {});
+    if (reuse) {
+      if (waitReady) {
+        await waitUntil(async () => (await fetch(`${this.httpUrl}/healthz`)).status === 200,
+          { what: 'GET /healthz = 200', timeoutMs: START_TIMEOUT_MS, dump: () => this.#stderr.slice(-4000) });
+      }
+      return;
+    }
     await waitUntil(async () => (await fetch(`${this.httpUrl}/healthz`)).status === 200,
       { what: 'GET /healthz = 200', timeoutMs: START_TIMEOUT_MS, dump: () => this.#stderr.slice(-4000) });
     // The embedded default creates its publication empty, as Supabase does (only the demo

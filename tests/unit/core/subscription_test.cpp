@@ -23,6 +23,10 @@ public:
         std::lock_guard lock(mu);
         messages.emplace_back(*data, std::vector<std::int64_t>(ids.begin(), ids.end()));
     }
+    void notify_gap(const capture::Gap& gap, DeliveryRound&) override {
+        std::lock_guard lock(mu);
+        messages.emplace_back("gap: " + gap.reason, std::vector<std::int64_t>{});
+    }
     std::vector<std::string> data() {
         std::lock_guard lock(mu);
         std::vector<std::string> out;
@@ -59,6 +63,20 @@ IdentityPtr anon() {
 }
 
 } // namespace
+
+TEST(SubscriptionTest, AGapNoticeWaitsForTheChangesReservedBeforeItAndPrecedesLaterOnes) {
+    auto sink = std::make_shared<RecordingSink>();
+    Subscription sub("realtime:a", {}, anon(), sink, format());
+    auto s0 = sub.reserve(); // e.g. an RLS check still running
+    auto gap = std::make_shared<capture::Gap>();
+    gap->reason = "missing";
+    sub.notify_gap(gap, test_round);
+    auto s2 = sub.reserve();
+    sub.complete(s2, text("after"), {1}, test_round);
+    EXPECT_TRUE(sink->data().empty()) << "the gap notice may not overtake slot 0";
+    sub.complete(s0, text("before"), {1}, test_round);
+    EXPECT_EQ(sink->data(), (std::vector<std::string>{"before", "gap: missing", "after"}));
+}
 
 TEST(SubscriptionTest, DeliversInReservationOrderWhateverOrderSlotsComplete) {
     auto sink = std::make_shared<RecordingSink>();
