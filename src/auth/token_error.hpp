@@ -1,6 +1,6 @@
 // Why a JWT was refused, and the exact texts each protocol surface shows for it: the HTTP
 // upgrade refusal (spec §1.4), the join error reply (§3.6) and the channel `system` message
-// on refresh/expiry (§9). Spec = shared/spec/supabase-realtime-protocol.md.
+// on refresh/expiry (§9). Spec = docs/protocol/supabase-realtime.md.
 #pragma once
 
 #include "common/result.hpp"

@@ -53,6 +53,9 @@ Authorizer::Authorizer(AuthorizerOptions options, RowCheckerFactory make_checker
                                     "deliveries sent as error rows because their check failed")),
       visible_(metrics.counter("walcast_rls_visible_total", "deliveries allowed by RLS")),
       hidden_(metrics.counter("walcast_rls_hidden_total", "deliveries withheld by RLS")),
+      submit_waits_(metrics.counter("walcast_rls_submit_waits_total",
+                                    "times the router waited for room in the full RLS queue "
+                                    "(back-pressure on the capture source)")),
       batch_changes_(metrics.histogram("walcast_rls_batch_changes",
                                        "distinct changes per identity batch",
                                        {1, 2, 4, 8, 16, 32, 64, 128, 256})) {
@@ -90,7 +93,11 @@ std::size_t Authorizer::pending() const {
 void Authorizer::submit(std::vector<std::pair<IdentityPtr, AuthWork>>& work) {
     if (work.empty()) return;
     std::unique_lock lock(mu_);
-    space_cv_.wait(lock, [&] { return pending_ < options_.max_pending || stopping_; });
+    const auto has_room = [&] { return pending_ < options_.max_pending || stopping_; };
+    if (!has_room()) {
+        submit_waits_.inc();
+        space_cv_.wait(lock, has_room);
+    }
     pending_ += work.size();
     std::size_t became_ready = 0;
     for (auto& [identity, w] : work) {

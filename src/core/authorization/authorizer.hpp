@@ -64,7 +64,8 @@ public:
     /// Queues the work of one change (router thread), all of it under one lock so that a
     /// worker never starts on a part of it. Blocks while max_pending items are queued:
     /// back-pressure on the capture source instead of unbounded memory or dropped changes (the
-    /// router calls it outside the index lock, so joins and leaves go on meanwhile).
+    /// router calls it outside the index lock, so joins and leaves go on meanwhile). Each wait
+    /// counts once in walcast_rls_submit_waits_total.
     void submit(std::vector<std::pair<IdentityPtr, AuthWork>>& work);
 
     /// Items queued or running.
@@ -104,6 +105,7 @@ private:
     Counter& check_errors_;
     Counter& visible_;
     Counter& hidden_;
+    Counter& submit_waits_; ///< submits that found the queue full and waited
     Histogram& batch_changes_;
 };
 

@@ -76,6 +76,15 @@ struct Harness {
             std::this_thread::yield();
         }
     }
+    /// Waits until the counter reaches n, 10 s at most.
+    bool wait_counter(const std::string& name, double n) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (counter(name) < n) {
+            if (std::chrono::steady_clock::now() >= until) return false;
+            std::this_thread::yield();
+        }
+        return true;
+    }
     double counter(const std::string& name) {
         const std::string text = metrics.render();
         auto at = text.find("\n" + name + " ");
@@ -213,10 +222,9 @@ TEST(AuthorizerTest, SubmitWaitsWhileTheQueueIsFullAndResumesAsWorkersDrainIt) {
         h.submit({h.work(a, 3)}); // must wait for space
         returned = true;
     });
-    // The third submit stays blocked while the queue is full (no progress within 300 ms).
-    const auto until = std::chrono::steady_clock::now() + 300ms;
-    while (std::chrono::steady_clock::now() < until && !returned)
-        std::this_thread::yield();
+    // The third submit finds the queue full and waits (it counts the wait before blocking);
+    // it stays blocked while the gate holds the worker.
+    ASSERT_TRUE(h.wait_counter("walcast_rls_submit_waits_total", 1));
     EXPECT_FALSE(returned);
     EXPECT_EQ(h.authorizer->pending(), 2u);
     gate.open();
@@ -224,6 +232,7 @@ TEST(AuthorizerTest, SubmitWaitsWhileTheQueueIsFullAndResumesAsWorkersDrainIt) {
     EXPECT_TRUE(returned);
     ASSERT_TRUE(a.sink->wait_for(3));
     EXPECT_EQ(a.sink->received(), numbers(1, 3));
+    EXPECT_EQ(h.counter("walcast_rls_submit_waits_total"), 1);
 }
 
 TEST(AuthorizerTest, PerSubscriberChecksEverySubscriberOfAChangeInOneRoundChangeAfterChange) {

@@ -226,10 +226,14 @@ TEST(RouterTest, BackPressureFromAFullRlsQueueParksTheRouterButNotJoinsOrLeaves)
             ++routed;
         }
     });
-    const auto until = std::chrono::steady_clock::now() + 300ms;
-    while (std::chrono::steady_clock::now() < until && routed < 3)
+    // Wait until the router is parked in submit() (it counts the wait before blocking).
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < until &&
+           h.metrics.render().find("\nwalcast_rls_submit_waits_total 1\n") == std::string::npos)
         std::this_thread::yield();
-    EXPECT_LT(routed.load(), 3) << "the router never waited: the queue was not full";
+    ASSERT_NE(h.metrics.render().find("\nwalcast_rls_submit_waits_total 1\n"), std::string::npos)
+        << "the router never waited: the queue was not full";
+    EXPECT_LT(routed.load(), 3);
     // Meanwhile an I/O thread joins a channel and another leaves: neither waits for the router.
     auto joined = std::async(std::launch::async, [&] {
         auto c = h.join(identity("c"), {spec(EventFilter::Insert)});
