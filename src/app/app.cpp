@@ -68,6 +68,8 @@ struct App::Impl {
     std::vector<std::thread> threads;
     bool started = false;
     bool stopped = false;
+    /// Set first thing in stop(): RLS checks stop reconnecting to a database that is down.
+    std::atomic<bool> checks_stopping{false};
 
     void confirm_source(capture::Position p) {
         if (source) source->confirm(p);
@@ -106,7 +108,8 @@ Status App::start() {
     m.row_check_metrics = std::make_unique<core::RowCheckMetrics>(m.registry);
     auto make_checker = [&m, statements](unsigned) -> std::unique_ptr<core::RowChecker> {
         return std::make_unique<core::PgRowChecker>(m.params, statements, m.access,
-                                                    m.config.auth_timeout_ms, *m.row_check_metrics);
+                                                    m.config.auth_timeout_ms, *m.row_check_metrics,
+                                                    std::chrono::seconds(30), &m.checks_stopping);
     };
     auto finished = [&m, confirm](std::uint64_t ticket) {
         if (auto p = m.tracker.finish(ticket); p.valid()) confirm(p);
@@ -218,6 +221,7 @@ void App::stop() {
     auto& m = *impl_;
     if (!m.started || m.stopped) return;
     m.stopped = true;
+    m.checks_stopping.store(true, std::memory_order_release);
     m.http->stop();
     // Give queued close frames a moment on the I/O threads, then stop them.
     m.work.reset();

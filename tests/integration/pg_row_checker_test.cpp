@@ -1,11 +1,16 @@
 // PgRowChecker against Postgres: both statement shapes (the key probe of RLS_STRATEGY=batched
 // and the per-subscriber EXISTS baseline) decide the same rows the same way for several
 // identities in one round; a raising policy fails the round; a row without its key fails alone;
-// a change whose transaction is not visible yet is waited for, up to the timeout.
+// a change whose transaction is not visible yet is waited for, up to the timeout; a lost
+// connection (the backend terminated, as by a Postgres restart) is reconnected and the round run
+// again instead of failing its rows.
 #include "core/authorization/pg_row_checker.hpp"
 #include "support/test_postgres.hpp"
 
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
 
 namespace walcast::testing {
 namespace {
@@ -131,6 +136,40 @@ TEST(PgRowCheckerTest, AChangeWhoseTransactionIsNotVisibleYetIsWaitedForUpToTheT
     RowCheckRequest* now[] = {&visible};
     ASSERT_EQ(checker.check(now).status, core::RowChecker::Status::Ok);
     EXPECT_EQ(visible.verdicts, std::vector<V>{V::Visible});
+}
+
+/// Terminates the backends of application_name and waits (10 s at most) until they are gone.
+void terminate_backends(const std::string& application_name) {
+    auto admin = connect_test_db();
+    sql(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '" +
+                   application_name + "'");
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (
+        sql_value(admin, "SELECT count(*)::text FROM pg_stat_activity WHERE application_name = '" +
+                             application_name + "'") != "0") {
+        ASSERT_LT(std::chrono::steady_clock::now(), until) << "backend not terminated";
+        std::this_thread::yield();
+    }
+}
+
+TEST(PgRowCheckerTest, ALostConnectionIsReconnectedAndTheRoundRunAgainNotFailed) {
+    Fixture f;
+    core::AccessCache fresh; // primary keys not cached yet: the first lookup meets the dead link
+    auto params = test_cluster().connect_params();
+    params.application_name = "walcast_rc_reconnect";
+    PgRowChecker checker(params, PgRowChecker::Statements::KeyProbe, fresh, 5000, f.row_metrics);
+    ASSERT_EQ(checker.check({}).status, core::RowChecker::Status::Ok); // connected, nothing asked
+    const auto reconnects = f.row_metrics.reconnects.value();
+    // Twice: once with the key lookup on the dead connection, once with the check statement.
+    for (int round = 0; round < 2; ++round) {
+        terminate_backends(params.application_name);
+        auto x = f.request("x", {f.row("1"), f.row("2")});
+        RowCheckRequest* one[] = {&x};
+        auto r = checker.check(one);
+        ASSERT_EQ(r.status, core::RowChecker::Status::Ok) << "round " << round << ": " << r.error;
+        EXPECT_EQ(x.verdicts, (std::vector<V>{V::Visible, V::Hidden})) << "round " << round;
+        EXPECT_EQ(f.row_metrics.reconnects.value(), reconnects + round + 1);
+    }
 }
 
 } // namespace

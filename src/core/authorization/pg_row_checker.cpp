@@ -114,29 +114,61 @@ RowCheckMetrics::RowCheckMetrics(MetricsRegistry& metrics)
                              "row-level security check statements (one per identity, table and "
                              "batch of changes)")),
       round_trips(metrics.counter("walcast_rls_round_trips_total",
-                                  "row-level security check transactions, one round trip each")) {}
+                                  "row-level security check transactions, one round trip each")),
+      reconnects(metrics.counter("walcast_rls_reconnects_total",
+                                 "row-level security check rounds run again on a new connection "
+                                 "after theirs was lost (e.g. Postgres restarted)")) {}
 
 PgRowChecker::PgRowChecker(pg::ConnectParams params, Statements statements, AccessCache& access,
-                           std::uint32_t timeout_ms, RowCheckMetrics& metrics)
+                           std::uint32_t timeout_ms, RowCheckMetrics& metrics,
+                           std::chrono::milliseconds reconnect_window,
+                           const std::atomic<bool>* stopping)
     : params_(std::move(params)), statements_(statements), access_(access), timeout_ms_(timeout_ms),
-      metrics_(metrics) {}
+      metrics_(metrics), reconnect_window_(reconnect_window), stopping_(stopping) {}
+
+void PgRowChecker::pause_for(std::chrono::milliseconds d) const {
+    // Retry pacing against a database that is down, in slices so that shutdown ends it.
+    const auto until = std::chrono::steady_clock::now() + d;
+    while (!stopping() && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::min(d, std::chrono::milliseconds(20)));
+}
 
 bool PgRowChecker::connect() {
-    // (Re)connect with a short backoff; a database that stays down turns the round into
-    // error rows rather than silently withholding it.
-    for (int attempt = 0; !conn_.healthy() && attempt < 5; ++attempt) {
+    // (Re)connect with a short backoff; check() keeps trying for reconnect_window_, then a
+    // database that stays down turns the round into error rows rather than withholding it.
+    for (int attempt = 0; !conn_.healthy() && attempt < 5 && !stopping(); ++attempt) {
         auto c = pg::Connection::connect(params_);
         if (c) {
             conn_ = std::move(c).value();
             break;
         }
         log::warn("row-level security checks: {}", c.error().message);
-        std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
+        pause_for(std::chrono::milliseconds(100 << attempt));
     }
     return conn_.healthy();
 }
 
 RowChecker::Round PgRowChecker::check(std::span<RowCheckRequest*> requests) {
+    // A lost connection (Postgres restarted, the backend was terminated) is transient: drop it,
+    // reconnect and run the whole round again. Only a statement's own error (a raising policy)
+    // or the timeout is the round's answer.
+    const auto give_up = std::chrono::steady_clock::now() + reconnect_window_;
+    auto pause = std::chrono::milliseconds(50);
+    for (;;) {
+        auto round = check_once(requests);
+        if (round.status != Status::Unreachable || stopping() ||
+            std::chrono::steady_clock::now() >= give_up)
+            return round;
+        log::warn("row-level security checks: {}; reconnecting and running the check again",
+                  round.error);
+        conn_ = pg::Connection{};
+        metrics_.reconnects.inc();
+        pause_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(2000));
+    }
+}
+
+RowChecker::Round PgRowChecker::check_once(std::span<RowCheckRequest*> requests) {
     for (auto* r : requests)
         r->verdicts.assign(r->rows.size(), RowVerdict::Failed);
     if (!connect())
@@ -235,6 +267,9 @@ RowChecker::Round PgRowChecker::check(std::span<RowCheckRequest*> requests) {
         expect.insert(expect.end(), std::make_move_iterator(mine_expect.begin()),
                       std::make_move_iterator(mine_expect.end()));
     }
+    // A primary-key lookup above may have found the connection dead (Postgres restarted since
+    // the last round): that is not the rows' fault — check() reconnects and runs it again.
+    if (!conn_.healthy()) return {Status::Unreachable, "the connection to the database was lost"};
     if (expect.size() == 1) return {}; // nothing to ask: every row stays Failed
     xids.sort_unique();
     const std::string script =

@@ -13,6 +13,8 @@
 #include "core/authorization/table_access.hpp"
 #include "pg/connection.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 
@@ -23,21 +25,29 @@ struct RowCheckMetrics {
     explicit RowCheckMetrics(MetricsRegistry& registry);
     Counter& checks;      ///< check statements run
     Counter& round_trips; ///< check transactions (each one round trip)
+    Counter& reconnects;  ///< rounds run again on a new connection after the old one was lost
 };
 
 class PgRowChecker final : public RowChecker {
 public:
     enum class Statements : unsigned char { KeyProbe, ExistsPerRow };
 
+    /// stopping (may be null, must outlive the checker): once true, a round that lost its
+    /// connection is not run again and reconnect waits end, so shutdown is not held up.
     /// params: the database (the checker connects on first use and again after a break, with
     /// a short backoff). access: primary keys. timeout_ms: statement_timeout of a round, also
     /// the bound of the visibility wait.
     PgRowChecker(pg::ConnectParams params, Statements statements, AccessCache& access,
-                 std::uint32_t timeout_ms, RowCheckMetrics& metrics);
+                 std::uint32_t timeout_ms, RowCheckMetrics& metrics,
+                 std::chrono::milliseconds reconnect_window = std::chrono::seconds(30),
+                 const std::atomic<bool>* stopping = nullptr);
 
-    /// One transaction: BEGIN READ ONLY, statement_timeout, "are the changes' transactions
-    /// visible yet?" (a walsender can decode a commit before the committing backend has left
-    /// the ProcArray: a check run at once could judge the previous row version), then per
+    /// One round, run again on a new connection when the connection is lost (Postgres restarted,
+    /// the backend terminated) — with a growing pause (50 ms … 2 s) for up to reconnect_window;
+    /// only then is it Unreachable. A statement's own error (a raising policy) is Failed at once.
+    /// Each attempt is one transaction: BEGIN READ ONLY, statement_timeout, "are the changes'
+    /// transactions visible yet?" (a walsender can decode a commit before the committing backend
+    /// has left the ProcArray: a check run at once could judge the previous row version), then per
     /// request its role, claims and statements; repeated with a growing pause (200 µs … 20 ms)
     /// while not visible, up to timeout_ms. Rows whose key cannot be read (not in the change,
     /// the table has no primary key, the key could not be looked up) are Failed without a
@@ -46,12 +56,18 @@ public:
 
 private:
     bool connect();
+    Round check_once(std::span<RowCheckRequest*> requests);
 
     const pg::ConnectParams params_;
     const Statements statements_;
     AccessCache& access_;
     const std::uint32_t timeout_ms_;
     RowCheckMetrics& metrics_;
+    const std::chrono::milliseconds reconnect_window_;
+    const std::atomic<bool>* const stopping_;
+    bool stopping() const { return stopping_ && stopping_->load(std::memory_order_acquire); }
+    /// Sleeps d, or less once stopping().
+    void pause_for(std::chrono::milliseconds d) const;
     pg::Connection conn_;
 };
 
