@@ -4,6 +4,8 @@
 #include "app/source_factory.hpp"
 
 #include "auth/jwt_verifier.hpp"
+#include "broadcast/partition_keeper.hpp"
+#include "broadcast/topic_policies.hpp"
 #include "capture/change_fanout.hpp"
 #include "common/logging.hpp"
 #include "core/authorization/authorizer.hpp"
@@ -13,9 +15,11 @@
 #include "core/routing/router.hpp"
 #include "core/routing/subscription_service.hpp"
 #include "protocol/phoenix/broadcast_feature.hpp"
+#include "protocol/phoenix/database_broadcasts.hpp"
 #include "protocol/phoenix/phoenix_session.hpp"
 #include "protocol/phoenix/postgres_changes_feature.hpp"
 #include "protocol/phoenix/presence_feature.hpp"
+#include "protocol/phoenix/rest_broadcast.hpp"
 #include "protocol/supabase/messages.hpp"
 #include "server/http_server.hpp"
 #include "server/server_context.hpp"
@@ -55,6 +59,13 @@ struct App::Impl {
     std::unique_ptr<broadcast::Hub> broadcast_hub;
     std::unique_ptr<broadcast::RateCounter> tenant_events;   ///< TENANT_MAX_EVENTS_PER_SECOND
     std::unique_ptr<broadcast::RateCounter> tenant_presence; ///< …_PRESENCE_EVENTS_PER_SECOND
+    std::unique_ptr<protocol::phoenix::DatabaseBroadcasts> database_broadcasts;
+    std::unique_ptr<protocol::phoenix::RestBroadcast> rest_broadcast;
+    protocol::HttpRoutes http_routes;
+    /// Private channels' RLS checks; destroyed (its workers joined) before what its callbacks
+    /// use: the REST broadcast, the Hub.
+    std::unique_ptr<broadcast::TopicPolicies> topic_policies;
+    std::unique_ptr<broadcast::PartitionKeeper> partitions; ///< realtime.messages, hourly
     std::unique_ptr<protocol::phoenix::PhoenixContext> phoenix;
     UpgradeDispatcher upgrades;
     ConnectionRegistry connections;
@@ -91,7 +102,8 @@ Status App::start() {
     if (!verifier) return std::move(verifier).error();
     m.verifier.emplace(std::move(verifier).value());
 
-    // The change stream's consumers: the router (Postgres Changes). Each confirms through its
+    // The change stream's consumers: the router (Postgres Changes) and Broadcast from
+    // Database. Each confirms through its
     // handle; the source is confirmed to the minimum over them.
     m.fanout =
         std::make_unique<capture::ChangeFanout>([&m](capture::Position p) { m.confirm_source(p); });
@@ -126,8 +138,25 @@ Status App::start() {
     m.subscriptions = std::make_unique<core::SubscriptionService>(m.params, m.config.publication,
                                                                   m.index, m.access, m.registry);
 
+    // Broadcast, Presence and Broadcast from Database share one Hub and the tenant's rates.
+    m.broadcast_hub = std::make_unique<broadcast::Hub>();
+    protocol::phoenix::BroadcastLimits broadcast_limits;
+    broadcast_limits.max_payload_bytes =
+        static_cast<std::size_t>(m.config.max_payload_size_kb) * 1000 + 500;
+    // The tenant's rates (spec §7.1.7, §7.2.7); walcast serves one tenant.
+    m.tenant_events = std::make_unique<broadcast::RateCounter>(
+        m.config.tenant_max_events_per_second, "Too many messages per second");
+    m.tenant_presence = std::make_unique<broadcast::RateCounter>(
+        m.config.tenant_max_presence_events_per_second, "Too many presence messages per second");
+    m.database_broadcasts = std::make_unique<protocol::phoenix::DatabaseBroadcasts>(
+        *m.broadcast_hub, *m.tenant_events, broadcast_limits, m.registry);
+
     m.router_confirm = m.fanout->add(*m.router);
-    m.source = make_source(m.config, m.params, *m.fanout, ConfigErrors::Retry);
+    m.database_broadcasts->set_confirm(m.fanout->add(*m.database_broadcasts));
+    // realtime.messages streams through its own publication (db init creates it), so the
+    // app's publication needs no change for Broadcast from Database (spec §7.4.3).
+    m.source = make_source(m.config, m.params, *m.fanout, ConfigErrors::Retry,
+                           {"supabase_realtime_messages_publication"});
 
     m.server_metrics = std::make_unique<ServerMetrics>(m.registry);
     auto* source = m.source.get();
@@ -156,19 +185,16 @@ Status App::start() {
     m.phoenix_metrics = std::make_unique<protocol::phoenix::PhoenixMetrics>(m.registry);
     // A channel's features, in the order their join results, reply keys and after-join pushes
     // are handled.
-    m.broadcast_hub = std::make_unique<broadcast::Hub>();
-    protocol::phoenix::BroadcastLimits broadcast_limits;
-    broadcast_limits.max_payload_bytes =
-        static_cast<std::size_t>(m.config.max_payload_size_kb) * 1000 + 500;
-    // The tenant's rates (spec §7.1.7, §7.2.7); walcast serves one tenant.
-    m.tenant_events = std::make_unique<broadcast::RateCounter>(
-        m.config.tenant_max_events_per_second, "Too many messages per second");
-    m.tenant_presence = std::make_unique<broadcast::RateCounter>(
-        m.config.tenant_max_presence_events_per_second, "Too many presence messages per second");
     protocol::phoenix::PresenceLimits presence_limits;
     presence_limits.max_calls = m.config.client_presence_max_calls;
     presence_limits.window = std::chrono::milliseconds(m.config.client_presence_window_ms);
     presence_limits.max_payload_bytes = broadcast_limits.max_payload_bytes;
+    // Private channels' policies on realtime.messages, checked as the Authorizer checks rows:
+    // the same database and timeout, a pool of their own.
+    broadcast::TopicPoliciesOptions policy_opts;
+    policy_opts.pool_size = std::max(1u, m.config.private_channel_pool_size);
+    policy_opts.timeout_ms = m.config.auth_timeout_ms;
+    m.topic_policies = std::make_unique<broadcast::TopicPolicies>(m.params, policy_opts);
     std::vector<std::shared_ptr<protocol::phoenix::ChannelFeatureFactory>> features{
         std::make_shared<protocol::phoenix::PostgresChangesFeatureFactory>(
             *m.subscriptions,
@@ -178,15 +204,22 @@ Status App::start() {
                 return protocol::supabase::gap_message(*gap);
             }),
         std::make_shared<protocol::phoenix::BroadcastFeatureFactory>(
-            *m.broadcast_hub, m.registry, *m.tenant_events, broadcast_limits),
+            *m.broadcast_hub, m.registry, *m.tenant_events, broadcast_limits,
+            m.topic_policies.get()),
         std::make_shared<protocol::phoenix::PresenceFeatureFactory>(
-            *m.broadcast_hub, *m.tenant_presence, presence_limits)};
+            *m.broadcast_hub, *m.tenant_presence, presence_limits, m.topic_policies.get())};
     m.phoenix =
         std::make_unique<protocol::phoenix::PhoenixContext>(protocol::phoenix::PhoenixContext{
             *m.verifier, *m.phoenix_metrics, std::move(features), m.config.max_channels_per_client,
             m.config.channel_error_backoff_ms});
     m.upgrades.add({"/socket/websocket", "/realtime/v1/websocket", "/socket"}, {},
                    protocol::phoenix::upgrade_handler(*m.phoenix));
+    // REST broadcast (spec §7.5) into the same Hub.
+    m.rest_broadcast = std::make_unique<protocol::phoenix::RestBroadcast>(
+        *m.verifier, *m.broadcast_hub, m.topic_policies.get(), *m.tenant_events, broadcast_limits,
+        m.registry);
+    for (auto& route : m.rest_broadcast->routes())
+        m.http_routes.add(std::move(route));
 
     m.ctx = std::make_unique<ServerContext>(
         ServerContext{m.config, m.registry, *m.server_metrics, m.connections,
@@ -199,13 +232,15 @@ Status App::start() {
                           }
                           return h;
                       },
-                      app_static_files(m.config, m.params), m.upgrades});
+                      app_static_files(m.config, m.params), m.upgrades, &m.http_routes});
     m.http = std::make_unique<HttpServer>(m.io, *m.ctx);
     if (auto st = m.http->listen(m.config.listen_host(), m.config.port); !st) return st;
 
     m.authorizer->start();
     m.subscriptions->start();
     m.source->start();
+    m.partitions = std::make_unique<broadcast::PartitionKeeper>(m.params, std::chrono::hours(1));
+    m.partitions->start();
     m.work.emplace(m.io.get_executor());
     const unsigned n =
         m.config.threads ? m.config.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -233,6 +268,7 @@ void App::stop() {
         t.join();
     m.threads.clear();
     m.source->stop();
+    if (m.partitions) m.partitions->stop();
     m.authorizer->stop();
     m.subscriptions->stop();
 }

@@ -8,6 +8,8 @@
 #include "pg/connection.hpp"
 
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace walcast::app {
 
@@ -19,8 +21,10 @@ enum class ConfigErrors {
 };
 
 /// The capture source for config, streaming into sink (which must outlive it). Not started.
-/// Today the logical (slot) source: PUBLICATION, SLOT_NAME.
+/// Today the logical (slot) source: PUBLICATION, SLOT_NAME; extra_publications are streamed
+/// too when they exist (serve: realtime.messages' publication for Broadcast from Database).
 std::unique_ptr<capture::Source> make_source(const Config& config, const pg::ConnectParams& params,
-                                             capture::ChangeSink& sink, ConfigErrors errors);
+                                             capture::ChangeSink& sink, ConfigErrors errors,
+                                             std::vector<std::string> extra_publications = {});
 
 } // namespace walcast::app

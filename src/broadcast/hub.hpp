@@ -50,6 +50,9 @@ public:
     /// The tenant counter its deliveries count against (null: none). The Hub adds the
     /// number of deliveries after the round; members ask over() to shut themselves down.
     RateCounter* rate = nullptr;
+    /// The message's id when it has one (database messages: the realtime.messages row id),
+    /// for members that already received it by replay.
+    std::string id;
 
 private:
     Encoder encoder_;

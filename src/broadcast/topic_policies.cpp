@@ -121,6 +121,49 @@ void TopicPolicies::check_write(TopicAuthContext ctx,
            });
 }
 
+void TopicPolicies::replay(std::string topic, std::int64_t since_ms, int limit,
+                           std::function<void(PolicyOutcome<std::vector<ReplayedMessage>>)> done) {
+    using Outcome = PolicyOutcome<std::vector<ReplayedMessage>>;
+    auto shared = std::make_shared<std::function<void(Outcome)>>(std::move(done));
+    submit(
+        [this, topic = std::move(topic), since_ms, limit, shared](pg::Connection& conn) {
+            if (!ensure_connected(conn))
+                return (*shared)(Outcome{std::nullopt, PolicyFailure::Unavailable,
+                                         "the database is unavailable"});
+            // Newest first with the limit, then turned round; ctid keeps one transaction's rows
+            // (same inserted_at, same partition) in insertion order.
+            auto r = conn.exec(
+                "SELECT id::text, event, payload::text, encode(binary_payload, 'hex') FROM ("
+                "SELECT id, event, payload, binary_payload, inserted_at, ctid FROM "
+                "realtime.messages WHERE topic = $1 AND private IS TRUE AND extension = "
+                "'broadcast' AND inserted_at >= to_timestamp($2::bigint / 1000.0)::timestamp AND "
+                "inserted_at < now()::timestamp + interval '1 minute' ORDER BY inserted_at DESC, "
+                "ctid DESC LIMIT $3::int) newest ORDER BY inserted_at, ctid",
+                {topic, std::to_string(since_ms), std::to_string(limit)});
+            if (!r)
+                return (*shared)(
+                    Outcome{std::nullopt, failure_of(r.error()), r.error().describe()});
+            std::vector<ReplayedMessage> rows;
+            for (int i = 0; i < r->size(); ++i) {
+                ReplayedMessage m{r->string(i, 0), r->string(i, 1), {}, false};
+                if (auto hex = r->text(i, 3)) {
+                    m.binary = true;
+                    for (std::size_t k = 0; k + 1 < hex->size(); k += 2)
+                        m.payload += static_cast<char>(
+                            std::stoi(std::string(hex->substr(k, 2)), nullptr, 16));
+                } else {
+                    m.payload = r->text(i, 2) ? r->string(i, 2) : "{}";
+                }
+                rows.push_back(std::move(m));
+            }
+            (*shared)(Outcome{std::move(rows), PolicyFailure::RlsError, ""});
+        },
+        [shared] {
+            (*shared)(
+                Outcome{std::nullopt, PolicyFailure::PoolExhausted, "too many checks queued"});
+        });
+}
+
 std::string TopicPolicies::read_script(const TopicAuthContext& ctx,
                                        const std::vector<std::string>& probe_ids, bool presence,
                                        std::uint32_t timeout_ms,

@@ -62,6 +62,14 @@ template <class V> struct PolicyOutcome {
     std::string error;
 };
 
+/// One stored database message replayed to a private channel (spec §7.6.1).
+struct ReplayedMessage {
+    std::string id;
+    std::string event;
+    std::string payload; ///< jsonb text, or the bytes of binary_payload
+    bool binary = false;
+};
+
 struct TopicPoliciesOptions {
     unsigned pool_size = 2;           ///< connections, one worker thread each
     std::uint32_t timeout_ms = 5000;  ///< statement_timeout of one check
@@ -82,6 +90,15 @@ public:
                     std::function<void(PolicyOutcome<ReadVerdict>)> done);
     /// Write permissions (both extensions, as every caller in the reference asks).
     void check_write(TopicAuthContext ctx, std::function<void(PolicyOutcome<WriteVerdict>)> done);
+
+    /// Replay (spec §7.6.1), as walcast's own role (the caller checked broadcast.read): the
+    /// newest `limit` rows of realtime.messages with this topic, private, extension
+    /// 'broadcast', since ≤ inserted_at < now + 1 min (since_ms: Unix epoch ms, compared in
+    /// the session's time zone as now() stored it), delivered oldest first — rows of one
+    /// transaction share inserted_at and keep their insertion order (the reference reverses
+    /// them, supabase/realtime#2201). done on a worker thread.
+    void replay(std::string topic, std::int64_t since_ms, int limit,
+                std::function<void(PolicyOutcome<std::vector<ReplayedMessage>>)> done);
 
     /// The SQL of the checks, for tests and the docs. quote: the connection's literal quoting.
     static std::string read_script(const TopicAuthContext& ctx,

@@ -94,6 +94,10 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
         opt(app, "--client-presence-window-ms", c.client_presence_window_ms,
             "CLIENT_PRESENCE_WINDOW_MS", "the presence push window, in milliseconds")
             ->group(g);
+        opt(app, "--private-channel-pool-size", c.private_channel_pool_size,
+            "PRIVATE_CHANNEL_POOL_SIZE",
+            "database connections checking the RLS policies of private channels")
+            ->group(g);
     }
     if (has(groups, ConfigOptions::Auth)) {
         const std::string g = "Authentication";

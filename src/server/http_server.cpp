@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
@@ -44,8 +45,41 @@ private:
         parser_.emplace();
         parser_->header_limit(max_header_bytes);
         parser_->body_limit(max_body_bytes);
+        // The head first: a protocol's HTTP route may take a larger body (REST broadcast).
+        http::async_read_header(
+            socket_, buffer_, *parser_,
+            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                if (ec) return self->close();
+                self->route_ = nullptr;
+                if (self->ctx_.routes) {
+                    auto url = boost::urls::parse_origin_form(self->parser_->get().target());
+                    if (url) self->route_ = self->ctx_.routes->match(url->path());
+                }
+                if (self->route_) self->parser_->body_limit(self->route_->max_body_bytes);
+                // curl and others wait for "100 Continue" before sending a large body.
+                if (self->route_ &&
+                    beast::iequals(self->parser_->get()[http::field::expect], "100-continue")) {
+                    auto cont = std::make_shared<http::response<http::empty_body>>(
+                        http::status::continue_, self->parser_->get().version());
+                    return http::async_write(self->socket_, *cont,
+                                             [self, cont](beast::error_code ec2, std::size_t) {
+                                                 if (ec2) return self->close();
+                                                 self->read_body();
+                                             });
+                }
+                self->read_body();
+            });
+    }
+
+    void read_body() {
         http::async_read(socket_, buffer_, *parser_,
                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             if (ec == http::error::body_limit)
+                                 return self->send(
+                                     self->make(http::status::payload_too_large, "application/json",
+                                                R"({"message":"request body too large"})",
+                                                self->parser_->get().version()),
+                                     false);
                              if (ec) return self->close();
                              self->on_request(self->parser_->release());
                          });
@@ -115,11 +149,13 @@ private:
         }
         std::string path(url->path());
         if (ctx_.upgrades.serves(path)) return upgrade(std::move(req), *url, path);
+        if (route_) return serve_route(std::move(req), *url);
         if (req.method() != http::verb::get && req.method() != http::verb::head)
             return send(make(http::status::method_not_allowed, "application/json",
                              R"({"error":"only GET is served here"})", req.version()),
                         req.keep_alive());
-        if (path == "/healthz") {
+        // /api/health: the path some clients and load balancers probe.
+        if (path == "/healthz" || path == "/api/health") {
             auto h = ctx_.health();
             std::string body = "{\"status\":";
             json::append_string(body, h.up ? "ok" : "unavailable");
@@ -149,6 +185,40 @@ private:
                   R"({"error":"not found; the WebSocket endpoint is /socket/websocket"})",
                   req.version()),
              req.keep_alive());
+    }
+
+    // A protocol's HTTP endpoint: it answers through respond, maybe later and from another
+    // thread; the response is written on this connection's strand.
+    void serve_route(Request req, const boost::urls::url_view& url) {
+        protocol::HttpRequest r;
+        r.method = std::string(req.method_string());
+        r.path = std::string(url.path());
+        for (auto seg : url.segments())
+            r.segments.emplace_back(seg);
+        auto params = url.params();
+        r.query = [&params](std::string_view name) -> std::optional<std::string> {
+            if (auto it = params.find(name); it != params.end() && (*it).has_value)
+                return std::string((*it).value);
+            return std::nullopt;
+        };
+        r.header = [&req](std::string_view name) -> std::optional<std::string> {
+            if (auto h = req.find(name); h != req.end()) return std::string(h->value());
+            return std::nullopt;
+        };
+        r.body = std::move(req.body());
+        const unsigned version = req.version();
+        const bool keep_alive = req.keep_alive();
+        route_->handler(r, [self = shared_from_this(), version,
+                            keep_alive](protocol::HttpResponse out) {
+            asio::post(self->socket_.get_executor(), [self, version, keep_alive,
+                                                      out = std::move(out)]() mutable {
+                auto res = self->make(static_cast<http::status>(out.status),
+                                      std::move(out.content_type), std::move(out.body), version);
+                for (auto& [name, value] : out.headers)
+                    res.set(name, value);
+                self->send(std::move(res), keep_alive);
+            });
+        });
     }
 
     // Refused upgrades wait CONNECT_ERROR_BACKOFF_MS first (spec §1.4).
@@ -247,6 +317,7 @@ private:
     ServerContext& ctx_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
+    const protocol::HttpRoute* route_ = nullptr; ///< the current request's, if any
 };
 
 } // namespace

@@ -5,6 +5,7 @@
 
 #include "common/metrics.hpp"
 #include "config/config.hpp"
+#include "protocol/http_route.hpp"
 #include "server/static_files.hpp"
 #include "server/upgrade_dispatcher.hpp"
 
@@ -62,6 +63,8 @@ struct ServerContext {
     std::shared_ptr<const StaticFiles> static_files;
     /// The WebSocket routes (filled before listen()).
     const UpgradeDispatcher& upgrades;
+    /// Plain HTTP endpoints of the protocols (REST broadcast); may be null.
+    const protocol::HttpRoutes* routes = nullptr;
 };
 
 } // namespace walcast::server

@@ -1,7 +1,7 @@
 // Broadcast through the pinned realtime-js against the real server (spec §7.1): delivery to
 // every member on both serializers (kind 3 → kind 4 for 2.0.0, JSON for 1.0.0), `self` and
 // `ack`, binary payloads (not to 1.0.0 members), the sender's order over 10,000 messages, the
-// payload size limit, and private channels refused until RLS on realtime.messages is served.
+// payload size limit. Private channels: private_channels.test.mjs.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -138,13 +138,5 @@ describe('channels', () => {
     await waitGot(same, 1, 'the same topic');
     assert.equal(await other.channel.send({ type: 'broadcast', event: 'probe', payload: {} }), 'ok');
     assert.deepEqual(other.got, []);
-  });
-
-  it('refuse private channels until their RLS policies are served, naming the fix', async () => {
-    const c = await client('2.0.0');
-    const channel = c.channel(uniqueName('priv'), { config: { private: true } });
-    const { s, err } = await new Promise((resolve) => channel.subscribe((st, e) => resolve({ s: st, err: e?.message })));
-    assert.equal(s, 'CHANNEL_ERROR');
-    assert.match(err ?? '', /PrivateChannelsNotSupported: .*join without private: true/);
   });
 });

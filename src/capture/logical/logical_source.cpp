@@ -283,6 +283,11 @@ Status LogicalSource::stream_once() {
     if (auto st = catalog.check_wal_level(); !st) return st;
     if (auto st = catalog.check_replication_privilege(); !st) return st;
     if (auto st = catalog.check_publication(options_.publication); !st) return st;
+    std::vector<std::string> publications{options_.publication};
+    for (const auto& extra : options_.extra_publications) {
+        auto r = catalog_conn_.exec("SELECT 1 FROM pg_publication WHERE pubname = $1", {extra});
+        if (r && !r->empty() && extra != options_.publication) publications.push_back(extra);
+    }
 
     const bool temporary = options_.slot_name.empty();
     std::string slot = options_.slot_name;
@@ -393,7 +398,7 @@ Status LogicalSource::stream_once() {
     // 3. Stream. Ask for the position after the last transaction handed on: the server skips
     // what committed before it (with a permanent slot it starts at confirmed_flush_lsn anyway
     // when that is later).
-    if (auto st = stream.start_logical(slot, last_handed_end_, {options_.publication}); !st) {
+    if (auto st = stream.start_logical(slot, last_handed_end_, publications); !st) {
         // Invalidated after the catalog check: the catalog says so, and Postgres's own reason
         // is in the error's detail.
         auto now_lost = [&] {

@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace walcast::capture {
 
@@ -36,6 +37,9 @@ constexpr pg::Lsn to_lsn(Position position) {
 /// Options of a LogicalSource.
 struct LogicalSourceOptions {
     std::string publication = "supabase_realtime"; ///< PUBLICATION
+    /// Publications streamed too when they exist at connect, skipped when they do not
+    /// (Broadcast from Database's supabase_realtime_messages_publication, spec §7.4.3).
+    std::vector<std::string> extra_publications;
     /// SLOT_NAME: a permanent slot, created when missing and resumed from its
     /// confirmed_flush_lsn. Empty: a temporary slot per connection (nothing retained while
     /// walcast is down; changes made while disconnected are lost).

@@ -7,6 +7,7 @@
 
 #include "broadcast/hub.hpp"
 #include "broadcast/rate_counter.hpp"
+#include "broadcast/topic_policies.hpp"
 #include "common/metrics.hpp"
 #include "protocol/phoenix/channel_feature.hpp"
 
@@ -25,17 +26,23 @@ struct BroadcastLimits {
     std::size_t max_payload_bytes = 3000 * 1000 + 500;
 };
 
-/// Present on every public channel. A private channel (`config.private`) is refused at join
-/// until RLS on realtime.messages is served, so that no policy is silently ignored.
-/// Every client broadcast counts one event on `events` (the tenant's events/s, spec §7.1.7),
-/// and so does every delivery; a channel that receives while the average is over the limit
+/// Present on every channel. A private channel (`config.private`, spec §7.3) is joined only
+/// when its token may read the topic (broadcast.read, or presence.read with presence enabled)
+/// by the RLS policies of realtime.messages, checked through `policies` (null: private joins
+/// refused); its member receives broadcasts only with broadcast.read and presence diffs only
+/// with presence.read; its first broadcast waits for the write check, and without
+/// broadcast.write its broadcasts are dropped silently (no ack); an access_token refresh
+/// re-checks the reads and closes the channel when a read is lost (ChannelPermissions).
+/// Every published client broadcast counts one event on `events` (the tenant's events/s, spec
+/// §7.1.7), and so does every delivery; a channel that receives while the average is over the limit
 /// is shut down with `system` "Too many messages per second" (the counter's message) and
 /// phx_close — the sender is not. hub, registry and events must outlive the factory and every
 /// channel.
 class BroadcastFeatureFactory final : public ChannelFeatureFactory {
 public:
     BroadcastFeatureFactory(broadcast::Hub& hub, MetricsRegistry& registry,
-                            broadcast::RateCounter& events, BroadcastLimits limits);
+                            broadcast::RateCounter& events, BroadcastLimits limits,
+                            broadcast::TopicPolicies* policies);
     std::shared_ptr<ChannelFeature> make(ChannelHandle& ch) override;
 
     /// The Hub topic of a channel: its namespace (public / private, which never see each
@@ -44,6 +51,7 @@ public:
 
 private:
     broadcast::Hub& hub_;
+    broadcast::TopicPolicies* const policies_;
     broadcast::RateCounter& events_;
     Counter& received_;
     Counter& delivered_;

@@ -60,6 +60,10 @@ public:
     /// function may be called from any thread at any time, also after the channel or the
     /// connection ended (then it does nothing).
     virtual std::function<void(std::string)> shut_down_from_any_thread() const = 0;
+    /// Per-channel state that several features share (the private channel permissions of
+    /// broadcast and presence), by name; empty until a feature sets it, released with the
+    /// channel after every feature's close(). Strand only.
+    virtual std::shared_ptr<void>& attachment(std::string_view name) = 0;
 };
 
 /// What a feature's join contributes.

@@ -8,6 +8,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <map>
+
 namespace walcast::protocol::phoenix {
 
 namespace {
@@ -116,6 +118,12 @@ public:
         };
     }
 
+    std::shared_ptr<void>& attachment(std::string_view name) override {
+        auto it = attachments_.find(name);
+        if (it == attachments_.end()) it = attachments_.emplace(std::string(name), nullptr).first;
+        return it->second;
+    }
+
     void set_token(std::shared_ptr<const auth::Claims> claims, std::string token) {
         claims_ = std::move(claims);
         token_ = std::move(token);
@@ -135,6 +143,7 @@ private:
     const JoinConfig config_;
     std::shared_ptr<const auth::Claims> claims_;
     std::string token_;
+    std::map<std::string, std::shared_ptr<void>, std::less<>> attachments_;
 };
 
 PhoenixSession::PhoenixSession(const std::shared_ptr<ConnectionIo>& io, PhoenixContext& ctx,

@@ -2,6 +2,7 @@
 
 #include "common/logging.hpp"
 #include "protocol/phoenix/broadcast_feature.hpp"
+#include "protocol/phoenix/channel_permissions.hpp"
 #include "protocol/phoenix/encoder.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -31,8 +32,10 @@ std::string fresh_key() {
 class PresenceFeature final : public ChannelFeature {
 public:
     PresenceFeature(presence::Tracker& tracker, broadcast::RateCounter& rate,
-                    const PresenceLimits& limits, ChannelHandle& ch)
+                    const PresenceLimits& limits, broadcast::TopicPolicies* policies,
+                    ChannelHandle& ch)
         : tracker_(tracker), rate_(rate), limits_(limits),
+          permissions_(ChannelPermissions::of(ch, policies)),
           topic_(BroadcastFeatureFactory::hub_topic(ch.topic(), ch.config().is_private)),
           key_(ch.config().presence.key ? *ch.config().presence.key : fresh_key()),
           member_(next_member.fetch_add(1)) {}
@@ -43,6 +46,8 @@ public:
 
     void after_join(ChannelHandle& ch) override {
         if (!ch.config().presence.enabled) return;
+        // A private channel without presence.read gets no presence_state (spec §7.3.6).
+        if (!permissions_->presence_read.value_or(false)) return;
         rate_.add(1);
         if (rate_.over()) return ch.shut_down(rate_.message());
         ch.push(event::presence_state, tracker_.state_json(topic_));
@@ -82,13 +87,7 @@ public:
                 ch.shut_down("Track message size exceeded");
                 return true;
             }
-            rate_.add(1);
-            if (rate_.over()) {
-                ch.shut_down(rate_.message());
-                return true;
-            }
-            tracker_.track(topic_, member_, key_, std::move(json));
-            ch.reply(m.ref, ReplyStatus::Ok, "{}");
+            track(ch, m.ref, std::move(json));
         } else if (name == "untrack") {
             tracker_.untrack(topic_, member_);
             ch.reply(m.ref, ReplyStatus::Ok, "{}");
@@ -98,12 +97,46 @@ public:
         return true;
     }
 
-    void close() override { tracker_.untrack(topic_, member_); }
+    void close() override {
+        permissions_->close();
+        tracker_.untrack(topic_, member_);
+    }
 
 private:
+    /// A track on a private channel: presence.read first when not evaluated yet, then the
+    /// writes (spec §7.3.5); without presence.write `{"status":"error","response":{}}` and no
+    /// diff (spec §7.3.6). Callbacks run on the strand only while the channel lives.
+    void track(ChannelHandle& ch, const std::optional<std::string>& ref, std::string json) {
+        auto then = [this, &ch, ref, json = std::move(json)]() mutable {
+            if (!permissions_->when_writes_known(
+                    [this, &ch, ref, json = std::move(json)]() mutable {
+                        if (!permissions_->presence_write.value_or(false)) {
+                            ch.reply(ref, ReplyStatus::Error, "{}");
+                            return;
+                        }
+                        rate_.add(1);
+                        if (rate_.over()) return ch.shut_down(rate_.message());
+                        tracker_.track(topic_, member_, key_, std::move(json));
+                        ch.reply(ref, ReplyStatus::Ok, "{}");
+                    }))
+                ch.reply(ref, ReplyStatus::Error, "{}"); // too many waiting for the check
+        };
+        if (!permissions_->is_private() || permissions_->presence_read) return then();
+        permissions_->evaluate_reads(
+            true, false,
+            [this, &ch, then = std::move(then)](
+                std::optional<ChannelPermissions::CheckFailure> failure) mutable {
+                if (failure)
+                    log::info("private channel {}: the presence read check failed: {}",
+                              channel_subtopic(ch), failure->error);
+                then();
+            });
+    }
+
     presence::Tracker& tracker_;
     broadcast::RateCounter& rate_;
     const PresenceLimits& limits_;
+    const std::shared_ptr<ChannelPermissions> permissions_;
     const std::string topic_;
     const std::string key_;
     const std::uint64_t member_;
@@ -115,8 +148,10 @@ private:
 
 PresenceFeatureFactory::PresenceFeatureFactory(broadcast::Hub& hub,
                                                broadcast::RateCounter& presence_events,
-                                               PresenceLimits limits)
-    : hub_(hub), rate_(presence_events), limits_(limits), flusher_([this] { run(); }) {}
+                                               PresenceLimits limits,
+                                               broadcast::TopicPolicies* policies)
+    : hub_(hub), rate_(presence_events), limits_(limits), policies_(policies),
+      flusher_([this] { run(); }) {}
 
 PresenceFeatureFactory::~PresenceFeatureFactory() {
     {
@@ -128,8 +163,7 @@ PresenceFeatureFactory::~PresenceFeatureFactory() {
 }
 
 std::shared_ptr<ChannelFeature> PresenceFeatureFactory::make(ChannelHandle& ch) {
-    if (ch.config().is_private) return nullptr; // refused by the broadcast feature for now
-    return std::make_shared<PresenceFeature>(tracker_, rate_, limits_, ch);
+    return std::make_shared<PresenceFeature>(tracker_, rate_, limits_, policies_, ch);
 }
 
 void PresenceFeatureFactory::run() {

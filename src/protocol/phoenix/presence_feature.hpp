@@ -7,6 +7,7 @@
 
 #include "broadcast/hub.hpp"
 #include "broadcast/rate_counter.hpp"
+#include "broadcast/topic_policies.hpp"
 #include "presence/tracker.hpp"
 #include "protocol/phoenix/channel_feature.hpp"
 
@@ -26,15 +27,17 @@ struct PresenceLimits {
     std::chrono::milliseconds flush_interval{50};      ///< diff coalescing window
 };
 
-/// Present on every public channel (its Hub membership is the broadcast feature's: register
-/// after BroadcastFeatureFactory). `presence_events` is the tenant's presence events/s (spec
-/// §7.2.7): presence_state pushes, tracks and every diff delivery count one; past its limit the
-/// channel is shut down with "Too many presence messages per second". Owns the flusher thread;
+/// Present on every channel (its Hub membership is the broadcast feature's: register after
+/// BroadcastFeatureFactory). On a private channel presence_state and diffs need presence.read
+/// and a track presence.write (ChannelPermissions, shared with the broadcast feature;
+/// `policies` as BroadcastFeatureFactory's). `presence_events` is the tenant's presence events/s
+/// (spec §7.2.7): presence_state pushes, tracks and every diff delivery count one; past its limit
+/// the channel is shut down with "Too many presence messages per second". Owns the flusher thread;
 /// hub and presence_events must outlive the factory.
 class PresenceFeatureFactory final : public ChannelFeatureFactory {
 public:
     PresenceFeatureFactory(broadcast::Hub& hub, broadcast::RateCounter& presence_events,
-                           PresenceLimits limits);
+                           PresenceLimits limits, broadcast::TopicPolicies* policies);
     ~PresenceFeatureFactory() override;
     std::shared_ptr<ChannelFeature> make(ChannelHandle& ch) override;
 
@@ -46,6 +49,7 @@ private:
     broadcast::Hub& hub_;
     broadcast::RateCounter& rate_;
     const PresenceLimits limits_;
+    broadcast::TopicPolicies* const policies_;
     presence::Tracker tracker_;
     std::mutex mu_;
     std::condition_variable cv_;

@@ -1,0 +1,62 @@
+// Plain HTTP endpoints a protocol serves next to its WebSocket (the Supabase REST broadcast):
+// the transport parses the request and hands it to the route whose path prefix matches; the
+// route answers through a callback, possibly later and from another thread.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace walcast::protocol {
+
+/// One request as the transport read it. Valid only during the handler call (copy what is
+/// needed later).
+struct HttpRequest {
+    std::string method;                ///< "POST", "OPTIONS", … (upper case)
+    std::string path;                  ///< percent-encoded, as sent
+    std::vector<std::string> segments; ///< the path's segments, percent-decoded
+    std::function<std::optional<std::string>(std::string_view)> query;  ///< decoded value
+    std::function<std::optional<std::string>(std::string_view)> header; ///< case-insensitive
+    std::string body;
+};
+
+struct HttpResponse {
+    unsigned status = 200;
+    std::string content_type; ///< empty with an empty body
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers; ///< extra headers
+};
+
+/// Answers a request: respond is called exactly once, from any thread.
+using HttpHandler =
+    std::function<void(const HttpRequest&, std::function<void(HttpResponse)> respond)>;
+
+struct HttpRoute {
+    std::string prefix;                     ///< the path itself or prefix + "/…"
+    std::size_t max_body_bytes = 64 * 1024; ///< longer bodies: 413 from the transport
+    HttpHandler handler;
+};
+
+/// The routes of a server; filled before it listens, read-only afterwards.
+class HttpRoutes {
+public:
+    void add(HttpRoute route) { routes_.push_back(std::move(route)); }
+    /// The route serving path (percent-encoded), or null.
+    const HttpRoute* match(std::string_view path) const {
+        for (const auto& r : routes_)
+            if (path == r.prefix || (path.starts_with(r.prefix) && path.size() > r.prefix.size() &&
+                                     path[r.prefix.size()] == '/'))
+                return &r;
+        return nullptr;
+    }
+
+private:
+    std::vector<HttpRoute> routes_;
+};
+
+} // namespace walcast::protocol
