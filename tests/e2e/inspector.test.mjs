@@ -1,7 +1,8 @@
 // The inspector page in a real browser (Debian's Chromium, headless, driven by playwright-core):
 // it loads from walcast alone (no other origin), subscribes to public.todos with the anon JWT
 // the embedded server hands it, and shows inserted, updated and deleted rows newest first.
-// A bad token gets no further than any other client's: the WebSocket refuses it.
+// A bad token gets no further than any other client's: the WebSocket refuses it. The Broadcast
+// & Presence card joins a room with a Node realtime-js client in it: members, messages both ways.
 // Leaves a screenshot at $WALCAST_BUILD_DIR/inspector.png.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -9,7 +10,8 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { chromium } from 'playwright-core'
 import {
-  buildDir, changeDeadlineMs, cleanUp, freshDir, runPrintedPsql, startWalcast,
+  buildDir, changeDeadlineMs, cleanUp, freshDir, realtimeClient, runPrintedPsql, startWalcast,
+  waitUntil,
 } from './support.mjs'
 
 const chromiumPath = process.env.WALCAST_CHROMIUM || '/usr/bin/chromium'
@@ -137,5 +139,47 @@ test('a subscription the server rejects shows its system error', { skip }, async
   // The join itself succeeded (spec §3.2: bad parameters do not fail the join).
   assert.equal(JSON.parse(await page.textContent('#join-reply')).status, 'ok')
   assert.equal(await page.getAttribute('#channel-state', 'data-state'), 'error')
+  await page.close()
+})
+
+test('the Broadcast & Presence card sends, receives and shows the members of a room', { skip }, async () => {
+  const { page, errors } = await openInspector()
+  const node = realtimeClient(w.ws, await page.inputValue('#token'))
+  const got = []
+  const other = node.channel('e2e-room', { config: { presence: { key: 'node' } } })
+  other.on('broadcast', { event: '*' }, (m) => got.push(m))
+    .on('presence', { event: 'sync' }, () => {})
+  let status = null
+  other.subscribe((s) => { status = s })
+  await waitUntil(() => status === 'SUBSCRIBED', changeDeadlineMs, 'the node client to join')
+  assert.equal(await other.track({ who: 'node' }), 'ok')
+
+  await page.fill('#room-topic', 'e2e-room')
+  await page.fill('#room-key', 'page')
+  await page.click('#room-join')
+  await page.waitForSelector('#room-state[data-state="ok"]', { timeout: changeDeadlineMs })
+  await page.locator('#members li[data-key="node"]').waitFor({ timeout: changeDeadlineMs })
+  await page.fill('#send-payload', '{"who": "page"}')
+  await page.click('#track')
+  await page.locator('#members li[data-key="page"]').waitFor({ timeout: changeDeadlineMs })
+  assert.equal(await page.textContent('#members-count'), '2')
+  await waitUntil(() => Object.keys(other.presenceState()).length === 2, changeDeadlineMs, 'node sees the page')
+
+  // The page sends (ack: send() says ok; self: it sees its own message); node receives it.
+  await page.fill('#send-event', 'greeting')
+  await page.fill('#send-payload', '{"text": "hello from the page"}')
+  await page.click('#send')
+  await page.waitForFunction(() => document.getElementById('send-result').textContent === 'send(): ok',
+    null, { timeout: changeDeadlineMs })
+  await waitUntil(() => got.length === 1, changeDeadlineMs, 'node to receive the page\'s broadcast')
+  assert.deepEqual([got[0].event, got[0].payload], ['greeting', { text: 'hello from the page' }])
+  // node sends; the page lists both messages, newest first.
+  assert.equal(await other.send({ type: 'broadcast', event: 'reply', payload: { text: 'hi page' } }), 'ok')
+  await page.locator('#messages li[data-event="reply"]').waitFor({ timeout: changeDeadlineMs })
+  const events = await page.locator('#messages li').evaluateAll((lis) => lis.map((li) => li.dataset.event))
+  assert.deepEqual(events, ['reply', 'greeting'])
+  node.disconnect()
+  await page.locator('#members li[data-key="node"]').waitFor({ state: 'detached', timeout: changeDeadlineMs })
+  assert.deepEqual(errors, [], 'no script errors on the page')
   await page.close()
 })

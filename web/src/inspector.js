@@ -1,6 +1,7 @@
 // The inspector page: one RealtimeClient (the real @supabase/realtime-js, bundled by esbuild)
 // connected to the walcast that serves this page, one channel with one postgres_changes
-// binding built from the form, and a live newest-first table of what arrives.
+// binding built from the form, and a live newest-first table of what arrives; a second
+// channel for Broadcast and Presence (send, track, the members and the messages).
 import { RealtimeClient } from '@supabase/realtime-js'
 
 const MAX_ROWS = 500 // older rows are dropped so a busy table cannot grow the page forever
@@ -231,6 +232,112 @@ async function subscribe(ev) {
   $('unsubscribe').disabled = false
 }
 
+// ---- Broadcast & Presence room ------------------------------------------------------------
+
+let room = null
+const MAX_MESSAGES = 200
+
+function setRoomState(state, text) {
+  const s = $('room-state')
+  s.dataset.state = state
+  s.textContent = text || state
+}
+
+function showMembers(state) {
+  const keys = Object.keys(state).sort()
+  $('members-count').textContent = String(keys.length)
+  const list = $('members')
+  if (!keys.length) return list.replaceChildren(el('li', 'empty', 'Nobody is tracked yet.'))
+  list.replaceChildren(...keys.map((k) => {
+    const li = el('li')
+    li.dataset.key = k
+    const metas = state[k].map(({ presence_ref, ...meta }) => meta)
+    li.append(el('span', 'k', k), el('span', 'v', shortValue(metas.length === 1 ? metas[0] : metas)))
+    return li
+  }))
+}
+
+function addMessage(m) {
+  const list = $('messages')
+  const empty = list.querySelector('.empty')
+  if (empty) empty.remove()
+  const li = el('li')
+  li.dataset.event = m.event
+  const payload = m.payload instanceof ArrayBuffer ? `<${m.payload.byteLength} bytes>` : shortValue(m.payload)
+  li.append(el('span', 'when', formatTime(new Date().toISOString()) + ' '), el('span', 'ev', m.event),
+    el('span', 'v', payload))
+  if (m.meta && m.meta.id) li.title = `id ${m.meta.id}${m.meta.replayed ? ' (replayed)' : ''}`
+  list.prepend(li)
+  while (list.children.length > MAX_MESSAGES) list.lastChild.remove()
+}
+
+async function leaveRoom() {
+  const r = room
+  room = null
+  for (const id of ['room-leave', 'send', 'track']) $(id).disabled = true
+  setRoomState('idle', 'idle')
+  if (r && client) await client.removeChannel(r)
+}
+
+async function joinRoom(ev) {
+  ev.preventDefault()
+  const token = $('token').value.replace(/\s+/g, '')
+  if (!token) {
+    setRoomState('error', 'a JWT is needed (above)')
+    return
+  }
+  await leaveRoom()
+  const topic = $('room-topic').value.trim()
+  const key = $('room-key').value.trim()
+  const c = ensureClient(token)
+  const r = c.channel(topic, {
+    config: { broadcast: { self: true, ack: true }, presence: { key, enabled: true }, private: $('room-private').checked },
+  })
+  room = r
+  $('messages').replaceChildren(el('li', 'empty', 'No messages yet.'))
+  r.on('broadcast', { event: '*' }, (m) => { if (room === r) addMessage(m) })
+    .on('presence', { event: 'sync' }, () => { if (room === r) showMembers(r.presenceState()) })
+    .subscribe((status, err) => {
+      if (room !== r) return
+      if (status === 'SUBSCRIBED') {
+        setRoomState('ok', 'joined')
+        for (const id of ['send', 'track']) $(id).disabled = false
+      } else if (status === 'CHANNEL_ERROR') setRoomState('error', `error: ${err ? err.message : 'channel error'}`)
+      else if (status === 'TIMED_OUT') setRoomState('error', 'join timed out (retrying)')
+      else if (status === 'CLOSED') setRoomState('idle', 'closed')
+    })
+  setRoomState('pending', 'joining…')
+  $('room-leave').disabled = false
+  showMembers({})
+}
+
+function payloadFromForm() {
+  try {
+    const v = JSON.parse($('send-payload').value || '{}')
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v
+  } catch (e) {
+    // reported below
+  }
+  $('send-result').textContent = 'the payload must be a JSON object, e.g. {"text": "hello"}'
+  return null
+}
+
+async function sendMessage(ev) {
+  ev.preventDefault()
+  if (!room) return
+  const payload = payloadFromForm()
+  if (!payload) return
+  const res = await room.send({ type: 'broadcast', event: $('send-event').value.trim(), payload })
+  $('send-result').textContent = `send(): ${res}`
+}
+
+async function track() {
+  if (!room) return
+  const payload = payloadFromForm()
+  if (!payload) return
+  $('send-result').textContent = `track(): ${await room.track(payload)}`
+}
+
 // ---- start-up ----------------------------------------------------------------------------
 
 async function loadConfig() {
@@ -253,6 +360,10 @@ async function main() {
     $('count').textContent = '0'
     $('placeholder').hidden = false
   })
+  $('room-form').addEventListener('submit', joinRoom)
+  $('room-leave').addEventListener('click', leaveRoom)
+  $('send-form').addEventListener('submit', sendMessage)
+  $('track').addEventListener('click', track)
   setInterval(pollConnection, 500)
 
   const config = await loadConfig()
