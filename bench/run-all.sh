@@ -12,3 +12,6 @@ bench/fanout.sh
 
 echo "### Row-level security, batched vs per-subscriber (bench/rls.sh)"
 bench/rls.sh
+
+echo "### Broadcast: encoded once and shared vs per member (bench/broadcast_encode.cpp)"
+"${WALCAST_BENCH_DIR:-build/release/bench}/broadcast_encode" 1000 2000 7 200
