@@ -21,6 +21,7 @@
 #include "protocol/phoenix/presence_feature.hpp"
 #include "protocol/phoenix/rest_broadcast.hpp"
 #include "protocol/supabase/messages.hpp"
+#include "server/descriptor_limit.hpp"
 #include "server/http_server.hpp"
 #include "server/server_context.hpp"
 #include "server/static_files.hpp"
@@ -233,6 +234,10 @@ Status App::start() {
                           return h;
                       },
                       app_static_files(m.config, m.params), m.upgrades, &m.http_routes});
+    // Connections are bounded by the operator's hard limit, not the 1024 soft default.
+    if (const auto nofile = server::raise_open_files_limit(); nofile.soft != nofile.before)
+        log::info("open files limit (RLIMIT_NOFILE) raised from {} to its hard limit {}",
+                  nofile.before, nofile.soft);
     m.http = std::make_unique<HttpServer>(m.io, *m.ctx);
     if (auto st = m.http->listen(m.config.listen_host(), m.config.port); !st) return st;
 

@@ -70,6 +70,14 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
         opt(app, "--connect-error-backoff-ms", c.connect_error_backoff_ms,
             "CONNECT_ERROR_BACKOFF_MS", "delay before refusing a WebSocket upgrade")
             ->group(g);
+        opt(app, "--http-request-timeout-ms", c.http_request_timeout_ms, "HTTP_REQUEST_TIMEOUT_MS",
+            "time a connection has to send a complete HTTP request (then 408 and closed)")
+            ->check(CLI::Range(1u, 3'600'000u))
+            ->group(g);
+        opt(app, "--max-pending-connections", c.max_pending_connections, "MAX_PENDING_CONNECTIONS",
+            "connections not yet upgraded to a WebSocket; past it the oldest is closed")
+            ->check(CLI::Range(1u, 10'000'000u))
+            ->group(g);
         opt(app, "--channel-error-backoff-ms", c.channel_error_backoff_ms,
             "CHANNEL_ERROR_BACKOFF_MS", "delay before a join error reply")
             ->group(g);
@@ -84,8 +92,8 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
             "broadcasts sent and delivered per second (60 s average); past it receiving channels "
             "are closed; 0 = no limit")
             ->group(g);
-        opt(app, "--tenant-max-presence-events-per-second",
-            c.tenant_max_presence_events_per_second, "TENANT_MAX_PRESENCE_EVENTS_PER_SECOND",
+        opt(app, "--tenant-max-presence-events-per-second", c.tenant_max_presence_events_per_second,
+            "TENANT_MAX_PRESENCE_EVENTS_PER_SECOND",
             "presence messages per second (60 s average); 0 = no limit")
             ->group(g);
         opt(app, "--client-presence-max-calls", c.client_presence_max_calls,

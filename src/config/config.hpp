@@ -50,8 +50,14 @@ struct Config {
     std::uint32_t client_queue_soft_seconds = 60;      ///< CLIENT_QUEUE_SOFT_SECONDS: grace
     std::uint64_t client_queue_hard_bytes = 32u << 20; ///< CLIENT_QUEUE_HARD_BYTES
     std::uint32_t connect_error_backoff_ms = 2000;     ///< CONNECT_ERROR_BACKOFF_MS (spec §1.4)
-    std::uint32_t channel_error_backoff_ms = 5000;     ///< CHANNEL_ERROR_BACKOFF_MS (spec §3.6)
-    std::uint32_t max_channels_per_client = 100;       ///< MAX_CHANNELS_PER_CLIENT (spec §8)
+    /// HTTP_REQUEST_TIMEOUT_MS: time a connection has to send a complete request (and to start
+    /// the next one on a kept-alive connection); then 408 and closed
+    std::uint32_t http_request_timeout_ms = 10'000;
+    /// MAX_PENDING_CONNECTIONS: connections that have not completed a WebSocket upgrade (or
+    /// are between HTTP requests); past it the oldest of them is closed (503)
+    std::uint32_t max_pending_connections = 1024;
+    std::uint32_t channel_error_backoff_ms = 5000; ///< CHANNEL_ERROR_BACKOFF_MS (spec §3.6)
+    std::uint32_t max_channels_per_client = 100;   ///< MAX_CHANNELS_PER_CLIENT (spec §8)
     /// MAX_PAYLOAD_SIZE_KB: largest broadcast payload, kB of 1000 bytes (+500 bytes, spec §7.1.7)
     std::uint32_t max_payload_size_kb = 3000;
     /// TENANT_MAX_EVENTS_PER_SECOND: broadcasts sent + delivered, 60 s average; 0 = no limit

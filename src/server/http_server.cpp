@@ -15,6 +15,11 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 
+#include <cerrno>
+#include <list>
+#include <mutex>
+#include <sys/socket.h>
+
 namespace walcast::server {
 
 namespace asio = boost::asio;
@@ -29,27 +34,145 @@ constexpr std::uint32_t max_header_bytes = 16 * 1024;
 /// Plain HTTP requests here are GETs; bodies are not expected.
 constexpr std::uint64_t max_body_bytes = 64 * 1024;
 
-/// One accepted connection until it is upgraded or closed.
+/// A complete HTTP/1.1 response with a JSON body that closes the connection.
+std::string closing_response(std::string_view status, std::string_view json_body) {
+    std::string r = "HTTP/1.1 ";
+    r += status;
+    r += "\r\nServer: walcast\r\nContent-Type: application/json\r\nConnection: close\r\n"
+         "Content-Length: ";
+    r += std::to_string(json_body.size());
+    r += "\r\n\r\n";
+    r += json_body;
+    return r;
+}
+
+/// Sends `response` (a short, complete HTTP response) with one non-blocking send and closes
+/// the socket: for connections being dropped, which must not hold a write open.
+void send_and_close(tcp::socket& socket, std::string_view response) {
+    if (!socket.is_open()) return;
+    [[maybe_unused]] const ssize_t n = ::send(socket.native_handle(), response.data(),
+                                              response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    beast::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+}
+
+} // namespace
+
+class HttpConnection;
+
+/// The connections that have not completed a WebSocket upgrade, oldest first, bounded by
+/// MAX_PENDING_CONNECTIONS: a new one past the bound evicts the oldest (which, as a normal
+/// client sends its request within milliseconds of connecting, is the one holding its request
+/// open longest). Any thread (a mutex); connections are held weakly and remove themselves when
+/// destroyed.
+class PendingConnections {
+public:
+    struct Entry {
+        std::weak_ptr<HttpConnection> connection;
+        bool* listed; ///< the connection's flag, cleared (under the mutex) when evicted
+    };
+    using List = std::list<Entry>;
+    explicit PendingConnections(ServerContext& ctx) : ctx_(ctx) {}
+
+    /// Registers c (listed becomes true); returns its position and the connection to evict.
+    std::pair<List::iterator, std::shared_ptr<HttpConnection>>
+    add(const std::shared_ptr<HttpConnection>& c, bool& listed) {
+        std::shared_ptr<HttpConnection> evict;
+        std::lock_guard lock(mu_);
+        if (list_.size() >= ctx_.config.max_pending_connections) {
+            // The oldest that is still alive (an expired one is removing itself right now).
+            for (auto it = list_.begin(); it != list_.end(); ++it) {
+                if ((evict = it->connection.lock())) {
+                    *it->listed = false;
+                    list_.erase(it);
+                    ctx_.metrics.http_pending.sub();
+                    break;
+                }
+            }
+        }
+        list_.push_back({c, &listed});
+        listed = true;
+        ctx_.metrics.http_pending.add();
+        return {std::prev(list_.end()), evict};
+    }
+    /// Forgets a connection on its destruction; a no-op once it was evicted.
+    void remove(List::iterator it, const bool& listed) {
+        std::lock_guard lock(mu_);
+        if (!listed) return;
+        list_.erase(it);
+        ctx_.metrics.http_pending.sub();
+    }
+
+private:
+    ServerContext& ctx_;
+    std::mutex mu_;
+    List list_;
+};
+
+/// One accepted connection until it is upgraded or closed. Every read of a request runs
+/// against HTTP_REQUEST_TIMEOUT_MS (the head and body of a request, and the wait for the next
+/// request on a kept-alive connection): past it the connection is closed, with a 408 when part
+/// of a request had arrived.
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 public:
-    HttpConnection(tcp::socket socket, ServerContext& ctx)
-        : socket_(std::move(socket)), ctx_(ctx) {}
+    HttpConnection(tcp::socket socket, ServerContext& ctx,
+                   std::shared_ptr<PendingConnections> pending)
+        : socket_(std::move(socket)), ctx_(ctx), pending_(std::move(pending)),
+          deadline_(socket_.get_executor()) {}
 
-    void start() { read_request(); }
+    ~HttpConnection() {
+        if (registered_) pending_->remove(position_, listed_);
+    }
+
+    void start() {
+        auto [position, evict] = pending_->add(shared_from_this(), listed_);
+        position_ = position;
+        registered_ = true;
+        if (evict)
+            asio::post(evict->socket_.get_executor(), [evict] {
+                evict->evicted_ = true;
+                evict->ctx_.metrics.http_evicted.inc();
+                log::debug("closing a connection that had not completed its request: more than "
+                           "MAX_PENDING_CONNECTIONS ({}) were waiting",
+                           evict->ctx_.config.max_pending_connections);
+                evict->drop(closing_response("503 Service Unavailable",
+                                             R"({"error":"too many connections are waiting )"
+                                             R"(for their request; send the request at once )"
+                                             R"(after connecting and retry"})"));
+            });
+        read_request();
+    }
 
 private:
     using Request = http::request<http::string_body>;
     using Response = http::response<http::string_body>;
 
     void read_request() {
+        if (evicted_) return close();
         parser_.emplace();
         parser_->header_limit(max_header_bytes);
         parser_->body_limit(max_body_bytes);
+        deadline_.expires_after(std::chrono::milliseconds(ctx_.config.http_request_timeout_ms));
+        deadline_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+            auto self = weak.lock();
+            if (ec || !self) return;
+            self->ctx_.metrics.http_timeouts.inc();
+            // Nothing of a request arrived (an idle kept-alive connection): close quietly, as
+            // an unsolicited response could be taken as the answer to a request sent now.
+            if (!self->parser_->got_some() && self->buffer_.size() == 0) return self->close();
+            self->drop(
+                closing_response("408 Request Timeout",
+                                 R"({"error":"the request was not sent within )" +
+                                     std::to_string(self->ctx_.config.http_request_timeout_ms) +
+                                     R"( ms (HTTP_REQUEST_TIMEOUT_MS); send it at once )"
+                                     R"(after connecting"})"));
+        });
         // The head first: a protocol's HTTP route may take a larger body (REST broadcast).
         http::async_read_header(
             socket_, buffer_, *parser_,
             [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                if (ec) return self->close();
+                if (ec || self->evicted_) return self->close();
                 self->route_ = nullptr;
                 if (self->ctx_.routes) {
                     auto url = boost::urls::parse_origin_form(self->parser_->get().target());
@@ -74,6 +197,8 @@ private:
     void read_body() {
         http::async_read(socket_, buffer_, *parser_,
                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             self->deadline_.cancel();
+                             if (self->evicted_) return self->close();
                              if (ec == http::error::body_limit)
                                  return self->send(
                                      self->make(http::status::payload_too_large, "application/json",
@@ -86,9 +211,16 @@ private:
     }
 
     void close() {
+        deadline_.cancel();
         beast::error_code ignored;
         socket_.shutdown(tcp::socket::shutdown_both, ignored);
         socket_.close(ignored);
+    }
+
+    /// Strand: ends a connection that is waiting for its request with `response`.
+    void drop(std::string_view response) {
+        deadline_.cancel();
+        send_and_close(socket_, response);
     }
 
     void send(Response res, bool keep_alive) {
@@ -315,15 +447,21 @@ private:
 
     tcp::socket socket_;
     ServerContext& ctx_;
+    std::shared_ptr<PendingConnections> pending_;
+    PendingConnections::List::iterator position_;
+    bool registered_ = false; ///< add() was called (strand)
+    bool listed_ = false;     ///< in the pending list (PendingConnections' mutex only)
+    bool evicted_ = false;    ///< strand
+    asio::steady_timer deadline_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     const protocol::HttpRoute* route_ = nullptr; ///< the current request's, if any
 };
 
-} // namespace
-
 HttpServer::HttpServer(asio::io_context& io, ServerContext& ctx)
-    : io_(io), ctx_(ctx), acceptor_(asio::make_strand(io)), sweep_timer_(io) {}
+    : io_(io), ctx_(ctx), acceptor_(asio::make_strand(io)), sweep_timer_(io),
+      accept_backoff_timer_(acceptor_.get_executor()),
+      pending_(std::make_shared<PendingConnections>(ctx)) {}
 
 Status HttpServer::listen(const std::string& host, std::uint16_t port) {
     boost::system::error_code ec;
@@ -351,8 +489,37 @@ void HttpServer::do_accept() {
     acceptor_.async_accept(
         asio::make_strand(io_), [this](boost::system::error_code ec, tcp::socket socket) {
             if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-            if (!ec) std::make_shared<HttpConnection>(std::move(socket), ctx_)->start();
-            do_accept();
+            if (!ec) {
+                exhausted_since_.reset();
+                std::make_shared<HttpConnection>(std::move(socket), ctx_, pending_)->start();
+                return do_accept();
+            }
+            if (ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+                ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
+                // Out of descriptors (or kernel memory): accepting again at once fails again
+                // at once — a busy loop that starves the I/O threads. Leave the connection in
+                // the listen backlog and retry shortly; existing connections keep being served
+                // and free descriptors as they close or time out.
+                ctx_.metrics.accept_exhausted.inc();
+                const auto now = std::chrono::steady_clock::now();
+                if (!exhausted_since_ || now - last_exhausted_log_ >= std::chrono::seconds(10)) {
+                    log::warn("cannot accept connections: {} ({} open WebSocket connections, {} "
+                              "waiting for their request); retrying every {} ms. Raise the open "
+                              "files limit (systemd LimitNOFILE=, ulimit -n) or lower "
+                              "MAX_PENDING_CONNECTIONS",
+                              ec.message(), ctx_.connections.size(),
+                              static_cast<std::int64_t>(ctx_.metrics.http_pending.value()),
+                              accept_backoff.count());
+                    last_exhausted_log_ = now;
+                }
+                if (!exhausted_since_) exhausted_since_ = now;
+                accept_backoff_timer_.expires_after(accept_backoff);
+                accept_backoff_timer_.async_wait([this](const boost::system::error_code& wec) {
+                    if (!wec && acceptor_.is_open()) do_accept();
+                });
+                return;
+            }
+            do_accept(); // the peer went away before accept (ECONNABORTED, …): next one
         });
 }
 
@@ -375,6 +542,7 @@ void HttpServer::stop() {
         boost::system::error_code ignored;
         acceptor_.close(ignored);
         sweep_timer_.cancel();
+        accept_backoff_timer_.cancel();
     });
     ctx_.connections.for_each([](const std::shared_ptr<WsConnection>& c) {
         c->close(close_code::going_away, "server shutting down");

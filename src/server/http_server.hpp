@@ -10,13 +10,25 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 
 namespace walcast::server {
 
+class PendingConnections;
+
+/// How long accepting pauses when accept(2) fails for lack of descriptors (EMFILE, ENFILE).
+inline constexpr std::chrono::milliseconds accept_backoff{100};
+
 /// Accepts connections on an io_context run by any number of threads; each connection gets its
-/// own strand.
+/// own strand. Hostile input is bounded here: every request must arrive complete within
+/// HTTP_REQUEST_TIMEOUT_MS (else 408), at most MAX_PENDING_CONNECTIONS connections may be
+/// waiting for their request or upgrade (past it the oldest gets 503), and when accept(2) runs
+/// out of descriptors accepting backs off for accept_backoff with a warning (every 10 s at most)
+/// and walcast_accept_descriptors_exhausted_total, instead of spinning.
 class HttpServer {
 public:
     HttpServer(boost::asio::io_context& io, ServerContext& ctx);
@@ -37,6 +49,11 @@ private:
     ServerContext& ctx_;
     boost::asio::ip::tcp::acceptor acceptor_;
     boost::asio::steady_timer sweep_timer_;
+    boost::asio::steady_timer accept_backoff_timer_; ///< on the acceptor's strand
+    std::shared_ptr<PendingConnections> pending_;
+    // Acceptor strand only: the current descriptor shortage (nullopt = none) and its last log.
+    std::optional<std::chrono::steady_clock::time_point> exhausted_since_;
+    std::chrono::steady_clock::time_point last_exhausted_log_{};
     std::uint16_t port_ = 0;
 };
 

@@ -29,6 +29,28 @@ void Outbox::append_frame_locked(Opcode opcode, std::initializer_list<std::strin
         pending_.append(p);
 }
 
+void Outbox::merge_pong_locked() {
+    if (pong_.empty()) return;
+    pending_.insert(0, pong_);
+    pong_.clear();
+}
+
+Outbox::Appended Outbox::append_pong(std::string_view payload, std::int64_t now_ms) {
+    Appended a;
+    std::lock_guard lock(mu_);
+    if (output_closed_) return a;
+    a.accepted = true;
+    pong_ = encode_server_frame(Opcode::Pong, payload.substr(0, max_control_payload_bytes));
+    a.queued_bytes = queued_locked();
+    if (a.queued_bytes > limits_.soft_bytes && soft_since_ms_ == 0) soft_since_ms_ = now_ms;
+    a.over_hard_limit = a.queued_bytes > limits_.hard_bytes;
+    if (!writing_ && !a.over_hard_limit) {
+        writing_ = true;
+        a.kick = true;
+    }
+    return a;
+}
+
 Outbox::Appended Outbox::append(Opcode opcode, std::initializer_list<std::string_view> parts,
                                 bool data_frame, bool deferred, std::int64_t now_ms) {
     Appended a;
@@ -37,7 +59,7 @@ Outbox::Appended Outbox::append(Opcode opcode, std::initializer_list<std::string
     a.accepted = true;
     append_frame_locked(opcode, parts);
     if (data_frame) ++pending_data_frames_;
-    a.queued_bytes = pending_.size() + inflight_.size();
+    a.queued_bytes = queued_locked();
     if (a.queued_bytes > limits_.soft_bytes && soft_since_ms_ == 0) soft_since_ms_ = now_ms;
     a.over_hard_limit = a.queued_bytes > limits_.hard_bytes;
     if (deferred) {
@@ -63,6 +85,7 @@ Outbox::Closed Outbox::close(std::uint16_t code, std::string_view reason, bool d
         c.dropped_frames = pending_data_frames_;
         pending_data_frames_ = 0;
         std::string().swap(pending_);
+        pong_.clear();
     }
     output_closed_ = true;
     append_frame_locked(Opcode::Close, {payload});
@@ -77,7 +100,8 @@ Outbox::Closed Outbox::close(std::uint16_t code, std::string_view reason, bool d
 bool Outbox::flush_direct(int fd) {
     std::lock_guard lock(mu_);
     batched_ = false;
-    if (writing_ || output_closed_ || pending_.empty()) return false;
+    if (writing_ || output_closed_ || (pending_.empty() && pong_.empty())) return false;
+    merge_pong_locked();
     const ssize_t n = ::send(fd, pending_.data(), pending_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n == static_cast<ssize_t>(pending_.size())) {
         pending_.clear();
@@ -99,10 +123,11 @@ bool Outbox::flush_direct(int fd) {
 
 const std::string* Outbox::take_for_write(bool stop) {
     std::lock_guard lock(mu_);
-    if (stop || pending_.empty()) {
+    if (stop || (pending_.empty() && pong_.empty())) {
         writing_ = false;
         return nullptr;
     }
+    merge_pong_locked();
     inflight_.swap(pending_);
     pending_data_frames_ = 0;
     return &inflight_;
@@ -113,8 +138,8 @@ Outbox::Written Outbox::written() {
     std::lock_guard lock(mu_);
     inflight_.clear();
     release_if_large(inflight_);
-    if (pending_.size() <= limits_.soft_bytes) soft_since_ms_ = 0;
-    if (!pending_.empty()) {
+    if (pending_.size() + pong_.size() <= limits_.soft_bytes) soft_since_ms_ = 0;
+    if (!pending_.empty() || !pong_.empty()) {
         w.more = true;
     } else {
         writing_ = false;
@@ -128,6 +153,7 @@ void Outbox::shut() {
     std::lock_guard lock(mu_);
     output_closed_ = true;
     pending_.clear();
+    pong_.clear();
 }
 
 Outbox::Due Outbox::sweep(std::int64_t now_ms) const {
@@ -141,12 +167,12 @@ Outbox::Due Outbox::sweep(std::int64_t now_ms) const {
 
 std::size_t Outbox::queued_bytes() const {
     std::lock_guard lock(mu_);
-    return pending_.size() + inflight_.size();
+    return queued_locked();
 }
 
 bool Outbox::close_sent() const {
     std::lock_guard lock(mu_);
-    return output_closed_ && !writing_ && pending_.empty();
+    return output_closed_ && !writing_ && pending_.empty() && pong_.empty();
 }
 
 bool Outbox::output_closed() const {

@@ -46,6 +46,13 @@ public:
     Appended append(Opcode opcode, std::initializer_list<std::string_view> parts, bool data_frame,
                     bool deferred, std::int64_t now_ms);
 
+    /// Queues the Pong answering a Ping with `payload` (≤ 125 bytes), coalesced: at most one
+    /// Pong is ever pending, a newer Ping's replaces it (RFC 6455 §5.5.3 allows answering only
+    /// the most recent Ping), and it is written ahead of the pending messages. A peer flooding
+    /// pings without reading therefore costs at most one control frame here. The pending Pong
+    /// counts toward queued_bytes() and the limits like any other byte.
+    Appended append_pong(std::string_view payload, std::int64_t now_ms);
+
     /// What close() did.
     struct Closed {
         bool closed_now = false; ///< false: output was already closed
@@ -89,18 +96,22 @@ public:
     /// Our close frame has been written completely (nothing pending, no write in flight).
     bool close_sent() const;
 
-    /// Pending + in flight.
+    /// Pending (messages and the Pong) + in flight.
     std::size_t queued_bytes() const;
     bool output_closed() const;
     const OutboxLimits& limits() const { return limits_; }
 
 private:
     void append_frame_locked(Opcode opcode, std::initializer_list<std::string_view> parts);
+    /// Moves a pending Pong to the front of pending_.
+    void merge_pong_locked();
+    std::size_t queued_locked() const { return pending_.size() + inflight_.size() + pong_.size(); }
 
     const OutboxLimits limits_;
     mutable std::mutex mu_;
     std::string pending_;  ///< framed bytes waiting for the socket
     std::string inflight_; ///< framed bytes being written (strand only while writing_)
+    std::string pong_;     ///< the one pending Pong frame (empty = none); see append_pong
     std::size_t pending_data_frames_ = 0;
     bool writing_ = false;               ///< a write is in flight (or about to be started)
     bool batched_ = false;               ///< in some thread's delivery round

@@ -16,7 +16,18 @@ ServerMetrics::ServerMetrics(MetricsRegistry& r)
                                  "postgres_changes messages discarded when a slow client was "
                                  "disconnected")),
       slow_disconnects(r.counter("walcast_slow_client_disconnects_total",
-                                 "clients disconnected for exceeding the outgoing queue limits")) {}
+                                 "clients disconnected for exceeding the outgoing queue limits")),
+      http_pending(r.gauge("walcast_http_pending_connections",
+                           "connections that have not completed a WebSocket upgrade")),
+      http_timeouts(r.counter("walcast_http_request_timeouts_total",
+                              "connections closed (408) for not sending a complete request "
+                              "within HTTP_REQUEST_TIMEOUT_MS")),
+      http_evicted(r.counter("walcast_http_pending_evicted_total",
+                             "not-yet-upgraded connections closed (503) to stay within "
+                             "MAX_PENDING_CONNECTIONS")),
+      accept_exhausted(r.counter("walcast_accept_descriptors_exhausted_total",
+                                 "accept failures for lack of file descriptors (EMFILE/ENFILE); "
+                                 "accepting backs off")) {}
 
 void ConnectionRegistry::add(const std::shared_ptr<WsConnection>& c) {
     std::lock_guard lock(mu_);

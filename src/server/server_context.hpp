@@ -37,6 +37,10 @@ struct ServerMetrics {
     Counter& messages_delivered; ///< data frames (postgres_changes, …) queued to sockets
     Counter& messages_dropped;   ///< frames discarded when a slow client was cut off
     Counter& slow_disconnects;   ///< clients disconnected for exceeding the queue limits
+    Gauge& http_pending;         ///< connections not (yet) upgraded to a WebSocket
+    Counter& http_timeouts;      ///< closed for not sending a request within the timeout
+    Counter& http_evicted;       ///< closed to stay within MAX_PENDING_CONNECTIONS
+    Counter& accept_exhausted;   ///< accept(2) failures for lack of descriptors (EMFILE, ENFILE)
 };
 
 /// Live WebSocket connections, held weakly, for housekeeping sweeps, metrics and shutdown.

@@ -33,7 +33,8 @@ inline constexpr std::uint16_t normal = 1000;
 inline constexpr std::uint16_t going_away = 1001;
 inline constexpr std::uint16_t protocol_error = 1002;
 inline constexpr std::uint16_t unsupported_data = 1003;
-inline constexpr std::uint16_t no_status = 1005; ///< close frame without a body; never sent
+inline constexpr std::uint16_t invalid_payload = 1007; ///< e.g. a text message that is not UTF-8
+inline constexpr std::uint16_t no_status = 1005;       ///< close frame without a body; never sent
 inline constexpr std::uint16_t policy_violation = 1008;
 inline constexpr std::uint16_t message_too_big = 1009;
 inline constexpr std::uint16_t internal_error = 1011;
@@ -62,6 +63,10 @@ std::size_t write_frame_header(std::uint8_t* out, Opcode opcode, std::uint64_t p
 /// reason is cut to the 123 bytes a control frame leaves, at a UTF-8 character boundary.
 std::string close_payload(std::uint16_t code, std::string_view reason);
 
+/// Whether `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
+/// above U+10FFFF) — what RFC 6455 §8.1 requires of a text message.
+bool is_valid_utf8(std::string_view text);
+
 /// A complete unmasked server frame (header + payload), FIN set. For tests and rare control
 /// frames; the fan-out writes headers with write_frame_header instead.
 std::string encode_server_frame(Opcode opcode, std::string_view payload);
@@ -86,7 +91,8 @@ struct WebSocketMessage {
     /// The (unmasked) payload; for Close, the reason after the status code. Points into the
     /// caller's input or the parser's buffer: valid until the next parse() call or until the
     /// caller reuses the input bytes, whichever comes first. Text is not UTF-8-validated
-    /// (spec §1.5).
+    /// here; WsConnection fails a text message that is not UTF-8 with 1007 (RFC 6455 §8.1,
+    /// stricter than the reference, spec §1.5).
     std::string_view payload;
     /// Close only: the peer's status code, close_code::no_status when the body was empty.
     std::uint16_t close_code = 0;

@@ -17,6 +17,9 @@ namespace {
 
 /// Bytes read from the socket per system call.
 constexpr std::size_t read_chunk_bytes = 64 * 1024;
+/// Reads per readiness event: a peer that keeps its socket full (a ping or message flood) is
+/// served in turns with the other connections of the I/O thread instead of holding it.
+constexpr int max_reads_per_wakeup = 4;
 
 std::int64_t steady_ms(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -68,7 +71,7 @@ void WsConnection::do_read() {
 void WsConnection::on_readable(const boost::system::error_code& ec) {
     if (ec) return teardown();
     thread_local std::array<std::uint8_t, read_chunk_bytes> buf;
-    for (;;) {
+    for (int reads = 0; reads < max_reads_per_wakeup; ++reads) {
         boost::system::error_code rec;
         std::size_t n = socket_.read_some(asio::buffer(buf), rec);
         if (rec == asio::error::would_block || rec == asio::error::try_again) break;
@@ -90,7 +93,9 @@ bool WsConnection::feed(std::uint8_t* data, std::size_t n) {
             return false;
         }
         input = input.subspan(r->consumed);
-        if (r->message) handle_frame(*r->message);
+        // After we failed the connection only the peer's Close (the handshake) is processed.
+        if (r->message && (!input_stopped_ || r->message->kind == WebSocketMessage::Kind::Close))
+            handle_frame(*r->message);
     }
     return !torn_down_;
 }
@@ -98,13 +103,21 @@ bool WsConnection::feed(std::uint8_t* data, std::size_t n) {
 void WsConnection::handle_frame(const WebSocketMessage& msg) {
     switch (msg.kind) {
     case WebSocketMessage::Kind::Text:
+        if (!is_valid_utf8(msg.payload)) {
+            // RFC 6455 §8.1: a text message that is not UTF-8 fails the connection with 1007.
+            log::info("closing a WebSocket after a text message with invalid UTF-8");
+            close(close_code::invalid_payload,
+                  "text frames must be UTF-8; send binary frames for other bytes");
+            input_stopped_ = true;
+            return;
+        }
         if (session_) session_->on_text(msg.payload);
         break;
     case WebSocketMessage::Kind::Binary:
         if (session_) session_->on_binary(msg.payload);
         break;
     case WebSocketMessage::Kind::Ping:
-        send(Opcode::Pong, {msg.payload}, nullptr, false);
+        send_pong(msg.payload);
         break;
     case WebSocketMessage::Kind::Pong:
         break;
@@ -135,6 +148,18 @@ bool WsConnection::send(Opcode opcode, std::initializer_list<std::string_view> p
         kick();
     }
     return true;
+}
+
+void WsConnection::send_pong(std::string_view payload) {
+    const auto a = outbox_.append_pong(payload, steady_now_ms());
+    if (!a.accepted) return;
+    if (a.over_hard_limit) {
+        cut_off("client too slow: " + std::to_string(a.queued_bytes) +
+                " bytes queued, over the hard limit of " +
+                std::to_string(outbox_.limits().hard_bytes));
+    } else if (a.kick) {
+        kick();
+    }
 }
 
 bool WsConnection::send_text(std::initializer_list<std::string_view> parts, DeliveryRound* round,

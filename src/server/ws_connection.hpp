@@ -83,6 +83,8 @@ public:
 private:
     bool send(Opcode opcode, std::initializer_list<std::string_view> parts, DeliveryRound* round,
               bool data_frame);
+    /// Answers a Ping (coalesced: Outbox::append_pong).
+    void send_pong(std::string_view payload);
     /// The one write-kick path: starts a write on the strand.
     void kick();
     void cut_off(const std::string& reason);
@@ -103,6 +105,7 @@ private:
     WebSocketFrameParser parser_{FrameRole::Server};
     bool torn_down_ = false;
     bool close_received_ = false;
+    bool input_stopped_ = false; ///< we failed the connection: later input is not processed
 
     Outbox outbox_;
     std::atomic<std::int64_t> last_rx_ms_{0}; ///< steady clock ms of the last bytes received

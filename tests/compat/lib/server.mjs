@@ -25,6 +25,7 @@ const SCRUBBED_ENV = [
   'JWT_CLAIM_VALIDATORS', 'AUTH_POOL_SIZE', 'AUTH_TIMEOUT_MS', 'WALCAST_DATA_DIR',
   'EMBEDDED_DB_PORT', 'LOG_LEVEL', 'MAX_PAYLOAD_SIZE_KB', 'TENANT_MAX_EVENTS_PER_SECOND',
   'TENANT_MAX_PRESENCE_EVENTS_PER_SECOND', 'CLIENT_PRESENCE_MAX_CALLS', 'CLIENT_PRESENCE_WINDOW_MS',
+  'HTTP_REQUEST_TIMEOUT_MS', 'MAX_PENDING_CONNECTIONS',
 ];
 
 export function walcastBin() {
@@ -95,7 +96,11 @@ export class Walcast {
     });
     this.secret = env.JWT_SECRET;
     this.exited = null;
-    this.#child = spawn(walcastBin(), ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // WALCAST_WRAPPER: a command and its arguments to start walcast under (e.g. prlimit).
+    const wrapper = extraEnv.WALCAST_WRAPPER ? String(extraEnv.WALCAST_WRAPPER).split(' ') : [];
+    delete env.WALCAST_WRAPPER;
+    this.#child = spawn(wrapper[0] ?? walcastBin(), [...wrapper.slice(1), ...(wrapper.length ? [walcastBin()] : []), 'serve'],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child.stdout.setEncoding('utf8').on('data', (d) => { this.#stdout += d; });
     this.#child.stderr.setEncoding('utf8').on('data', (d) => {
       this.#stderr += d;
@@ -147,6 +152,11 @@ export class Walcast {
     const ident = `"${pub.replaceAll('"', '""')}"`;
     await this.pool.query(`BEGIN; DROP PUBLICATION IF EXISTS ${ident}; ` +
       `CREATE PUBLICATION ${ident} FOR ALL TABLES; COMMIT`);
+  }
+
+  /// The server process's pid (for /proc/<pid>/status, /proc/<pid>/fd).
+  get pid() {
+    return this.#child?.pid;
   }
 
   /// Server stderr so far (its log).

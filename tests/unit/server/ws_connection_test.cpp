@@ -11,6 +11,7 @@
 #include <boost/asio/strand.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -177,6 +178,51 @@ TEST(WsConnectionTest, HandsMessagesToTheSessionAndAnswersPings) {
     ASSERT_TRUE(pong);
     EXPECT_EQ(pong->kind, WebSocketMessage::Kind::Pong);
     EXPECT_EQ(pong->payload, "are you there");
+}
+
+TEST(WsConnectionTest, PingsFromAPeerThatDoesNotReadQueueOneCoalescedPong) {
+    Fixture f({}, 8192); // small kernel buffers: pongs one per ping would pile up in the outbox
+    constexpr int pings = 5000;
+    std::string burst;
+    for (int i = 1; i <= pings; ++i)
+        burst += encode_client_frame(Opcode::Ping, message(i, 100), MaskKey{9, 8, 7, 6});
+    burst += encode_client_frame(Opcode::Text, "after the pings", MaskKey{1, 2, 3, 4});
+    std::size_t off = 0;
+    while (off < burst.size()) { // the server reads as fast as it can; we write everything
+        const ssize_t n = ::write(f.peer, burst.data() + off, burst.size() - off);
+        ASSERT_GT(n, 0);
+        off += static_cast<std::size_t>(n);
+    }
+    ASSERT_TRUE(f.session->wait([&] { return f.session->texts.size() == 1; }));
+    // Every ping was handled and nothing was read: at most one pong pending, one in flight.
+    EXPECT_LE(f.conn->queued_bytes(), 2 * (2 + max_control_payload_bytes));
+    std::vector<int> answered;
+    for (;;) {
+        auto fr = f.read_frame(500ms);
+        if (!fr) break;
+        ASSERT_EQ(fr->kind, WebSocketMessage::Kind::Pong);
+        answered.push_back(std::stoi(fr->payload));
+        if (answered.back() == pings) break;
+    }
+    ASSERT_FALSE(answered.empty());
+    EXPECT_EQ(answered.back(), pings) << "the last ping was not answered";
+    EXPECT_LT(answered.size(), static_cast<std::size_t>(pings / 10)) << "pongs were not coalesced";
+    EXPECT_TRUE(std::is_sorted(answered.begin(), answered.end()));
+    EXPECT_EQ(f.slow.value(), 0u);
+}
+
+TEST(WsConnectionTest, ATextMessageThatIsNotUtf8ClosesWith1007) {
+    Fixture f;
+    f.send_frame(Opcode::Text, "h\xc3\xa9llo \xe2\x82\xac \xf0\x9d\x84\x9e");
+    f.send_frame(Opcode::Text, "bad \xc3\x28 byte");
+    f.send_frame(Opcode::Text, "after the bad one");
+    auto fr = f.read_frame();
+    ASSERT_TRUE(fr);
+    EXPECT_EQ(fr->kind, WebSocketMessage::Kind::Close);
+    EXPECT_EQ(fr->close_code, close_code::invalid_payload);
+    // Only the valid message reached the session; nothing after the bad one.
+    EXPECT_EQ(f.session->texts,
+              std::vector<std::string>{"h\xc3\xa9llo \xe2\x82\xac \xf0\x9d\x84\x9e"});
 }
 
 TEST(WsConnectionTest, PartialWritesArriveWholeAndInOrder) {
