@@ -71,7 +71,16 @@ void WsConnection::do_read() {
 void WsConnection::on_readable(const boost::system::error_code& ec) {
     if (ec) return teardown();
     thread_local std::array<std::uint8_t, read_chunk_bytes> buf;
-    for (int reads = 0; reads < max_reads_per_wakeup; ++reads) {
+    for (int reads = 0;; ++reads) {
+        if (reads == max_reads_per_wakeup) {
+            // More may be waiting: continue after the other handlers queued meanwhile. Not by
+            // waiting for readability again — the reactor is edge-triggered, and bytes already
+            // in the socket would raise no new edge until the peer sends more.
+            asio::post(socket_.get_executor(), [self = shared_from_this()] {
+                if (!self->torn_down_) self->on_readable({});
+            });
+            return;
+        }
         boost::system::error_code rec;
         std::size_t n = socket_.read_some(asio::buffer(buf), rec);
         if (rec == asio::error::would_block || rec == asio::error::try_again) break;
