@@ -600,3 +600,94 @@ TEST(RlsPolicyVsPostgresTest, OnlyPoliciesThatCanReadOtherTablesAreMarkedToWaitF
 
 } // namespace
 } // namespace walcast::testing
+
+namespace walcast::testing {
+namespace {
+
+// Values reach the policy exactly as stored: rows of many types (quotes, backslashes, commas
+// and parentheses in text, NaN and -0, infinities, time zones, arrays, JSON, bytea, enums,
+// domains, network and geometric types) go through the replication stream and into the
+// statement's row literal; policies compare them with a stored copy, as text of the whole
+// row (the slice form) and as a row of the columns (the function-scan form). Every version
+// must be visible.
+TEST(RlsPolicyVsPostgresTest, ValuesOfEveryTypeReachThePolicyExactlyAsStored) {
+    auto conn = connect_test_db();
+    sql(conn, R"SQL(
+      DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'types_reader') THEN
+          CREATE ROLE types_reader NOLOGIN;
+        END IF;
+      END $$;
+      CREATE SCHEMA ty;
+      GRANT USAGE ON SCHEMA ty TO types_reader;
+      CREATE TYPE ty.mood AS ENUM ('sad', 'ok', 'happy');
+      CREATE DOMAIN ty.positive AS int CHECK (VALUE > 0);
+      CREATE TABLE ty.v (id int PRIMARY KEY, i2 int2, i8 int8, num numeric, f4 float4, f8 float8,
+        b bool, tx text, vc varchar(20), bp char(5), nm name, ts timestamp, tstz timestamptz,
+        d date, tm time, ttz timetz, iv interval, u uuid, by bytea, mo ty.mood, jb jsonb, js json,
+        arr int4[], tarr text[], ip inet, cd cidr, pt point, pos ty.positive, mn money, bt bit(4),
+        "Odd ""Name""" text);
+      CREATE TABLE ty.whole (LIKE ty.v);
+      ALTER TABLE ty.whole ADD PRIMARY KEY (id);
+      CREATE TABLE ty.copy (LIKE ty.v);
+      GRANT SELECT ON ty.v, ty.whole, ty.copy TO types_reader;
+      ALTER TABLE ty.v ENABLE ROW LEVEL SECURITY;
+      ALTER TABLE ty.whole ENABLE ROW LEVEL SECURITY;
+      CREATE POLICY same ON ty.v USING (EXISTS (SELECT 1 FROM ty.copy c WHERE c.id = v.id AND
+        ROW(c.i2, c.i8, c.num, c.f4, c.f8, c.b, c.tx, c.vc, c.bp, c.nm, c.ts, c.tstz, c.d, c.tm,
+            c.ttz, c.iv, c.u, c.by, c.mo, c.jb, c.js, c.arr, c.tarr, c.ip, c.cd, c.pt, c.pos, c.mn,
+            c.bt, c."Odd ""Name""")::text =
+        ROW(v.i2, v.i8, v.num, v.f4, v.f8, v.b, v.tx, v.vc, v.bp, v.nm, v.ts, v.tstz, v.d, v.tm,
+            v.ttz, v.iv, v.u, v.by, v.mo, v.jb, v.js, v.arr, v.tarr, v.ip, v.cd, v.pt, v.pos, v.mn,
+            v.bt, v."Odd ""Name""")::text));
+      CREATE POLICY same ON ty.whole USING (EXISTS (SELECT 1 FROM ty.copy c
+        WHERE c.id = whole.id AND c::text = whole::text));
+      CREATE PUBLICATION ty_pub FOR TABLE ty.v, ty.whole;
+    )SQL");
+    const std::vector<std::string> rows = {
+        "(1, 1, 9007199254740993, 123456789.123456789, 0.1, 0.1, true, 'plain', 'a', 'ab', 'n',"
+        " '2024-01-02 03:04:05.123456', '2024-01-02 05:04:05+02', '2024-01-02', '23:59:59.999999',"
+        " '14:00:00+02', '1 year 2 mons -3 days 04:05:06.5', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',"
+        " '\\x00ff', 'happy', '{\"b\": [1, 2], \"a\": null}', '{ \"spaced\" :  1 }', '{1,NULL,3}',"
+        " '{\"a,b\",\"c\\\"d\",\"\",NULL}', '192.168.0.1/24', '10.0.0.0/8', '(1.5,-2)', 7, 12.34,"
+        " B'1010', 'odd')",
+        "(2, -32768, -1, 'NaN', '-0', '-Infinity', false,"
+        " E'quote\" back\\\\slash, comma (paren) \\n newline', '', '     ', '', 'infinity',"
+        " '-infinity', '-infinity', '24:00:00', '00:00:00-05:30', '-1 mons +29 days',"
+        " '00000000-0000-0000-0000-000000000000', '\\x', 'sad', '[]', 'null', '{}', '{}', '::1',"
+        " '::/0', '(0,0)', 1, -5, B'0000', E'\\t')",
+        "(3, NULL, NULL, NULL, NULL, 1e-45, NULL, NULL, NULL, NULL, NULL, '0044-03-15 12:00:00 BC',"
+        " '2023-06-01 00:00:00+05:30', '0001-12-31 BC', NULL, NULL, NULL, NULL, NULL, NULL,"
+        " '\"str\"', '\"str\"', NULL, '{\"{}\",\"(\"}', NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+    };
+    Capture cap("ty_pub");
+    ASSERT_TRUE(wait_until([&] { return cap.sink.up() || cap.source.finished(); }) &&
+                cap.sink.up());
+    for (const auto& r : rows)
+        sql(conn, "INSERT INTO ty.copy VALUES " + r + "; INSERT INTO ty.v VALUES " + r +
+                      "; INSERT INTO ty.whole VALUES " + r);
+    ASSERT_TRUE(wait_for_lines(cap.sink, 2 * rows.size()));
+    auto checker_conn = connect_test_db();
+    PolicyCache cache;
+    PolicyChecker checker({5000}, cache);
+    core::PolicySession session(checker_conn);
+    RowCheckRequest req;
+    auto identity = std::make_shared<core::Identity>();
+    identity->role = "types_reader";
+    identity->claims_json = "{}";
+    identity->key = "types_reader";
+    req.identity = identity;
+    const auto changes = cap.sink.changes();
+    for (const auto& c : changes)
+        req.rows.push_back({c->relation.get(), &*c->new_tuple, nullptr, &c->txn});
+    RowCheckRequest* reqs[] = {&req};
+    checker.check(session, reqs);
+    for (std::size_t i = 0; i < changes.size(); ++i)
+        EXPECT_EQ(verdict_name(req.verdicts[i]), std::string("visible"))
+            << changes[i]->relation->table << " row " << (i / 2 + 1) << ": " << walcast::testing::describe(*changes[i]);
+    EXPECT_TRUE(cache.find("types_reader", changes[1]->relation->oid)->whole_row);
+    EXPECT_FALSE(cache.find("types_reader", changes[0]->relation->oid)->whole_row);
+}
+
+} // namespace
+} // namespace walcast::testing
