@@ -9,26 +9,28 @@ namespace walcast::core {
 
 namespace {
 
-// The table's part of the catalog a RowPolicy depends on: RLS switches, owner, name, the
-// policies (any command: a changed command moves a policy in or out), the row type's columns.
+// The table's part of the catalog a RowPolicy depends on, as the versions of its catalog rows:
+// every change to a row (ALTER/CREATE/DROP POLICY, ENABLE/FORCE ROW LEVEL SECURITY, a new owner
+// or name, ALTER TABLE on a column, a schema rename) writes a new row version with a new xmin,
+// or adds or removes a row; comparing xmins is far cheaper than comparing the contents (a
+// policy's expression tree). VACUUM's in-place updates keep xmin; a freeze changes it, which
+// only rebuilds the policy once.
 constexpr std::string_view table_fingerprint_expr =
-    "md5(concat_ws('|', c.relrowsecurity, c.relforcerowsecurity, c.relowner, c.relname, "
-    "c.relnamespace::regnamespace::text,"
-    " (SELECT string_agg(concat_ws(':', p.oid, p.polname, p.polcmd, p.polpermissive, "
-    "p.polroles::text, md5(coalesce(p.polqual::text, ''))), ',' ORDER BY p.oid)"
+    "concat_ws('|', c.xmin, (SELECT n.xmin FROM pg_catalog.pg_namespace n"
+    "  WHERE n.oid = c.relnamespace),"
+    " (SELECT string_agg(p.oid || ':' || p.xmin, ',' ORDER BY p.oid)"
     "  FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid),"
-    " (SELECT string_agg(concat_ws(':', a.attnum, a.attname, a.atttypid, a.attgenerated), ','"
-    " ORDER BY a.attnum) FROM pg_catalog.pg_attribute a"
-    "  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)))";
+    " (SELECT string_agg(a.attnum || ':' || a.xmin, ',' ORDER BY a.attnum)"
+    "  FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0))";
 
 // Roles and memberships decide which policies apply (has_privs_of_role walks memberships
 // through roles with INHERIT) and who bypasses RLS.
 constexpr std::string_view roles_fingerprint_expr =
-    "md5(concat_ws('|',"
-    " (SELECT string_agg(concat_ws(':', m.roleid, m.member), ',' ORDER BY m.roleid, m.member)"
-    "  FROM pg_catalog.pg_auth_members m),"
-    " (SELECT string_agg(concat_ws(':', r.oid, r.rolsuper, r.rolinherit, r.rolbypassrls), ','"
-    " ORDER BY r.oid) FROM pg_catalog.pg_roles r)))";
+    "concat_ws('|',"
+    " (SELECT string_agg(m.roleid || ':' || m.member || ':' || m.xmin, ',' ORDER BY m.roleid,"
+    "  m.member) FROM pg_catalog.pg_auth_members m),"
+    " (SELECT string_agg(r.oid || ':' || r.rolsuper || r.rolinherit || r.rolbypassrls, ','"
+    "  ORDER BY r.oid) FROM pg_catalog.pg_roles r))";
 
 const boost::json::value* member(const boost::json::object& o, std::string_view key) {
     auto it = o.find(key);
