@@ -1,27 +1,32 @@
 #!/usr/bin/env bash
-# Row-level security benchmark of issue 4, run with bench/loadgen against a release
+# Row-level security benchmark (issues 4 and 10), run with bench/loadgen against a release
 # `walcast serve`: 1,000 subscribers on one table whose policy reads the JWT claims
-# (`org = auth.jwt() ->> 'org'`), with 1, 10, 100 and 1,000 distinct identities (distinct
-# `sub` claims, clients assigned round-robin), walcast's batched checks side by side with
-# RLS_STRATEGY=per-subscriber (the reference's method: one visibility check per subscriber per
-# change, in sequence on one connection). Every HIDDEN_EVERY-th row belongs to another org:
-# nobody may receive it (the load tool counts any that arrives as a leak).
+# (`org = auth.jwt() ->> 'org'`), with 1, 100 and 1,000 distinct identities (distinct `sub`
+# claims, clients assigned round-robin). Strategies (RLS_STRATEGY), side by side:
+#   batched         walcast's default: each row version decided by the identity's policies,
+#                   evaluated over the change's values (issue 10)
+#   live-row        the previous method: the live row probed by primary key once the change's
+#                   transaction is visible, batched the same way (issue 4)
+#   per-subscriber  the reference's method: one probe per subscriber per change, in sequence
+# Every HIDDEN_EVERY-th row belongs to another org: nobody may receive it (the load tool
+# counts any that arrives as a leak).
 #
-# Runs are interleaved (for each identity count: batched, then per-subscriber), each with a
-# freshly started walcast on the same cluster, so that changing background load hits both.
+# Runs are interleaved (for each identity count, each strategy in turn), each with a freshly
+# started walcast on the same cluster, so that changing background load hits all of them.
 #
 # Usage: bench/rls.sh [BUILD_DIR]             (default build/release, what `make bench` builds)
-#   CLIENTS=1000  IDENTITIES="1 10 100 1000"  STRATEGIES="batched per-subscriber"
-#   RATES_BATCHED=10,35,70,100,150  RATES_PER_SUBSCRIBER=3,10,20  DURATION=15  HIDDEN_EVERY=10
-#   LOAD_THREADS=1  PG_FSYNC=off  OUT=results-file
+#   CLIENTS=1000  IDENTITIES="1 100 1000"  STRATEGIES="batched live-row"
+#   RATES_BATCHED=35,100,250,400  RATES_LIVE_ROW=35,100,250,400  RATES_PER_SUBSCRIBER=3,10,20
+#   DURATION=15  HIDDEN_EVERY=10  LOAD_THREADS=1  PG_FSYNC=off  OUT=results-file
 set -euo pipefail
 
 source "$(dirname "$0")/lib/server.sh"
 bench_init rls "${1:-}"
 clients=${CLIENTS:-1000}
-identities=${IDENTITIES:-1 10 100 1000}
-strategies=${STRATEGIES:-batched per-subscriber}
-rates_batched=${RATES_BATCHED:-10,35,70,100,150}
+identities=${IDENTITIES:-1 100 1000}
+strategies=${STRATEGIES:-batched live-row}
+rates_batched=${RATES_BATCHED:-35,100,250,400}
+rates_live_row=${RATES_LIVE_ROW:-35,100,250,400}
 rates_per_subscriber=${RATES_PER_SUBSCRIBER:-3,10,20}
 duration=${DURATION:-15}
 drain=${DRAIN_TIMEOUT:-60}
@@ -37,8 +42,9 @@ for k in $identities; do
     for strategy in $strategies; do
         case $strategy in
         batched) rates=$rates_batched ;;
+        live-row) rates=$rates_live_row ;;
         per-subscriber) rates=$rates_per_subscriber ;;
-        *) echo "unknown strategy $strategy (batched, per-subscriber)" >&2; exit 1 ;;
+        *) echo "unknown strategy $strategy (batched, live-row, per-subscriber)" >&2; exit 1 ;;
         esac
         echo "== RLS $strategy, $k identities, rates $rates changes/s" | tee -a "$out"
         start_server "$tmp/cluster" RLS_STRATEGY="$strategy"

@@ -2,7 +2,11 @@
 // across tables with owner policies, team policies through a join table, column grants, a
 // table without RLS, and private schemas with and without grants. Every subscriber must receive
 // exactly what the same SELECT, run as that subscriber in Postgres (SET ROLE +
-// request.jwt.claims), returns — in commit order — and nothing else.
+// request.jwt.claims), returns — in commit order — and nothing else. Each phase changes every
+// row at most once and leaves the other tables alone, so a row's version before the phase and
+// after it are the versions its change carries (issue 10: visibility is decided on them):
+// INSERT/UPDATE on the new version, an UPDATE's old_record and a DELETE (REPLICA IDENTITY FULL
+// everywhere) on the old one.
 import { it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -156,11 +160,16 @@ function phaseUpdates() {
 function phaseDeletes() {
   const ops = [];
   const some = (table, n) => shuffle([...model[table].keys()]).slice(0, n);
-  for (const [t, n] of [['lm.notes', 30], ['lm.docs', 10], ['lm.profiles', 5], ['lm.feed', 5], ['lm.members', 5],
+  for (const [t, n] of [['lm.notes', 30], ['lm.docs', 10], ['lm.profiles', 5], ['lm.feed', 5],
     ['priv_ok.secrets', 5], ['priv_no.secrets', 5], ['priv_none.t', 3]]) {
     for (const k of some(t, n)) ops.push(deleteOp(t, k));
   }
   return shuffle(ops);
+}
+
+// Memberships go in a phase of their own: the docs' policy reads them.
+function phaseMemberDeletes() {
+  return shuffle([...model['lm.members'].keys()]).slice(0, 8).map((k) => deleteOp('lm.members', k));
 }
 
 function opSql(op) {
@@ -187,7 +196,6 @@ async function run(ops) {
 let server;
 const subscribers = []; // {label, claims, client, subs: {channel: Sub}, failed: Set}
 const expectedEvents = new Map(); // label -> channel -> [event strings]
-const tableRls = {};
 const access = new Map(); // role -> table -> {canSelect, readable}
 
 const pick_ = (row, cols) => Object.fromEntries(cols.filter((c) => c in row).map((c) => [c, row[c]]));
@@ -216,10 +224,8 @@ async function roleAccess(claims) {
   return m;
 }
 
-// What `claims` may see of this phase's ops, in commit order, per channel: the rows Postgres
-// returns to the same SELECT as that subscriber (INSERT/UPDATE, checked after the phase, when
-// each row is as it was at the check); DELETEs of tables it can read (not RLS-checked, §6.3).
-async function expectedFor(claims, ops) {
+// The rows of the ops' tables the same SELECT as `claims` returns now, by table and key.
+async function visibleNow(claims, ops) {
   const acc = await roleAccess(claims);
   const visible = {};
   for (const table of new Set(ops.map((o) => o.table))) {
@@ -228,19 +234,29 @@ async function expectedFor(claims, ops) {
     const rows = await server.selectAs(claims, `SELECT ${readable.join(', ')} FROM ${table}`);
     visible[table] = new Map(rows.map((r) => [pkKey(table, { ...r }), r]));
   }
+  return visible;
+}
+
+// What `claims` may see of this phase's ops, in commit order, per channel: an INSERT/UPDATE
+// when the SELECT returns its row after the phase (the new version), an UPDATE's old_record
+// and a DELETE when it returned the row before the phase (the old version), with the columns
+// the role may read.
+async function expectedFor(claims, ops, before) {
+  const acc = await roleAccess(claims);
+  const visible = await visibleNow(claims, ops);
   const out = Object.fromEntries(Object.keys(CHANNELS).map((ch) => [ch, []]));
   for (const op of ops) {
     const ch = Object.keys(CHANNELS).find((c) => CHANNELS[c][1].includes(op.table));
     const { canSelect, readable } = acc[op.table];
     if (!canSelect) continue;
+    const oldVisible = op.old && before[op.table].has(pkKey(op.table, op.old));
     if (op.kind === 'DELETE') {
-      const cols = tableRls[op.table] ? TABLES[op.table].pk.filter((c) => readable.includes(c)) : readable;
-      out[ch].push(eventString(op.table, 'DELETE', {}, sortKeys(pick_(op.old, cols))));
+      if (oldVisible) out[ch].push(eventString(op.table, 'DELETE', {}, sortKeys(pick_(op.old, readable))));
       continue;
     }
     const row = visible[op.table].get(pkKey(op.table, op.row));
     if (!row) continue;
-    const old = op.kind === 'UPDATE' ? sortKeys(pick_(op.old, readable)) : {};
+    const old = op.kind === 'UPDATE' && oldVisible ? sortKeys(pick_(op.old, readable)) : {};
     out[ch].push(eventString(op.table, op.kind, sortKeys({ ...row }), old));
   }
   return out;
@@ -254,10 +270,6 @@ function receivedFor(sub) {
 before(async () => {
   server = await Walcast.start();
   await server.sql(SETUP);
-  for (const r of await server.sql(`SELECT format('%s.%s', n.nspname, c.relname) AS t, c.relrowsecurity AS rls
-      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('lm', 'priv_ok', 'priv_no', 'priv_none')`)) {
-    tableRls[r.t] = r.rls;
-  }
 
   const exp = nowS() + 3600;
   const identities = [
@@ -295,12 +307,14 @@ function live() {
 
 async function phase(name, ops) {
   const start = Object.fromEntries(subscribers.map((s) => [s.label, Object.fromEntries(Object.entries(s.subs).map(([ch, sub]) => [ch, sub.of('t').length]))]));
+  const before = new Map();
+  for (const s of subscribers) before.set(s.label, await visibleNow(s.claims, ops));
   await run(ops);
   await barrier(server, live(), { timeoutMs: 60_000 });
   const problems = [];
   let delivered = 0;
   for (const s of subscribers) {
-    const want = await expectedFor(s.claims, ops);
+    const want = await expectedFor(s.claims, ops, before.get(s.label));
     for (const ch of Object.keys(CHANNELS)) {
       const got = receivedFor(s.subs[ch]).slice(start[s.label][ch]);
       delivered += got.length;
@@ -328,6 +342,10 @@ it('… updates (rows moving between owners and teams, hidden columns changing)'
   await phase('updates', phaseUpdates());
 });
 
-it('… deletes (old record reduced to the primary key where RLS is on)', async () => {
+it('… deletes (only to those who could see the deleted row, with the columns they may read)', async () => {
   await phase('deletes', phaseDeletes());
+});
+
+it('… membership deletes', async () => {
+  await phase('member deletes', phaseMemberDeletes());
 });

@@ -1,5 +1,5 @@
 // Authorization through realtime-js (issue 4, spec §6): owner policies via auth.uid(), column
-// grants hiding columns, DELETE reduced to the primary key, Error 400/401/413 rows, a policy
+// grants hiding columns, DELETEs decided on the deleted row (issue 10), Error 400/401/413 rows, a policy
 // that raises for one user while the others keep receiving, token refresh switching identity,
 // rejected refreshes, and a token expiring while joined (§9).
 import { describe, it, before, after } from 'node:test';
@@ -114,13 +114,14 @@ describe('row-level security', () => {
       [['INSERT', 'b1'], ['UPDATE', 'b1b']]);
   });
 
-  it('sends every DELETE to every subscriber of the table, old_record reduced to the primary key (§6.3)', async () => {
+  it('sends a DELETE under REPLICA IDENTITY FULL only to who could see the row, with the columns it may read', async () => {
     const before = subsA.map((s) => s.of('notes').length).concat(subsB.map((s) => s.of('notes').length));
     await server.sql('DELETE FROM notes WHERE id IN (1, 2)');
     await barrier(server, [...subsA, ...subsB]);
     [...subsA, ...subsB].forEach((s, i) => {
       assert.deepEqual(s.of('notes').slice(before[i]).map((e) => [e.payload.eventType, e.payload.old, e.payload.new]),
-        [['DELETE', { id: 1 }, {}], ['DELETE', { id: 2 }, {}]], s.name);
+        i < subsA.length ? [['DELETE', { id: 1, owner: A, body: 'a1b' }, {}]] : [['DELETE', { id: 2, owner: B, body: 'b1b' }, {}]],
+        s.name);
     });
   });
 
@@ -138,7 +139,7 @@ describe('row-level security', () => {
   });
 });
 
-it('checks visibility against the live row (§6.3): inserted and deleted in one transaction, only the DELETE arrives', async () => {
+it('decides on the row version, not the live row: inserted and deleted in one transaction, both arrive', async () => {
   const [sa, sopen] = await Promise.all([
     { n: { event: '*', schema: 'public', table: 'notes' } },
     { o: { event: '*', schema: 'public', table: 'open_posts' } },
@@ -150,8 +151,10 @@ it('checks visibility against the live row (§6.3): inserted and deleted in one 
     await c.query('DELETE FROM open_posts WHERE id = 50');
   });
   await barrier(server, [sa, sopen]);
-  assert.deepEqual(sa.of('n').map((e) => [e.payload.eventType, e.payload.old]), [['DELETE', { id: 50 }]]);
-  // Without RLS nothing is checked: both arrive.
+  assert.deepEqual(sa.of('n').map((e) => [e.payload.eventType, e.payload.new, e.payload.old]), [
+    ['INSERT', { id: 50, owner: A, body: 'gone' }, {}],
+    ['DELETE', {}, { id: 50, owner: A, body: 'gone' }],
+  ]);
   assert.deepEqual(sopen.of('o').map((e) => e.payload.eventType), ['INSERT', 'DELETE']);
   await Promise.all([sa.remove(), sopen.remove()]);
 });

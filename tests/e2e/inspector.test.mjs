@@ -98,8 +98,9 @@ test('subscribes to todos and shows changes newest first', { skip }, async () =>
   const update = page.locator('#rows tr').nth(1)
   assert.match(await update.locator('.c-record').textContent(), /buy oat milk/)
   assert.match(await update.locator('.c-old').textContent(), /buy milk/)
-  // RLS is on for todos: a DELETE's old record carries the primary key only (spec §6.3).
-  assert.equal(await page.locator('#rows tr').first().locator('.c-old').textContent(), 'id2')
+  // todos has REPLICA IDENTITY FULL: the DELETE is decided on the deleted row, which anon may
+  // read, and carries its columns.
+  assert.equal(await page.locator('#rows tr').first().locator('.c-old').textContent(), 'id2task"walk the dog"')
   assert.equal(await page.textContent('#count'), '4')
 
   await page.waitForFunction(() => !document.querySelector('#rows tr.fresh'), null,
