@@ -689,5 +689,55 @@ TEST(RlsPolicyVsPostgresTest, ValuesOfEveryTypeReachThePolicyExactlyAsStored) {
     EXPECT_FALSE(cache.find("types_reader", changes[0]->relation->oid)->whole_row);
 }
 
+// Column renames and drops touch only pg_attribute, which the fingerprint does not read: the
+// checker notices them by the columns a change carries (a renamed column it reads) or by its
+// statement failing (a dropped column), rebuilds the policy and decides the change.
+TEST(RlsPolicyVsPostgresTest, ColumnRenamesAndDropsRebuildThePolicy) {
+    auto conn = connect_test_db();
+    sql(conn, R"SQL(
+      DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'alter_reader') THEN
+          CREATE ROLE alter_reader NOLOGIN;
+        END IF;
+      END $$;
+      CREATE SCHEMA al;
+      GRANT USAGE ON SCHEMA al TO alter_reader;
+      CREATE TABLE al.t (id int PRIMARY KEY, extra text, owner text, note text);
+      ALTER TABLE al.t ENABLE ROW LEVEL SECURITY;
+      CREATE POLICY mine ON al.t USING (owner = 'me');
+      GRANT SELECT ON al.t TO alter_reader;
+      CREATE PUBLICATION al_pub FOR TABLE al.t;
+    )SQL");
+    Capture cap("al_pub");
+    ASSERT_TRUE(wait_until([&] { return cap.sink.up() || cap.source.finished(); }) &&
+                cap.sink.up());
+    auto checker_conn = connect_test_db();
+    PolicyCache cache;
+    PolicyChecker checker({5000}, cache);
+    core::PolicySession session(checker_conn);
+    auto identity = std::make_shared<core::Identity>();
+    identity->role = "alter_reader";
+    identity->claims_json = "{}";
+    identity->key = "alter_reader";
+    auto decide = [&](std::size_t n) {
+        EXPECT_TRUE(wait_for_lines(cap.sink, n));
+        const auto c = cap.sink.changes().at(n - 1);
+        RowCheckRequest req{identity, {{c->relation.get(), &*c->new_tuple, nullptr, &c->txn}}, {}};
+        RowCheckRequest* reqs[] = {&req};
+        checker.check(session, reqs);
+        return std::string(verdict_name(req.verdicts[0]));
+    };
+    sql(conn, "INSERT INTO al.t VALUES (1, 'x', 'me', 'a')");
+    EXPECT_EQ(decide(1), "visible");
+    sql(conn, "ALTER TABLE al.t RENAME COLUMN owner TO owned_by;"
+              "INSERT INTO al.t VALUES (2, 'x', 'me', 'b'), (3, 'x', 'you', 'c')");
+    EXPECT_EQ(decide(2), "visible");
+    EXPECT_EQ(decide(3), "hidden");
+    sql(conn, "ALTER TABLE al.t DROP COLUMN extra; INSERT INTO al.t VALUES (4, 'me', 'd')");
+    EXPECT_EQ(decide(4), "visible");
+    sql(conn, "ALTER TABLE al.t DROP COLUMN note; INSERT INTO al.t VALUES (5, 'you')");
+    EXPECT_EQ(decide(5), "hidden");
+}
+
 } // namespace
 } // namespace walcast::testing

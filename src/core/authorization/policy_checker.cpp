@@ -174,7 +174,8 @@ void PolicyChecker::log_missing(const RowPolicy& policy, const std::string& colu
 }
 
 PolicyChecker::Policies PolicyChecker::build_missing(PolicySession& session,
-                                                     std::span<RowCheckRequest*> requests) {
+                                                     std::span<RowCheckRequest*> requests,
+                                                     std::unordered_set<std::string>& fresh) {
     Policies policies;
     std::set<std::pair<std::string, pg::Oid>> missing;
     for (const auto* r : requests)
@@ -210,7 +211,9 @@ PolicyChecker::Policies PolicyChecker::build_missing(PolicySession& session,
             continue;
         }
         stats_.builds.fetch_add(1, std::memory_order_relaxed);
-        policies.emplace(PolicyCache::key(role, oid), cache_.put(std::move(p).value()));
+        auto key = PolicyCache::key(role, oid);
+        fresh.insert(key);
+        policies.emplace(std::move(key), cache_.put(std::move(p).value()));
     }
     return policies;
 }
@@ -232,13 +235,18 @@ void PolicyChecker::prepare_missing(PolicySession& session, const Policies& poli
         session.prepared_.clear();
         session.fingerprint_prepared_ = false;
     }
-    if (!session.fingerprint_prepared_)
+    if (!session.fingerprint_prepared_) {
+        // The statements take arrays: a custom plan knows their length and always looks
+        // cheaper than the generic one, so Postgres would plan every execution anew. Their
+        // plans do not depend on the values: plan once.
+        items.push_back({"SET plan_cache_mode TO force_generic_plan;", 1, {}, nullptr, {}});
         items.push_back({"PREPARE " + std::string(fingerprint_name) + "(oid[]) AS " +
                              fingerprint_statement() + ";",
                          1,
                          {},
                          nullptr,
                          std::string(fingerprint_name)});
+    }
     for (const auto& [key, policy] : policies) {
         if (policy->mode != RowSecurity::Policies) continue;
         auto it = session.prepared_.find(key);
@@ -290,7 +298,8 @@ void PolicyChecker::prepare_missing(PolicySession& session, const Policies& poli
 
 PolicyChecker::Outcome PolicyChecker::run(PolicySession& session,
                                           std::span<RowCheckRequest*> requests,
-                                          const Policies& policies) {
+                                          const Policies& policies,
+                                          const std::unordered_set<std::string>& fresh) {
     Outcome out;
     auto& conn = session.conn();
     struct Group {
@@ -335,9 +344,21 @@ PolicyChecker::Outcome PolicyChecker::run(PolicySession& session,
             std::vector<RowVerdict> verdicts;
             std::vector<std::string> missing;
             g.bound = bind_policy_rows(*g.policy, versions, verdicts, missing);
+            bool rebuild = false;
+            if (g.bound.absent_column) {
+                // Built before a column it reads was renamed or dropped? Build it again, unless
+                // a policy built after these relations lacks the column as well.
+                const auto h = column_names_hash(*versions.front().relation);
+                if (fresh.count(PolicyCache::key(g.policy->role, g.policy->table))) {
+                    g.policy->absent_for.store(h, std::memory_order_relaxed);
+                } else if (g.policy->absent_for.load(std::memory_order_relaxed) != h) {
+                    cache_.erase(g.policy->role, g.policy->table);
+                    rebuild = out.stale = true;
+                }
+            }
             for (std::size_t k = 0; k < g.rows.size(); ++k) {
                 r->verdicts[g.rows[k]] = verdicts[k];
-                if (!missing[k].empty()) log_missing(*g.policy, missing[k]);
+                if (!missing[k].empty() && !rebuild) log_missing(*g.policy, missing[k]);
             }
             for (auto& idx : g.bound.rows)
                 idx = g.rows[idx];
@@ -355,6 +376,11 @@ PolicyChecker::Outcome PolicyChecker::run(PolicySession& session,
                     if (r->rows[idx].txn) wait_for.add(*r->rows[idx].txn);
         }
         plans.push_back(std::move(plan));
+    }
+    if (out.stale) {
+        for (auto* r : requests)
+            std::fill(r->verdicts.begin(), r->verdicts.end(), RowVerdict::Failed);
+        return out;
     }
     if (used.empty()) return out;
     if (!session.fingerprint_prepared_) {
@@ -467,9 +493,10 @@ PolicyChecker::Outcome PolicyChecker::run_current(PolicySession& session,
             o.error = "the connection to the database is broken";
             return o;
         }
-        const Policies policies = build_missing(session, requests);
+        std::unordered_set<std::string> fresh;
+        const Policies policies = build_missing(session, requests, fresh);
         prepare_missing(session, policies);
-        o = run(session, requests, policies);
+        o = run(session, requests, policies, fresh);
         if (o.stale) {
             stats_.stale.fetch_add(1, std::memory_order_relaxed);
             ++stale;

@@ -25,6 +25,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace walcast::core {
@@ -121,14 +122,18 @@ private:
     /// preparing and running agree even while other workers replace entries.
     using Policies = std::unordered_map<std::string, RowPolicyPtr>;
     /// Builds a RowPolicy for every (role, table) of `requests` the cache lacks, and returns
-    /// the policies of all of them (a pair whose build failed is absent: its rows fail).
-    Policies build_missing(PolicySession& session, std::span<RowCheckRequest*> requests);
+    /// the policies of all of them (a pair whose build failed is absent: its rows fail); the
+    /// keys of those built now go to `fresh`.
+    Policies build_missing(PolicySession& session, std::span<RowCheckRequest*> requests,
+                           std::unordered_set<std::string>& fresh);
     /// Prepares on the session the statements of `policies` it lacks.
     void prepare_missing(PolicySession& session, const Policies& policies);
     /// One transaction: fingerprints, then per identity role, claims and one statement per
     /// table. stale: a policy changed since it was built (its entries are dropped).
+    /// A policy from the cache that names a column the changes do not have is dropped and the
+    /// check repeated (stale): the column may have been renamed or dropped since.
     Outcome run(PolicySession& session, std::span<RowCheckRequest*> requests,
-                const Policies& policies);
+                const Policies& policies, const std::unordered_set<std::string>& fresh);
     /// build, prepare and run, repeated while a policy turns out stale.
     Outcome run_current(PolicySession& session, std::span<RowCheckRequest*> requests);
     void forget(PolicySession& session, std::span<RowCheckRequest*> requests);

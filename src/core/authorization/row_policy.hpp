@@ -19,6 +19,7 @@
 #include "common/result.hpp"
 #include "pg/connection.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -67,6 +68,10 @@ struct RowPolicy {
     bool reads_database = false;
     std::vector<std::string> policies; ///< names of the applied policies, for logs
     std::string fingerprint;           ///< catalog state of the table it was built from
+    /// column_names_hash() of a relation whose changes lack a column this policy reads although
+    /// the policy was built after that relation (a generated column, one outside the
+    /// publication's column list): for it, rebuilding would not help. 0 = none seen.
+    mutable std::atomic<std::uint64_t> absent_for{0};
     std::string roles_fingerprint;     ///< catalog state of roles and memberships
 };
 using RowPolicyPtr = std::shared_ptr<const RowPolicy>;
@@ -113,6 +118,10 @@ struct PolicyRows {
     std::string array;             ///< array literal text of the rows ({"(…)","(…)"}), unquoted
     std::vector<std::size_t> rows; ///< indices into the versions, in array order; the statement
                                    ///< returns the 1-based positions of the visible ones
+    /// A column the policies read (or a domain column) is not in a version's relation at all:
+    /// renamed or dropped since the policy was built, generated, or outside the publication's
+    /// column list.
+    bool absent_column = false;
 };
 
 /// Binds `versions` (all of policy.table) for `policy`'s statement, and sets verdicts[i] for
@@ -123,6 +132,9 @@ struct PolicyRows {
 /// get versions.size() entries.
 PolicyRows bind_policy_rows(const RowPolicy& policy, std::span<const RowVersion> versions,
                             std::vector<RowVerdict>& verdicts, std::vector<std::string>& missing);
+
+/// A hash of a relation's column names in order (FNV-1a), never 0.
+std::uint64_t column_names_hash(const capture::Relation& relation);
 
 /// The text of one row of a composite type (record_in syntax): "(v1,,\"v 3\")" with NULL as an
 /// empty field and every other value quoted. Exposed for tests.
