@@ -10,10 +10,12 @@
 #include "common/logging.hpp"
 #include "core/authorization/authorizer.hpp"
 #include "core/authorization/pg_row_checker.hpp"
+#include "core/authorization/policy_row_checker.hpp"
 #include "core/routing/commit_tracker.hpp"
 #include "core/routing/filter_compiler.hpp"
 #include "core/routing/router.hpp"
 #include "core/routing/subscription_service.hpp"
+#include "pg/db_check.hpp"
 #include "protocol/phoenix/broadcast_feature.hpp"
 #include "protocol/phoenix/database_broadcasts.hpp"
 #include "protocol/phoenix/phoenix_session.hpp"
@@ -50,6 +52,8 @@ struct App::Impl {
     capture::ConfirmHandle router_confirm;
     std::unique_ptr<capture::Source> source;
     std::unique_ptr<core::RowCheckMetrics> row_check_metrics;
+    core::PolicyCache policies; ///< built RowPolicies, shared by the authorizer's workers
+    std::unique_ptr<core::PolicyChecker> policy_checker;
     std::unique_ptr<core::Authorizer> authorizer;
     std::unique_ptr<core::PgAccessSource> router_db; ///< the router's catalog connection
     std::unique_ptr<core::PgFilterCompiler> late_compiler;
@@ -97,6 +101,34 @@ App::~App() {
     stop();
 }
 
+namespace {
+
+/// The database prerequisites (pg::check_prerequisites, what `walcast db check` prints), logged
+/// at start-up with the fix for each: a user that cannot SET ROLE to the JWT roles, a table no
+/// JWT role may read. Not fatal — tokens of other roles and tables without RLS still work, and
+/// joins that meet the problem are told.
+void log_prerequisites(const pg::ConnectParams& params, const std::string& publication) {
+    auto conn = pg::Connection::connect(params);
+    if (!conn) return; // the capture source reports an unreachable database
+    auto items = pg::check_prerequisites(*conn, publication);
+    if (!items) {
+        log::warn("cannot check the database prerequisites: {}", items.error().message);
+        return;
+    }
+    for (const auto& item : *items) {
+        if (item.outcome == pg::CheckItem::Outcome::Pass) continue;
+        const bool failed = item.outcome == pg::CheckItem::Outcome::Fail;
+        const std::string line = "database prerequisite not met: " + item.name + " (" +
+                                 item.detail + "). Fix: " + item.fix;
+        if (failed)
+            log::error("{}", line);
+        else
+            log::warn("{}", line);
+    }
+}
+
+} // namespace
+
 Status App::start() {
     auto& m = *impl_;
     auto verifier = auth::JwtVerifier::create(m.config);
@@ -112,14 +144,23 @@ Status App::start() {
     auto confirm = [&m](capture::Position p) { m.router_confirm.confirm(p); };
     core::AuthorizerOptions auth_opts;
     auth_opts.workers = m.config.auth_pool_size;
+    // batched (the default): row versions decided by their policies; live-row and
+    // per-subscriber read the live row by key (benchmark baselines).
+    const bool versions = m.config.rls_strategy == "batched";
     auto statements = core::PgRowChecker::Statements::KeyProbe;
     if (m.config.rls_strategy == "per-subscriber") {
         auth_opts.strategy = core::RlsStrategy::PerSubscriber;
         auth_opts.workers = 1;
         statements = core::PgRowChecker::Statements::ExistsPerRow;
     }
+    auth_opts.old_versions = versions;
     m.row_check_metrics = std::make_unique<core::RowCheckMetrics>(m.registry);
-    auto make_checker = [&m, statements](unsigned) -> std::unique_ptr<core::RowChecker> {
+    m.policy_checker = std::make_unique<core::PolicyChecker>(
+        core::PolicyChecker::Options{m.config.auth_timeout_ms}, m.policies);
+    auto make_checker = [&m, statements, versions](unsigned) -> std::unique_ptr<core::RowChecker> {
+        if (versions)
+            return std::make_unique<core::PolicyRowChecker>(m.params, *m.policy_checker,
+                                                            *m.row_check_metrics);
         return std::make_unique<core::PgRowChecker>(m.params, statements, m.access,
                                                     m.config.auth_timeout_ms, *m.row_check_metrics,
                                                     std::chrono::seconds(30), &m.checks_stopping);
@@ -241,6 +282,7 @@ Status App::start() {
     m.http = std::make_unique<HttpServer>(m.io, *m.ctx);
     if (auto st = m.http->listen(m.config.listen_host(), m.config.port); !st) return st;
 
+    log_prerequisites(m.params, m.config.publication);
     m.authorizer->start();
     m.subscriptions->start();
     m.source->start();

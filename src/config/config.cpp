@@ -124,8 +124,10 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
             "database connections used for row-level security checks")
             ->group(g);
         opt(app, "--rls-strategy", c.rls_strategy, "RLS_STRATEGY",
-            "batched, or per-subscriber (the reference's method; a benchmark baseline)")
-            ->check(CLI::IsMember({"batched", "per-subscriber"}))
+            "batched (row versions decided by their policies), or a benchmark baseline: live-row "
+            "(the previous method: the live row probed by primary key) or per-subscriber (the "
+            "reference's method)")
+            ->check(CLI::IsMember({"batched", "live-row", "per-subscriber"}))
             ->group(g);
         opt(app, "--auth-timeout-ms", c.auth_timeout_ms, "AUTH_TIMEOUT_MS",
             "statement timeout of one row-level security check")

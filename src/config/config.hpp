@@ -77,9 +77,11 @@ struct Config {
     std::string jwt_claim_validators; ///< JWT_CLAIM_VALIDATORS: JSON object of required claims
     unsigned auth_pool_size = 4;      ///< AUTH_POOL_SIZE: connections for RLS checks
     std::uint32_t auth_timeout_ms = 5000; ///< AUTH_TIMEOUT_MS: statement_timeout of a check
-    /// RLS_STRATEGY: "batched" (per identity, many changes per statement, concurrent) or
-    /// "per-subscriber" (the reference's method: one check per subscriber per change, in
-    /// sequence on one connection) — the latter exists as the benchmark baseline.
+    /// RLS_STRATEGY: "batched" (each row version a change carries decided by the identity's
+    /// policies; per identity, many changes per statement, concurrent), or a benchmark
+    /// baseline: "live-row" (the previous method: the live row probed by primary key once the
+    /// change is visible, batched the same way) or "per-subscriber" (the reference's method:
+    /// one EXISTS per subscriber per change, in sequence on one connection).
     std::string rls_strategy = "batched";
 
     // --- embedded Postgres (used when no database is configured) ---

@@ -3,19 +3,37 @@
 #include "common/logging.hpp"
 
 #include <algorithm>
+#include <optional>
 
 namespace walcast::core {
 
 namespace {
 
-/// The row version a change's check decides: its new row (INSERT/UPDATE; DELETEs are not
-/// checked, as the reference).
+/// The row version a change's check decides: its new row (INSERT/UPDATE), or for a DELETE its
+/// old row (routed here only under REPLICA IDENTITY FULL, when the checker decides versions).
 RowVersion version_of(const ChangePayloads& p) {
     const capture::Change& c = p.change();
     RowVersion v;
     v.relation = c.relation.get();
-    v.values = c.new_tuple ? &*c.new_tuple : nullptr;
-    v.unchanged_from = c.old_is_full && c.old_tuple ? &*c.old_tuple : nullptr;
+    const pg::Tuple* full_old = c.old_is_full && c.old_tuple ? &*c.old_tuple : nullptr;
+    if (c.kind == capture::ChangeKind::Delete) {
+        v.values = full_old;
+    } else {
+        v.values = c.new_tuple ? &*c.new_tuple : nullptr;
+        v.unchanged_from = full_old;
+    }
+    v.txn = &c.txn;
+    return v;
+}
+
+/// The version before an UPDATE under REPLICA IDENTITY FULL: whether the subscriber may be
+/// shown old_record. Null when the change has none.
+std::optional<RowVersion> old_version_of(const ChangePayloads& p) {
+    const capture::Change& c = p.change();
+    if (c.kind != capture::ChangeKind::Update || !c.old_is_full || !c.old_tuple) return {};
+    RowVersion v;
+    v.relation = c.relation.get();
+    v.values = &*c.old_tuple;
     v.txn = &c.txn;
     return v;
 }
@@ -27,20 +45,34 @@ struct Authorizer::Batch {
     std::string key;
     IdentityPtr identity;
     std::vector<AuthWork> items;
-    /// Distinct changes in order of first appearance; request.rows[i] is changes[i]'s row.
+    /// Distinct changes in order of first appearance; request.rows[decides[i]] is the row
+    /// deciding changes[i], request.rows[old[i]] (when old[i] >= 0) its version before an
+    /// UPDATE.
     std::vector<const ChangePayloads*> changes;
+    std::vector<std::size_t> decides;
+    std::vector<std::ptrdiff_t> old;
     RowCheckRequest request;
 
-    void prepare() {
+    /// old_versions: also decide each UPDATE's version before (REPLICA IDENTITY FULL).
+    void prepare(bool old_versions) {
         std::unordered_map<const ChangePayloads*, std::size_t> index;
         for (const auto& w : items)
             if (index.emplace(w.payloads.get(), changes.size()).second)
                 changes.push_back(w.payloads.get());
         request.identity = identity;
         request.rows.clear();
-        for (const auto* c : changes)
+        for (const auto* c : changes) {
+            decides.push_back(request.rows.size());
             request.rows.push_back(version_of(*c));
-        request.verdicts.assign(changes.size(), RowVerdict::Failed);
+            auto before = old_versions ? old_version_of(*c) : std::nullopt;
+            old.push_back(before ? static_cast<std::ptrdiff_t>(request.rows.size()) : -1);
+            if (before) request.rows.push_back(*before);
+        }
+        request.verdicts.assign(request.rows.size(), RowVerdict::Failed);
+    }
+
+    RowVerdict verdict(std::size_t row) const {
+        return row < request.verdicts.size() ? request.verdicts[row] : RowVerdict::Failed;
     }
 };
 
@@ -122,14 +154,18 @@ void Authorizer::submit(std::vector<std::pair<IdentityPtr, AuthWork>>& work) {
     }
 }
 
-void Authorizer::finish(AuthWork& work, RowVerdict verdict, DeliveryRound& round) {
+void Authorizer::finish(AuthWork& work, RowVerdict verdict, DeliveryRound& round,
+                        bool old_record_hidden) {
     const PayloadFormat& format = work.subscription->format();
     switch (verdict) {
-    case RowVerdict::Visible:
+    case RowVerdict::Visible: {
         visible_.inc();
-        work.subscription->complete(work.slot, work.payloads->get(work.variant, format),
+        PayloadVariant pv = work.variant;
+        pv.old_record_omitted = old_record_hidden;
+        work.subscription->complete(work.slot, work.payloads->get(pv, format),
                                     std::move(work.ids), round);
         break;
+    }
     case RowVerdict::Hidden:
         hidden_.inc();
         work.subscription->skip(work.slot, round);
@@ -224,7 +260,7 @@ void Authorizer::worker_loop(unsigned index) {
 void Authorizer::check(RowChecker& checker, std::vector<Batch>& batches, DeliveryRound& round) {
     std::vector<RowCheckRequest*> all;
     for (auto& b : batches) {
-        b.prepare();
+        b.prepare(options_.old_versions);
         batch_changes_.observe(static_cast<double>(b.changes.size()));
         rows_checked_.inc(b.changes.size());
         all.push_back(&b.request);
@@ -277,10 +313,17 @@ void Authorizer::check(RowChecker& checker, std::vector<Batch>& batches, Deliver
             index.emplace(b.changes[i], i);
         for (auto& w : b.items) {
             auto it = index.find(w.payloads.get());
-            const RowVerdict v = it == index.end() || it->second >= b.request.verdicts.size()
-                                     ? RowVerdict::Failed
-                                     : b.request.verdicts[it->second];
-            finish(w, v, round);
+            if (it == index.end()) {
+                finish(w, RowVerdict::Failed, round);
+                continue;
+            }
+            const std::size_t i = it->second;
+            // The version before an UPDATE is shown only to who could see it (an error counts
+            // as not seen).
+            const bool old_hidden =
+                b.old[i] >= 0 &&
+                b.verdict(static_cast<std::size_t>(b.old[i])) != RowVerdict::Visible;
+            finish(w, b.verdict(b.decides[i]), round, old_hidden);
         }
     }
 }

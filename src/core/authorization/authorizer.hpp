@@ -47,6 +47,11 @@ struct AuthorizerOptions {
     std::size_t max_batch_changes = 256;   ///< distinct changes per identity per round
     std::size_t max_batch_identities = 16; ///< identities checked together in one round
     std::size_t max_pending = 200'000;     ///< work items queued before submit() waits
+    /// The checker decides the versions a change carries (PolicyRowChecker), not the live row:
+    /// DELETEs under REPLICA IDENTITY FULL are decided on their old row (the router routes
+    /// them here), and an UPDATE's old row under FULL decides whether old_record is shown.
+    /// Off for the baselines, which read the live row by key.
+    bool old_versions = false;
 };
 
 /// Thread-safe. Results are delivered from worker threads, in each channel's commit order.
@@ -71,6 +76,10 @@ public:
     /// Items queued or running.
     std::size_t pending() const;
 
+    /// AuthorizerOptions::old_versions: whether DELETEs under REPLICA IDENTITY FULL are decided
+    /// here on their old row (else they are delivered unchecked, reduced to the key).
+    bool decides_old_versions() const { return options_.old_versions; }
+
 private:
     struct Queue {
         IdentityPtr identity;
@@ -85,7 +94,10 @@ private:
     /// PerSubscriber: one round for every subscriber of one change; no narrowing.
     void check_per_subscriber(RowChecker& checker, std::vector<AuthWork>& batch,
                               DeliveryRound& round);
-    void finish(AuthWork& work, RowVerdict verdict, DeliveryRound& round);
+    /// Delivers (Visible; without old_record when old_record_hidden), skips (Hidden) or sends
+    /// an error row (Failed), and hands the ticket back.
+    void finish(AuthWork& work, RowVerdict verdict, DeliveryRound& round,
+                bool old_record_hidden = false);
 
     AuthorizerOptions options_;
     RowCheckerFactory make_checker_;

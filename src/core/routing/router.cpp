@@ -200,6 +200,9 @@ void Router::dispatch(const capture::ChangePtr& change) {
     const auto& rel = *change->relation;
     const bool is_delete = change->kind == capture::ChangeKind::Delete;
     const bool no_pk = !rel.has_primary_key();
+    // A DELETE whose old row is known and decided on it (issue 10).
+    const bool full_delete = is_delete && change->old_is_full && change->old_tuple &&
+                             authorizer_.decides_old_versions();
     ChangePayloadsPtr payloads;
     boost::container::small_vector<RoleView, 4> views;
     bool matched_any = false;
@@ -231,8 +234,10 @@ void Router::dispatch(const capture::ChangePtr& change) {
                 }
                 if (v.base.error != ErrorRow::None) v.base.columns.clear();
                 // With RLS enabled on the table a DELETE carries only the key, for every role
-                // (spec §6.4: the reference decides by the table, not the reader).
-                v.base.old_record_pk_only = is_delete && v.access->table_rls;
+                // (spec §6.4: the reference decides by the table, not the reader) — unless the
+                // deleted row is known (REPLICA IDENTITY FULL) and decided like any version:
+                // then the columns the role may read, to those who could see it.
+                v.base.old_record_pk_only = is_delete && v.access->table_rls && !full_delete;
             }
             views.push_back(std::move(v));
             view = views.end() - 1;
@@ -243,8 +248,8 @@ void Router::dispatch(const capture::ChangePtr& change) {
         if (!payloads)
             payloads = std::make_shared<ChangePayloads>(change, options_.max_record_bytes);
         matched_any = true;
-        const bool needs_check =
-            view->base.error == ErrorRow::None && !is_delete && view->access->rls;
+        const bool needs_check = view->base.error == ErrorRow::None && view->access &&
+                                 view->access->rls && (!is_delete || full_delete);
         const PayloadFormat& format = sub.format();
         for (auto& group : m.groups) {
             // select: listed columns plus every primary-key column (spec §5.6).

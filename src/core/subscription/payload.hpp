@@ -26,7 +26,10 @@ enum class ErrorRow : std::uint8_t {
 /// What one subscriber may see of a change.
 struct PayloadVariant {
     capture::ColumnMask columns;     ///< readable ∩ (select ∪ primary key); by column index
-    bool old_record_pk_only = false; ///< DELETE on a table with RLS on (spec §6.3)
+    bool old_record_pk_only = false; ///< DELETE on a table with RLS on (spec §6.3), unless
+                                     ///< decided on its old row (REPLICA IDENTITY FULL)
+    bool old_record_omitted = false; ///< UPDATE whose version before the subscriber could not
+                                     ///< see (RLS decided on row versions): old_record is {}
     ErrorRow error = ErrorRow::None;
     bool operator==(const PayloadVariant&) const = default;
 };

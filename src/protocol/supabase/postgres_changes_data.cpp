@@ -71,7 +71,10 @@ std::string render_change_data(const capture::Change& c, const core::PayloadVari
     }
     if (has_old) {
         out += ",\"old_record\":";
-        if (v.old_record_pk_only) {
+        if (v.old_record_omitted) {
+            // The subscriber could not see the version before this UPDATE.
+            out += "{}";
+        } else if (v.old_record_pk_only) {
             // DELETE on a table with RLS on: the primary key only (spec §6.3).
             capture::ColumnMask pk(rel.columns.size(), false);
             for (std::size_t i = 0; i < rel.columns.size(); ++i)
