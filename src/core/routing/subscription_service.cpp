@@ -6,6 +6,7 @@
 #include "pg/catalog.hpp"
 #include "pg/relation_loader.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <unordered_set>
 
@@ -32,7 +33,8 @@ struct SubscriptionService::State {
     std::vector<PublishedTable> tables;
     std::chrono::steady_clock::time_point tables_loaded{};
     std::unordered_map<pg::Oid, capture::RelationPtr> relations;
-    std::unordered_set<std::string> roles;
+    std::unordered_set<std::string> roles; ///< exist and walcast's user may assume them
+    std::unordered_set<std::string> unreadable_logged; ///< role '\0' table oid, logged once
     std::chrono::steady_clock::time_point access_checked{};
 
     Status ensure_connected(const pg::ConnectParams& params) {
@@ -52,6 +54,31 @@ struct SubscriptionService::State {
         roles.clear();
         tables_loaded = {};
         return {};
+    }
+
+    /// A table `role` may not read at all, with the GRANTs that fix it; logged once per role
+    /// and table (bounded by roles × published tables).
+    pg::SqlResult<UnreadableTable> unreadable_table(const std::string& role,
+                                                    const PublishedTable& t) {
+        auto r = conn.exec("SELECT has_schema_privilege($1, c.relnamespace, 'USAGE'),"
+                           " has_any_column_privilege($1, c.oid, 'SELECT')"
+                           " FROM pg_catalog.pg_class c WHERE c.oid = $2::oid",
+                           {role, std::to_string(t.oid)});
+        if (!r) return std::move(r).error();
+        UnreadableTable u{t.schema, t.table, r->size() == 0 || r->boolean(0, 0) != false, {}};
+        const bool select = r->size() > 0 && r->boolean(0, 1) == true;
+        const std::string who = conn.quote_ident(role);
+        if (!u.schema_usage)
+            u.fix = "GRANT USAGE ON SCHEMA " + conn.quote_ident(t.schema) + " TO " + who + ";";
+        if (!select || u.schema_usage)
+            u.fix += std::string(u.fix.empty() ? "" : " ") + "GRANT SELECT ON " +
+                     conn.quote_ident(t.schema) + "." + conn.quote_ident(t.table) + " TO " + who +
+                     ";";
+        if (unreadable_logged.insert(role + '\0' + std::to_string(t.oid)).second)
+            log::warn("a channel of role {} subscribed to {}.{}, which the role may not read: none "
+                      "of its changes are delivered to it. Fix: {}",
+                      role, t.schema, t.table, u.fix);
+        return u;
     }
 
     Status load_tables(const std::string& publication) {
@@ -161,6 +188,7 @@ void SubscriptionService::worker_loop() {
                 // Grants, RLS switches or keys changed: re-read relations and tables too.
                 st.relations.clear();
                 st.tables_loaded = {};
+                st.roles.clear(); // role memberships may have changed too
                 log::info("privileges or row-level security settings changed; access rules "
                           "reloaded");
             }
@@ -198,15 +226,28 @@ SubscribeOutcome SubscriptionService::handle(SubscribeRequest& req) {
     }
 
     const std::string& role = req.identity->role;
-    // 1. The token's role must exist (the reference casts claims_role to regrole).
+    // 1. The token's role must exist (the reference casts claims_role to regrole), and
+    // walcast's user must be able to assume it: row-level security is checked as the role
+    // (SET ROLE needs membership of the session user, with or without INHERIT — PostgreSQL
+    // docs, SET ROLE; pg_has_role(…, 'MEMBER') is that test and true for superusers).
     if (!st.roles.count(role)) {
-        auto r = st.conn.exec("SELECT 1 FROM pg_roles WHERE rolname = $1", {role});
+        auto r = st.conn.exec("SELECT pg_has_role(session_user, r.oid, 'MEMBER'), session_user"
+                              " FROM pg_catalog.pg_roles r WHERE r.rolname = $1",
+                              {role});
         if (!r) {
             fail(Kind::QueryFailed).message = r.error().describe();
             return out;
         }
         if (r->empty()) {
             fail(Kind::UnknownRole).role = role;
+            return out;
+        }
+        if (r->boolean(0, 0) != true) {
+            auto& e = fail(Kind::CannotAssumeRole);
+            e.role = role;
+            e.user = r->string(0, 1);
+            e.fix = "GRANT " + st.conn.quote_ident(role) + " TO " + st.conn.quote_ident(e.user) +
+                    ";";
             return out;
         }
         st.roles.insert(role);
@@ -253,6 +294,17 @@ SubscribeOutcome SubscriptionService::handle(SubscribeRequest& req) {
             }
             std::unordered_set<std::string> readable((*access)->readable_columns.begin(),
                                                      (*access)->readable_columns.end());
+            if (readable.empty() &&
+                std::none_of(out.unreadable.begin(), out.unreadable.end(), [&](const auto& u) {
+                    return u.schema == t->schema && u.table == t->table;
+                })) {
+                auto u = st.unreadable_table(role, *t);
+                if (!u) {
+                    fail(Kind::QueryFailed).message = u.error().describe();
+                    return out;
+                }
+                out.unreadable.push_back(std::move(u).value());
+            }
             if (!spec.filters.empty()) {
                 auto compiled =
                     CompiledFilter::compile(spec.filters, **rel, *st.normalizer, &readable);

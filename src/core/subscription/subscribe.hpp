@@ -39,6 +39,9 @@ struct SubscribeError {
         Unreachable,   ///< the database could not be reached (message)
         QueryFailed,   ///< a catalog question failed (message)
         UnknownRole,   ///< the identity's role does not exist (role)
+        /// walcast's database user may not SET ROLE to the identity's role (role, user), so
+        /// row-level security cannot be checked as it; `fix` is the GRANT that allows it
+        CannotAssumeRole,
         NoTable,       ///< no table of the publication matches bindings[binding]
         InvalidFilter, ///< bindings[binding]'s filter does not compile (filter)
         InvalidSelect, ///< bindings[binding] selects a column it may not (column)
@@ -46,9 +49,20 @@ struct SubscribeError {
     Kind kind = Kind::QueryFailed;
     std::size_t binding = 0; ///< which binding (NoTable, InvalidFilter, InvalidSelect)
     std::string message;     ///< Unreachable, QueryFailed: what failed, with the server's words
-    std::string role;        ///< UnknownRole
+    std::string role;        ///< UnknownRole, CannotAssumeRole
+    std::string user;        ///< CannotAssumeRole: walcast's database user (session_user)
+    std::string fix;         ///< CannotAssumeRole: the SQL that fixes it
     std::string column;      ///< InvalidSelect
     FilterError filter;      ///< InvalidFilter
+};
+
+/// A table of a successful request that the identity's role may not read at all: none of its
+/// changes will reach the channel (a protocol tells the subscriber).
+struct UnreadableTable {
+    std::string schema;
+    std::string table;
+    bool schema_usage = true; ///< false: the role lacks USAGE on the schema as well
+    std::string fix;          ///< the GRANT statement(s) that let the role read it, with ';'
 };
 
 /// What became of a SubscribeRequest.
@@ -57,6 +71,8 @@ struct SubscribeOutcome {
     /// reported it is matched against it.
     SubscriptionPtr subscription;
     std::optional<SubscribeError> error;
+    /// On success: the tables the bindings name that the role may not read (each once).
+    std::vector<UnreadableTable> unreadable;
 };
 
 } // namespace walcast::core

@@ -51,20 +51,21 @@ public:
         // The connection (and with it the session) stays alive until the outcome is handled
         // on the strand; a feature closed by then releases the subscription.
         auto deliver = [io = ch.io().lock(), self = weak_from_this(), &svc = subscriptions_,
-                        done =
-                            std::move(done)](core::SubscriptionPtr sub,
-                                             std::optional<supabase::JoinFailure> failure) mutable {
+                        done = std::move(done)](core::SubscriptionPtr sub,
+                                                std::optional<supabase::JoinFailure> failure,
+                                                std::vector<std::string> notices = {}) mutable {
             if (!io) {
                 if (sub) svc.unsubscribe(sub);
                 return;
             }
             io->post([self = std::move(self), &svc, done = std::move(done), sub = std::move(sub),
-                      failure = std::move(failure)]() mutable {
+                      failure = std::move(failure), notices = std::move(notices)]() mutable {
                 auto f = self.lock();
                 if (!f || f->closed_) {
                     if (sub) svc.unsubscribe(sub);
                     return;
                 }
+                f->notices_ = std::move(notices);
                 f->on_subscribed(std::move(sub), std::move(failure), done);
             });
         };
@@ -77,12 +78,17 @@ public:
                 });
             return;
         }
-        subscriptions_.subscribe(std::move(req), [deliver = std::move(deliver), specs = specs_](
-                                                     core::SubscribeOutcome o) mutable {
-            std::optional<supabase::JoinFailure> failure;
-            if (o.error) failure = supabase::describe_failure(*o.error, specs);
-            deliver(std::move(o.subscription), std::move(failure));
-        });
+        std::string role = req.identity->role;
+        subscriptions_.subscribe(
+            std::move(req), [deliver = std::move(deliver), specs = specs_,
+                             role = std::move(role)](core::SubscribeOutcome o) mutable {
+                std::optional<supabase::JoinFailure> failure;
+                if (o.error) failure = supabase::describe_failure(*o.error, specs);
+                std::vector<std::string> notices;
+                for (const auto& u : o.unreadable)
+                    notices.push_back(supabase::unreadable_table_message(role, u));
+                deliver(std::move(o.subscription), std::move(failure), std::move(notices));
+            });
     }
 
     void open(const std::function<void()>& before) override { sink_->open(before); }
@@ -91,11 +97,17 @@ public:
         if (ch.config().postgres_changes.bindings.empty()) return;
         if (error_) {
             ch.push_system("postgres_changes", "error", *error_);
-        } else if (auto gap = open_gap_ ? open_gap_() : std::nullopt) {
-            // Subscribed, but the stream is losing changes right now: say so, not "ok".
-            ch.push_system("postgres_changes", "error", "Subscribed to PostgreSQL, but " + *gap);
         } else {
-            ch.push_system("postgres_changes", "ok", "Subscribed to PostgreSQL");
+            if (auto gap = open_gap_ ? open_gap_() : std::nullopt) {
+                // Subscribed, but the stream is losing changes right now: say so, not "ok".
+                ch.push_system("postgres_changes", "error",
+                               "Subscribed to PostgreSQL, but " + *gap);
+            } else {
+                ch.push_system("postgres_changes", "ok", "Subscribed to PostgreSQL");
+            }
+            // Tables of the bindings the role may not read: nothing of them will arrive.
+            for (const auto& n : notices_)
+                ch.push_system("postgres_changes", "error", n);
         }
     }
 
@@ -120,6 +132,7 @@ private:
     std::shared_ptr<PostgresChangesSink> sink_;
     core::SubscriptionPtr subscription_;
     std::optional<std::string> error_; ///< binding error reported after the reply (no wait)
+    std::vector<std::string> notices_; ///< tables the role may not read (after the ok)
     bool closed_ = false;
     const bool wait_;
     /// The bindings echoed in the reply and their ids; kept from join() to on_subscribed().

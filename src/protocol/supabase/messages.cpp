@@ -141,6 +141,12 @@ JoinFailure describe_failure(const core::SubscribeError& e,
                                                         "role \"" + e.role + "\" does not exist",
                                                         "", "", false}),
                 std::string(invalid_params_code)};
+    case Kind::CannotAssumeRole:
+        // walcast's own (the reference runs as a superuser and never meets it).
+        return {"Unable to subscribe to changes: the server cannot assume role \"" + e.role +
+                    "\" of this token to check row-level security (its database user \"" +
+                    e.user + "\" is not a member of it). Fix: " + e.fix,
+                std::string(invalid_params_code)};
     case Kind::NoTable:
         return {unable_to_subscribe_message(spec), std::string(disabled_code)};
     case Kind::InvalidFilter:
@@ -151,6 +157,12 @@ JoinFailure describe_failure(const core::SubscribeError& e,
                 std::string(invalid_params_code)};
     }
     return {e.message, std::string(invalid_params_code)};
+}
+
+std::string unreadable_table_message(const std::string& role, const core::UnreadableTable& t) {
+    return "Role \"" + role + "\" may not read " + t.schema + "." + t.table +
+           (t.schema_usage ? " (no SELECT privilege)" : " (no USAGE on its schema)") +
+           ": its changes are not sent to this channel. Fix: " + t.fix;
 }
 
 } // namespace walcast::protocol::supabase

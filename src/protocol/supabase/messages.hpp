@@ -69,4 +69,10 @@ std::string gap_message(const capture::Gap& gap);
 JoinFailure describe_failure(const core::SubscribeError& error,
                              const std::vector<core::BindingSpec>& specs);
 
+/// walcast's `system` error (status "error", after "Subscribed to PostgreSQL") for a table of
+/// the bindings that the role may not read: "Role \"<role>\" may not read <schema>.<table> (no
+/// SELECT privilege | no USAGE on its schema): its changes are not sent to this channel. Fix:
+/// <GRANT …;>". The reference says nothing in this case.
+std::string unreadable_table_message(const std::string& role, const core::UnreadableTable& t);
+
 } // namespace walcast::protocol::supabase

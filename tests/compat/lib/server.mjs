@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 
-import { TEST_SECRET } from './tokens.mjs';
+import { TEST_SECRET, sign } from './tokens.mjs';
 import { waitUntil, WaitAborted } from './wait.mjs';
 
 /** Start-up (initdb + Postgres + replication stream) deadline on a slow, sanitized build. */
@@ -122,8 +122,12 @@ export class Walcast {
     // The realtime-js endpoint, the demo anon JWT and the database URL, wherever the banner
     // puts them.
     const ws = /(ws:\/\/[^\s/]+\/socket)\b/.exec(this.#stdout);
-    const anon = /anon JWT:\s+(\S+)/.exec(this.#stdout);
-    const psql = /psql "(postgresql:\/\/[^"]+)"/.exec(this.#stdout);
+    // With DATABASE_URL (not embedded) walcast prints neither: the caller's URL, an anon token.
+    const external = extraEnv.DATABASE_URL !== undefined;
+    const anon = /anon JWT:\s+(\S+)/.exec(this.#stdout) ??
+      (external ? [null, sign({ role: 'anon', exp: Math.floor(Date.now() / 1000) + 3600 }, { secret: env.JWT_SECRET })] : null);
+    const psql = /psql "(postgresql:\/\/[^"]+)"/.exec(this.#stdout) ??
+      (external ? [null, env.DATABASE_URL] : null);
     if (!ws || !anon || !psql) {
       await this.stop({ check: false });
       throw new Error(`cannot parse walcast's start-up output:\n${this.#stdout}`);
@@ -148,6 +152,8 @@ export class Walcast {
     // The embedded default creates its publication empty, as Supabase does (only the demo
     // table is added). These tests create their tables as they go and expect every one of them
     // streamed: recreate the publication FOR ALL TABLES, in one transaction, once, here.
+    // (A server on another's database, DATABASE_URL, uses the publication as it is.)
+    if (external) return;
     const pub = env.PUBLICATION ?? 'supabase_realtime';
     const ident = `"${pub.replaceAll('"', '""')}"`;
     await this.pool.query(`BEGIN; DROP PUBLICATION IF EXISTS ${ident}; ` +
