@@ -647,7 +647,8 @@ TEST(RlsPolicyVsPostgresTest, ValuesOfEveryTypeReachThePolicyExactlyAsStored) {
     const std::vector<std::string> rows = {
         "(1, 1, 9007199254740993, 123456789.123456789, 0.1, 0.1, true, 'plain', 'a', 'ab', 'n',"
         " '2024-01-02 03:04:05.123456', '2024-01-02 05:04:05+02', '2024-01-02', '23:59:59.999999',"
-        " '14:00:00+02', '1 year 2 mons -3 days 04:05:06.5', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',"
+        " '14:00:00+02', '1 year 2 mons -3 days 04:05:06.5', "
+        "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',"
         " '\\x00ff', 'happy', '{\"b\": [1, 2], \"a\": null}', '{ \"spaced\" :  1 }', '{1,NULL,3}',"
         " '{\"a,b\",\"c\\\"d\",\"\",NULL}', '192.168.0.1/24', '10.0.0.0/8', '(1.5,-2)', 7, 12.34,"
         " B'1010', 'odd')",
@@ -684,7 +685,8 @@ TEST(RlsPolicyVsPostgresTest, ValuesOfEveryTypeReachThePolicyExactlyAsStored) {
     checker.check(session, reqs);
     for (std::size_t i = 0; i < changes.size(); ++i)
         EXPECT_EQ(verdict_name(req.verdicts[i]), std::string("visible"))
-            << changes[i]->relation->table << " row " << (i / 2 + 1) << ": " << walcast::testing::describe(*changes[i]);
+            << changes[i]->relation->table << " row " << (i / 2 + 1) << ": "
+            << walcast::testing::describe(*changes[i]);
     EXPECT_TRUE(cache.find("types_reader", changes[1]->relation->oid)->whole_row);
     EXPECT_FALSE(cache.find("types_reader", changes[0]->relation->oid)->whole_row);
 }

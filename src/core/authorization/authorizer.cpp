@@ -162,8 +162,8 @@ void Authorizer::finish(AuthWork& work, RowVerdict verdict, DeliveryRound& round
         visible_.inc();
         PayloadVariant pv = work.variant;
         pv.old_record_omitted = old_record_hidden;
-        work.subscription->complete(work.slot, work.payloads->get(pv, format),
-                                    std::move(work.ids), round);
+        work.subscription->complete(work.slot, work.payloads->get(pv, format), std::move(work.ids),
+                                    round);
         break;
     }
     case RowVerdict::Hidden:

@@ -72,7 +72,7 @@ struct RowPolicy {
     /// the policy was built after that relation (a generated column, one outside the
     /// publication's column list): for it, rebuilding would not help. 0 = none seen.
     mutable std::atomic<std::uint64_t> absent_for{0};
-    std::string roles_fingerprint;     ///< catalog state of roles and memberships
+    std::string roles_fingerprint; ///< catalog state of roles and memberships
 };
 using RowPolicyPtr = std::shared_ptr<const RowPolicy>;
 

@@ -201,8 +201,8 @@ void Router::dispatch(const capture::ChangePtr& change) {
     const bool is_delete = change->kind == capture::ChangeKind::Delete;
     const bool no_pk = !rel.has_primary_key();
     // A DELETE whose old row is known and decided on it (issue 10).
-    const bool full_delete = is_delete && change->old_is_full && change->old_tuple &&
-                             authorizer_.decides_old_versions();
+    const bool full_delete =
+        is_delete && change->old_is_full && change->old_tuple && authorizer_.decides_old_versions();
     ChangePayloadsPtr payloads;
     boost::container::small_vector<RoleView, 4> views;
     bool matched_any = false;

@@ -33,7 +33,7 @@ struct SubscriptionService::State {
     std::vector<PublishedTable> tables;
     std::chrono::steady_clock::time_point tables_loaded{};
     std::unordered_map<pg::Oid, capture::RelationPtr> relations;
-    std::unordered_set<std::string> roles; ///< exist and walcast's user may assume them
+    std::unordered_set<std::string> roles;             ///< exist and walcast's user may assume them
     std::unordered_set<std::string> unreadable_logged; ///< role '\0' table oid, logged once
     std::chrono::steady_clock::time_point access_checked{};
 
@@ -246,8 +246,8 @@ SubscribeOutcome SubscriptionService::handle(SubscribeRequest& req) {
             auto& e = fail(Kind::CannotAssumeRole);
             e.role = role;
             e.user = r->string(0, 1);
-            e.fix = "GRANT " + st.conn.quote_ident(role) + " TO " + st.conn.quote_ident(e.user) +
-                    ";";
+            e.fix =
+                "GRANT " + st.conn.quote_ident(role) + " TO " + st.conn.quote_ident(e.user) + ";";
             return out;
         }
         st.roles.insert(role);

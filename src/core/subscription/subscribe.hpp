@@ -36,9 +36,9 @@ struct SubscribeRequest {
 /// Why a request failed. All bindings of a channel succeed or fail together.
 struct SubscribeError {
     enum class Kind : unsigned char {
-        Unreachable,   ///< the database could not be reached (message)
-        QueryFailed,   ///< a catalog question failed (message)
-        UnknownRole,   ///< the identity's role does not exist (role)
+        Unreachable, ///< the database could not be reached (message)
+        QueryFailed, ///< a catalog question failed (message)
+        UnknownRole, ///< the identity's role does not exist (role)
         /// walcast's database user may not SET ROLE to the identity's role (role, user), so
         /// row-level security cannot be checked as it; `fix` is the GRANT that allows it
         CannotAssumeRole,

@@ -144,8 +144,8 @@ JoinFailure describe_failure(const core::SubscribeError& e,
     case Kind::CannotAssumeRole:
         // walcast's own (the reference runs as a superuser and never meets it).
         return {"Unable to subscribe to changes: the server cannot assume role \"" + e.role +
-                    "\" of this token to check row-level security (its database user \"" +
-                    e.user + "\" is not a member of it). Fix: " + e.fix,
+                    "\" of this token to check row-level security (its database user \"" + e.user +
+                    "\" is not a member of it). Fix: " + e.fix,
                 std::string(invalid_params_code)};
     case Kind::NoTable:
         return {unable_to_subscribe_message(spec), std::string(disabled_code)};

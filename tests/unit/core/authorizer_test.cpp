@@ -307,8 +307,8 @@ TEST(AuthorizerTest, OldVersionsDecideDeletesAndWhetherAnUpdateShowsItsOldRecord
         for (std::size_t i = 0; i < changes.size(); ++i) {
             // Without old versions the router does not route DELETEs here.
             if (!old_versions && changes[i]->change().kind == K::Delete) continue;
-            w.push_back({sub->identity(),
-                         AuthWork{changes[i], {}, sub, sub->reserve(), {7}, i + 1}});
+            w.push_back(
+                {sub->identity(), AuthWork{changes[i], {}, sub, sub->reserve(), {7}, i + 1}});
         }
         const std::size_t n = w.size();
         h.submit(std::move(w));
