@@ -157,7 +157,10 @@ Result<std::vector<CheckItem>> check_prerequisites(const Connection& conn,
         auto grants = conn.exec(
             "SELECT DISTINCT format('%I.%I', n.nspname, c.relname), n.nspname FROM"
             " pg_publication_tables t"
-            " JOIN pg_class p ON p.oid = format('%I.%I', t.schemaname, t.tablename)::regclass"
+            // Joined by name, not cast to regclass: the cast needs USAGE on the schema, which
+            // walcast's user may lack (a table it cannot read is what this item reports).
+            " JOIN pg_namespace pn ON pn.nspname = t.schemaname"
+            " JOIN pg_class p ON p.relnamespace = pn.oid AND p.relname = t.tablename"
             " JOIN pg_class c ON c.oid = CASE WHEN p.relispartition THEN pg_partition_root(p.oid)"
             " ELSE p.oid END"
             " JOIN pg_namespace n ON n.oid = c.relnamespace"
