@@ -159,8 +159,9 @@ Status App::start() {
         core::PolicyChecker::Options{m.config.auth_timeout_ms}, m.policies);
     auto make_checker = [&m, statements, versions](unsigned) -> std::unique_ptr<core::RowChecker> {
         if (versions)
-            return std::make_unique<core::PolicyRowChecker>(m.params, *m.policy_checker,
-                                                            *m.row_check_metrics);
+            return std::make_unique<core::PolicyRowChecker>(
+                m.params, *m.policy_checker, *m.row_check_metrics, std::chrono::seconds(30),
+                &m.checks_stopping);
         return std::make_unique<core::PgRowChecker>(m.params, statements, m.access,
                                                     m.config.auth_timeout_ms, *m.row_check_metrics,
                                                     std::chrono::seconds(30), &m.checks_stopping);
