@@ -76,7 +76,7 @@ void run_alter_differential(const pg::ConnectParams& admin_params,
             [&] { return table_lines(trigger->sink, "s").size() >= alter_changes; }, 30s))
             << join(table_lines(trigger->sink, "s"));
         trigger_lines = table_lines(trigger->sink, "s");
-        EXPECT_EQ(trigger->source.stats().corrupt_events, 0u);
+        EXPECT_EQ(trigger->source.trigger_stats().corrupt_events, 0u);
     }
     ASSERT_TRUE(
         wait_until([&] { return table_lines(logical.sink, "s").size() >= alter_changes; }, 30s));

@@ -68,7 +68,7 @@ public:
     void on_change(const capture::ChangePtr& change) override {
         std::lock_guard lock(m_);
         if (!in_txn_) violations_.push_back("change outside a transaction");
-        if (change->txn.commit_lsn != current_.commit_lsn)
+        if (change->txn.commit_position != current_.commit_position)
             violations_.push_back("change with another transaction's position");
         if (change->sequence <= last_sequence_) violations_.push_back("sequence not increasing");
         last_sequence_ = change->sequence;
@@ -78,13 +78,13 @@ public:
             lines_.push_back(describe(*change));
         }
     }
-    void on_commit(const capture::TransactionInfo& txn, pg::Lsn end) override {
+    void on_commit(const capture::TransactionInfo& txn, capture::Position end) override {
         {
             std::lock_guard lock(m_);
             if (!in_txn_) violations_.push_back("commit outside a transaction");
             if (!ends_.empty() && end.value <= ends_.back())
                 violations_.push_back("commit position not increasing");
-            if (txn.commit_lsn != current_.commit_lsn)
+            if (txn.commit_position != current_.commit_position)
                 violations_.push_back("commit of another transaction");
             in_txn_ = false;
             ends_.push_back(end.value);
@@ -173,7 +173,7 @@ struct TriggerCapture {
     TriggerCapture(const pg::ConnectParams& params, capture::trigger::TriggerSourceOptions o,
                    bool keep = true)
         : sink(keep), source(params, std::move(o), sink) {
-        sink.confirm = [this](std::uint64_t end) { source.confirm(end); };
+        sink.confirm = [this](std::uint64_t end) { source.confirm(capture::Position{end}); };
     }
     /// Starts and waits until reading; false (with the reason in the failure) otherwise.
     ::testing::AssertionResult start() {
@@ -192,7 +192,7 @@ struct LogicalCapture {
 
     LogicalCapture(const pg::ConnectParams& params, const std::string& publication)
         : source(params, logical_options(publication), sink) {
-        sink.confirm = [this](std::uint64_t end) { source.confirm(pg::Lsn{end}); };
+        sink.confirm = [this](std::uint64_t end) { source.confirm(capture::Position{end}); };
     }
     static capture::LogicalSourceOptions logical_options(const std::string& publication) {
         capture::LogicalSourceOptions o;

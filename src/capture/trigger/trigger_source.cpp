@@ -146,7 +146,10 @@ struct TriggerSource::Batch {
 
 TriggerSource::TriggerSource(pg::ConnectParams params, TriggerSourceOptions options,
                              ChangeSink& sink)
-    : params_(std::move(params)), options_(std::move(options)), sink_(sink) {}
+    : params_(std::move(params)), options_(std::move(options)), sink_(sink) {
+    // pg_stat_activity tells the capture connections from walcast's others.
+    params_.application_name = "walcast_capture";
+}
 
 TriggerSource::~TriggerSource() {
     stop();
@@ -164,11 +167,62 @@ void TriggerSource::stop() {
     if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
-void TriggerSource::confirm(std::uint64_t end) {
+void TriggerSource::confirm(Position end) {
     std::uint64_t cur = confirmed_.load(std::memory_order_relaxed);
-    while (cur < end && !confirmed_.compare_exchange_weak(cur, end, std::memory_order_release,
-                                                          std::memory_order_relaxed)) {
+    while (cur < end.value &&
+           !confirmed_.compare_exchange_weak(cur, end.value, std::memory_order_release,
+                                             std::memory_order_relaxed)) {
     }
+}
+
+SourceHealth TriggerSource::health() const {
+    SourceHealth h;
+    std::lock_guard lock(state_mutex_);
+    h.finished = finished_.load(std::memory_order_acquire);
+    h.fatal = fatal_error_.has_value();
+    if (h.fatal) {
+        h.reason = fatal_error_->message;
+        return h;
+    }
+    if (!up_.load(std::memory_order_acquire)) {
+        h.reason = down_reason_.empty() ? std::string("trigger capture starting") : down_reason_;
+        return h;
+    }
+    if (missing_tables_.load(std::memory_order_relaxed) > 0) {
+        h.reason = problems_;
+        return h;
+    }
+    h.up = true;
+    return h;
+}
+
+SourceStats TriggerSource::stats() const {
+    const auto t = trigger_stats();
+    SourceStats s;
+    s.received = Position{t.received};
+    s.confirmed = Position{t.confirmed};
+    s.lag_ms = t.lag_ms;
+    s.transactions = t.transactions;
+    s.changes = t.changes;
+    s.reconnects = t.reconnects;
+    return s;
+}
+
+std::optional<Position> TriggerSource::parse_position(std::string_view text) const {
+    return parse_position_text(text);
+}
+
+std::optional<Position> TriggerSource::parse_position_text(std::string_view text) {
+    const auto dot = text.find('.');
+    if (dot == std::string_view::npos || dot == 0 || dot + 1 == text.size()) return std::nullopt;
+    std::uint64_t batch = 0, ordinal = 0;
+    auto b = std::from_chars(text.data(), text.data() + dot, batch);
+    auto o = std::from_chars(text.data() + dot + 1, text.data() + text.size(), ordinal);
+    if (b.ec != std::errc() || b.ptr != text.data() + dot || o.ec != std::errc() ||
+        o.ptr != text.data() + text.size() || ordinal > max_ordinal ||
+        batch >= (std::uint64_t{1} << (64 - ordinal_bits)))
+        return std::nullopt;
+    return Position{(batch << ordinal_bits) | ordinal};
 }
 
 std::string TriggerSource::down_reason() const {
@@ -192,12 +246,12 @@ std::string TriggerSource::consumer_name() const {
     return consumer_name_.empty() ? options_.consumer : consumer_name_;
 }
 
-std::string TriggerSource::format_position(std::uint64_t position) {
+std::string TriggerSource::position_text(std::uint64_t position) {
     return std::to_string(position >> ordinal_bits) + "." +
            std::to_string(position & max_ordinal);
 }
 
-TriggerSourceStats TriggerSource::stats() const {
+TriggerSourceStats TriggerSource::trigger_stats() const {
     TriggerSourceStats s;
     s.up = stream_up();
     s.received = received_.load(std::memory_order_acquire);
@@ -245,6 +299,7 @@ void TriggerSource::run() {
         std::string reason = st ? std::string("trigger capture stopped") : st.error().message;
         set_down(reason);
         read_conn_ = pg::Connection();
+        loader_.reset();
         catalog_.reset();
         ctl_conn_ = pg::Connection();
         registered_ = false;
@@ -280,6 +335,7 @@ Status TriggerSource::connect_and_register() {
     if (!ctl) return std::move(ctl).error();
     ctl_conn_ = std::move(ctl).value();
     catalog_.emplace(ctl_conn_);
+    loader_.emplace(*catalog_);
 
     // Installed, in this version, for this publication?
     auto v = ctl_conn_.exec("SELECT to_regprocedure('walcast.version()') IS NOT NULL");
@@ -537,61 +593,37 @@ Result<std::shared_ptr<const TriggerSource::Layout>> TriggerSource::layout(int i
         return make_error(Errc::Protocol,
                           "layout " + std::to_string(id) + " is malformed in walcast.layout");
 
-    auto rel = std::make_shared<Relation>();
-    rel->oid = static_cast<pg::Oid>(to_u64(text_at(res, 0, 0)));
-    rel->schema = text_at(res, 0, 1);
-    rel->table = text_at(res, 0, 2);
-    switch (text_at(res, 0, 3).c_str()[0]) {
-    case 'n':
-        rel->replica_identity = ReplicaIdentity::Nothing;
-        break;
-    case 'f':
-        rel->replica_identity = ReplicaIdentity::Full;
-        break;
-    case 'i':
-        rel->replica_identity = ReplicaIdentity::Index;
-        break;
-    default:
-        rel->replica_identity = ReplicaIdentity::Default;
-        break;
-    }
+    // The relation as pgoutput's Relation message would describe it (published columns with
+    // their identity-key flags), described by the one RelationLoader like the logical source's.
+    pg::pgoutput::Relation message;
+    message.oid = static_cast<pg::Oid>(to_u64(text_at(res, 0, 0)));
+    message.namespace_name = text_at(res, 0, 1);
+    message.name = text_at(res, 0, 2);
+    message.replica_identity = text_at(res, 0, 3).c_str()[0];
     auto l = std::make_shared<Layout>();
     l->id = id;
     l->fields = names->size();
-    std::vector<pg::Oid> type_oids;
     for (std::size_t i = 0; i < names->size(); ++i) {
         const std::string& f = (*flags)[i];
         if (f.find('g') != std::string::npos || f.find('x') != std::string::npos) {
             l->column_of_field.push_back(-1);
             continue;
         }
-        l->column_of_field.push_back(static_cast<int>(rel->columns.size()));
-        Column c;
+        l->column_of_field.push_back(static_cast<int>(message.columns.size()));
+        pg::pgoutput::RelationColumn c;
         c.name = (*names)[i];
+        c.type_oid = static_cast<pg::Oid>(to_u64((*types)[i]));
         c.type_modifier = static_cast<std::int32_t>(to_i64((*typmods)[i]));
         c.is_identity_key = f.find('k') != std::string::npos;
-        c.is_primary_key = f.find('p') != std::string::npos;
-        type_oids.push_back(static_cast<pg::Oid>(to_u64((*types)[i])));
-        rel->columns.push_back(std::move(c));
+        message.columns.push_back(std::move(c));
     }
-    auto resolved = catalog_->types(type_oids);
-    if (!resolved) {
-        Error e = std::move(resolved).error();
-        e.code = Errc::Unavailable;
-        return std::move(e.context("resolving column types"));
+    auto description = loader_->describe(message);
+    if (!description) {
+        Error e = std::move(description).error();
+        e.code = Errc::Unavailable; // retried: a layout is never skipped for a query failure
+        return std::move(e.context("describing layout " + std::to_string(id)));
     }
-    auto cat_cols = catalog_->columns(rel->oid);
-    if (!cat_cols) {
-        Error e = std::move(cat_cols).error();
-        e.code = Errc::Unavailable;
-        return std::move(e.context("reading columns"));
-    }
-    for (std::size_t i = 0; i < rel->columns.size(); ++i) {
-        rel->columns[i].type = (*resolved)[i];
-        for (const auto& cc : *cat_cols)
-            if (cc.name == rel->columns[i].name) rel->columns[i].collation = cc.collation;
-    }
-    l->relation = std::move(rel);
+    l->relation = make_relation(std::move(description).value());
     layouts_.emplace(id, l);
     sink_.on_relation(l->relation);
     return std::shared_ptr<const Layout>(l);
@@ -668,6 +700,11 @@ Status TriggerSource::read_batch(const std::shared_ptr<Batch>& batch, std::int64
         return make_error(Errc::Unavailable,
                           std::string("sending the batch query: ") + PQerrorMessage(conn));
 
+    reading_ = true;
+    struct Reading {
+        bool& flag;
+        ~Reading() { flag = false; }
+    } reading_guard{reading_};
     std::int64_t cur_tx_last = 0;
     bool tx_open = false;  // a transaction's rows are being read
     bool tx_begun = false; // … and on_begin was called for it
@@ -685,8 +722,10 @@ Status TriggerSource::read_batch(const std::shared_ptr<Batch>& batch, std::int64
             transactions_.fetch_add(1, std::memory_order_relaxed);
             received_.store(position, std::memory_order_release);
             handed_.push_back(Handed{position, cur_tx_last, batch});
-            sink_.on_commit(txn, pg::Lsn{position});
+            sink_.on_commit(txn, Position{position});
         }
+        // A long batch writes its progress too (between transactions; ctl_conn_ is free).
+        if (auto st = persist(false); !st && !failure) failure = std::move(st).error();
         last_done = cur_tx_last;
         tx_open = false;
         tx_begun = false;
@@ -735,8 +774,7 @@ Status TriggerSource::read_batch(const std::shared_ptr<Batch>& batch, std::int64
             cur_tx_last = tx_last;
             tx_open = true;
             const std::uint64_t xid = to_u64(text_at(raw, 0, 1));
-            txn = TransactionInfo{static_cast<std::uint32_t>(xid), pg::Lsn{position},
-                                  to_i64(text_at(raw, 0, 2))};
+            txn = TransactionInfo{xid, true, Position{position}, to_i64(text_at(raw, 0, 2))};
         }
         had_events = true;
 
@@ -835,11 +873,14 @@ Status TriggerSource::read_batch(const std::shared_ptr<Batch>& batch, std::int64
         if (tx_open && tx_begun)
             log::warn("trigger capture: transaction at {} was cut off after some of its changes; "
                       "it is read again from its start",
-                      format_position(position));
+                      position_text(position));
         return std::move(*failure);
     }
     if (split) return {};
     finish_txn();
+    if (batch->id != 0)
+        log::debug("trigger capture: batch {} ({}, {}] read up to ordinal {}", batch->id,
+                   batch->s1.to_string(), batch->s2.to_string(), ordinal);
     return {};
 }
 
@@ -872,6 +913,8 @@ Status TriggerSource::maintenance() {
             if (action == "missing") ++missing;
         } else if (action == "busy") {
             log::info("trigger capture: {} {}", relation, detail);
+        } else if (action == "restamped") {
+            log::debug("trigger capture: {} {}", relation, detail);
         } else {
             log::info("trigger capture: {} {} ({})", action, relation, detail);
         }
@@ -903,55 +946,52 @@ Status TriggerSource::maintenance() {
 
 Status TriggerSource::persist(bool force) {
     const std::uint64_t confirmed = confirmed_.load(std::memory_order_acquire);
-    std::optional<Handed> last;
+    // What may be written: after the last confirmed transaction, the batch it belongs to done up
+    // to it; with nothing handed on unconfirmed between batches, the reader's own snapshot.
     while (!handed_.empty() && handed_.front().position <= confirmed) {
-        last = std::move(handed_.front());
+        const Handed& h = handed_.front();
+        pending_ = Durable{h.batch->s1, h.batch->s2, true, h.batch->id, h.tx_last,
+                           static_cast<std::uint32_t>(h.position & max_ordinal), h.position};
         handed_.pop_front();
     }
-    // The state to write: between batches with everything confirmed, the reader's own
-    // snapshot; otherwise the batch of the last confirmed transaction, done up to it.
-    Snapshot s1, s2;
-    bool has_batch = false;
-    std::uint64_t batch_id = 0, position = 0;
-    std::int64_t done_last = 0;
-    std::uint32_t done_ordinal = 0;
-    if (handed_.empty() && open_) {
-        s1 = open_->batch->s1;
-        s2 = open_->batch->s2;
-        has_batch = true;
-        batch_id = open_->batch->id;
-        done_last = open_->done_last;
-        done_ordinal = open_->done_ordinal;
-        position = (batch_id << ordinal_bits) | done_ordinal;
-    } else if (handed_.empty()) {
-        s1 = s1_;
-        batch_id = batch_id_;
-        position = (batch_id_ << ordinal_bits) | max_ordinal;
-    } else if (last) {
-        s1 = last->batch->s1;
-        s2 = last->batch->s2;
-        has_batch = true;
-        batch_id = last->batch->id;
-        done_last = last->tx_last;
-        done_ordinal = static_cast<std::uint32_t>(last->position & max_ordinal);
-        position = last->position;
-    } else {
-        return {}; // nothing newly confirmed
+    if (handed_.empty() && !reading_) {
+        if (open_)
+            pending_ = Durable{open_->batch->s1,      open_->batch->s2,
+                               true,                  open_->batch->id,
+                               open_->done_last,      open_->done_ordinal,
+                               (open_->batch->id << ordinal_bits) | open_->done_ordinal};
+        else
+            pending_ = Durable{s1_, {}, false, batch_id_, 0, 0,
+                               (batch_id_ << ordinal_bits) | max_ordinal};
     }
-    const bool advanced = position > persisted_position_;
-    const bool moved = !has_batch && !(s1 == persisted_s1_);
-    if (!advanced && !moved) return {};
+    if (!pending_) return {};
+    const Durable d = *pending_;
+    const bool advanced = d.position > persisted_position_;
+    const bool moved = !d.has_batch && !(d.s1 == persisted_s1_);
+    if (!advanced && !moved) {
+        pending_.reset();
+        return {};
+    }
     const auto since = Clock::now() - last_persist_;
     if (!force && !(advanced && since >= options_.persist_interval) &&
         !(moved && since >= idle_persist_interval))
         return {};
+    const Snapshot& s1 = d.s1;
+    const Snapshot& s2 = d.s2;
+    const bool has_batch = d.has_batch;
+    const std::uint64_t batch_id = d.batch_id;
+    const std::int64_t done_last = d.done_last;
+    const std::uint32_t done_ordinal = d.done_ordinal;
+    const std::uint64_t position = d.position;
     auto r = ctl_conn_.exec(
         "SELECT walcast.save_position($1, $2::pg_snapshot, $3::pg_snapshot, $4, $5, $6)",
         {std::to_string(consumer_id_), s1.to_string(),
          has_batch ? std::optional<std::string>(s2.to_string()) : std::nullopt,
          std::to_string(batch_id), std::to_string(done_last), std::to_string(done_ordinal)});
     if (!r) return std::move(r).error().context("saving the read position");
+    log::debug("trigger capture: read position {} saved", position_text(position));
     last_persist_ = Clock::now();
+    pending_.reset();
     persisted_position_ = std::max(persisted_position_, position);
     persisted_.store(persisted_position_, std::memory_order_release);
     if (!has_batch) persisted_s1_ = s1;

@@ -5,10 +5,12 @@
 #pragma once
 
 #include "capture/change_sink.hpp"
+#include "capture/source.hpp"
 #include "capture/trigger/snapshot.hpp"
 #include "common/result.hpp"
 #include "pg/catalog.hpp"
 #include "pg/connection.hpp"
+#include "pg/relation_loader.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -80,32 +82,42 @@ struct TriggerSourceStats {
 /// by their last event id and changes by event id — a transaction that waited for another's
 /// row lock comes after it, and each row's changes keep their order.
 ///
-/// Positions (the `end` of on_commit, TransactionInfo::commit_lsn until the Position type
-/// lands): (batch number << 24) | ordinal in the batch; stable across restarts for the
-/// transactions of a persisted batch, so a transaction delivered again after a crash carries
-/// the same position.
+/// Positions (TransactionInfo::commit_position, equal to the `end` of on_commit): (batch number
+/// << 24) | ordinal in the batch, printed "batch.ordinal". Batch numbers continue across
+/// restarts; the batch a persisted position is inside is read again with its own snapshots, so
+/// its transactions keep their positions, while unacknowledged transactions of later batches
+/// may come back in a differently cut batch. TransactionInfo::xid is the full xid8.
 ///
 /// Delivery: within one process each transaction is handed on once, also across reconnects.
-/// Across restarts every transaction not covered by the persisted position (only confirmed
-/// positions are persisted) is handed on again — none is skipped.
-class TriggerSource {
+/// Across restarts (stop, SIGKILL, crash) transactions up to the persisted position — written
+/// only for confirmed positions, at most persist_interval after confirm(), and at stop() — are
+/// never handed on again; every later one is, so none is lost.
+class TriggerSource final : public Source {
 public:
     /// params: the database (walcast's session options; the capture trigger renders values
     /// with the same ones). sink must outlive the source.
     TriggerSource(pg::ConnectParams params, TriggerSourceOptions options, ChangeSink& sink);
-    ~TriggerSource(); ///< stops and joins
+    ~TriggerSource() override; ///< stops and joins
     TriggerSource(const TriggerSource&) = delete;
     TriggerSource& operator=(const TriggerSource&) = delete;
 
+    // --- capture::Source ---
+    std::string_view kind() const override { return "trigger"; }
     /// Starts the capture thread; returns at once. Call once.
-    void start();
+    void start() override;
     /// Stops the thread, writes the last confirmed position, removes a non-durable consumer,
     /// joins. Idempotent. Must not be called from a sink callback.
-    void stop();
-
+    void stop() override;
     /// Consumers report that every change of the transactions up to position end (a value
     /// from on_commit) has been handed on; only then is it written as the read position.
-    void confirm(std::uint64_t end);
+    void confirm(Position end) override;
+    /// Up while reading with every captured table's triggers in place: dropped or disabled
+    /// capture triggers (changes are being lost) make it not up, with the tables and the fix.
+    SourceHealth health() const override;
+    SourceStats stats() const override;
+    /// "batch.ordinal", e.g. "12.3".
+    std::string format_position(Position p) const override { return position_text(p.value); }
+    std::optional<Position> parse_position(std::string_view text) const override;
 
     /// True while connected, registered and reading.
     bool stream_up() const { return up_.load(std::memory_order_acquire); }
@@ -117,12 +129,14 @@ public:
     std::string problems() const;
     std::optional<Error> fatal_error() const;
     bool finished() const { return finished_.load(std::memory_order_acquire); }
-    TriggerSourceStats stats() const;
+    TriggerSourceStats trigger_stats() const;
     /// The consumer in use (the generated name of a non-durable one once registered).
     std::string consumer_name() const;
 
     /// "<batch>.<ordinal>" (e.g. "12.3"); "0.0" for none.
-    static std::string format_position(std::uint64_t position);
+    static std::string position_text(std::uint64_t position);
+    /// The inverse of position_text; nullopt for anything else.
+    static std::optional<Position> parse_position_text(std::string_view text);
     static constexpr unsigned ordinal_bits = 24;
 
 private:
@@ -166,6 +180,7 @@ private:
     pg::Connection read_conn_; ///< REPEATABLE READ snapshots and the batch query
     pg::Connection ctl_conn_;  ///< consumer lock and position, reconcile, maintain, catalog
     std::optional<pg::Catalog> catalog_;
+    std::optional<pg::RelationLoader> loader_;
     int consumer_id_ = 0;
     bool registered_ = false;
     bool in_read_txn_ = false;
@@ -177,7 +192,18 @@ private:
     std::int64_t seq_at_s1_ = -1;  ///< event_seq read just before s1_ (-1: unknown)
     std::uint64_t batch_id_ = 0;   ///< number of the last non-empty batch
     std::optional<OpenBatch> open_;
-    std::deque<Handed> handed_; ///< handed on, not yet persisted as confirmed
+    std::deque<Handed> handed_; ///< handed on, not yet known confirmed
+    /// A read position to write to walcast.consumer (see persist()).
+    struct Durable {
+        Snapshot s1, s2;
+        bool has_batch = false; ///< s2 and the done_* fields apply
+        std::uint64_t batch_id = 0;
+        std::int64_t done_last = 0;
+        std::uint32_t done_ordinal = 0;
+        std::uint64_t position = 0; ///< what it covers, comparable with positions handed on
+    };
+    std::optional<Durable> pending_; ///< confirmed, not yet written
+    bool reading_ = false;           ///< inside read_batch()
     std::uint64_t persisted_position_ = 0;
     Snapshot persisted_s1_;
     std::chrono::steady_clock::time_point last_persist_{};

@@ -65,7 +65,7 @@ BEGIN%2$s
                            (r.rn - 1) / 1000 + (r.cum - octet_length(r.t)) / 4194304 AS chunk
                       FROM (SELECT x.t, row_number() OVER () AS rn,
                                    sum(octet_length(x.t)) OVER (ROWS UNBOUNDED PRECEDING) AS cum
-                              FROM (SELECT n::text AS t FROM walcast_new n) x) r) s
+                              FROM (SELECT (n.*)::text AS t FROM walcast_new n) x) r) s
              GROUP BY s.chunk ORDER BY s.chunk) c;
   ELSIF TG_OP = 'UPDATE' THEN
     INSERT INTO %1$s (ev_id, ev_rel, ev_layout, ev_op, ev_new, ev_old)
@@ -76,10 +76,10 @@ BEGIN%2$s
                                                  - octet_length(od.t)) / 4194304 AS chunk
                       FROM (SELECT x.t, row_number() OVER () AS rn,
                                    sum(octet_length(x.t)) OVER (ROWS UNBOUNDED PRECEDING) AS cum
-                              FROM (SELECT n::text AS t FROM walcast_new n) x) nw
+                              FROM (SELECT (n.*)::text AS t FROM walcast_new n) x) nw
                       JOIN (SELECT x.t, row_number() OVER () AS rn,
                                    sum(octet_length(x.t)) OVER (ROWS UNBOUNDED PRECEDING) AS cum
-                              FROM (SELECT o::text AS t FROM walcast_old o) x) od
+                              FROM (SELECT (o.*)::text AS t FROM walcast_old o) x) od
                         ON od.rn = nw.rn) s
              GROUP BY s.chunk ORDER BY s.chunk) c;
   ELSE
@@ -90,7 +90,7 @@ BEGIN%2$s
                            (r.rn - 1) / 1000 + (r.cum - octet_length(r.t)) / 4194304 AS chunk
                       FROM (SELECT x.t, row_number() OVER () AS rn,
                                    sum(octet_length(x.t)) OVER (ROWS UNBOUNDED PRECEDING) AS cum
-                              FROM (SELECT o::text AS t FROM walcast_old o) x) r) s
+                              FROM (SELECT (o.*)::text AS t FROM walcast_old o) x) r) s
              GROUP BY s.chunk ORDER BY s.chunk) c;
   END IF;
   RETURN NULL;
@@ -305,9 +305,11 @@ $$)SQL");
     // Brings the capture triggers in line with the publication: installs them on tables that
     // joined it, removes them from tables that left it, re-stamps a table whose layout changed
     // (ALTER TABLE), and reports dropped or disabled triggers (or reinstalls them when repair).
+    // Without the event trigger it also renews the catalog stamp of triggers whose table's
+    // catalog rows changed for other reasons (GRANT, …).
     // only_relids: restrict to these tables (the DDL event trigger passes what a command touched).
-    // One row per finding: action added | removed | layout | repaired | missing | unsupported
-    // | busy, with the relation and a sentence naming the fix where there is one.
+    // One row per finding: action added | removed | layout | restamped | repaired | missing |
+    // unsupported | busy, with the relation and a sentence naming the fix where there is one.
     s.push_back(R"SQL(CREATE OR REPLACE FUNCTION walcast.reconcile(repair boolean DEFAULT false,
   only_relids oid[] DEFAULT NULL)
 RETURNS TABLE (action text, relid oid, relation text, detail text)
@@ -325,6 +327,7 @@ DECLARE
   level text;
   qname text;
   stamp text;
+  checks boolean;
 BEGIN
   PERFORM pg_advisory_xact_lock(2003986275, 0);
   PERFORM set_config('walcast.reconciling', 'on', true);
@@ -344,6 +347,7 @@ BEGIN
   THEN
     PERFORM walcast.define_capture(q.cur_table) FROM walcast.queue q;
   END IF;
+  SELECT q.layout_checks INTO checks FROM walcast.queue q;
 
   -- Tables that left the publication or no longer exist.
   FOR r IN
@@ -440,13 +444,15 @@ BEGIN
       RETURN NEXT;
       CONTINUE;
     END IF;
+    -- Up to date: same layout and level, all four triggers, and (only where statements check
+    -- their stamp, without the event trigger) the stamp they were created at.
     IF cur.layout_id IS NOT NULL AND cur.layout_id = lid AND cur.row_level = row_level
        AND missing = '{}'
-       AND EXISTS (SELECT 1 FROM pg_trigger g
-                    WHERE g.tgrelid = r.relid AND g.tgname = 'walcast_insert'
-                      AND g.tgnargs = 2
-                      AND split_part(encode(g.tgargs, 'escape'), '\000', 2)
-                          = walcast.layout_stamp(r.relid)) THEN
+       AND (NOT checks OR EXISTS (
+             SELECT 1 FROM pg_trigger g
+              WHERE g.tgrelid = r.relid AND g.tgname = 'walcast_insert' AND g.tgnargs = 2
+                AND split_part(encode(g.tgargs, 'escape'), '\000', 2)
+                    = walcast.layout_stamp(r.relid))) THEN
       CONTINUE;
     END IF;
     BEGIN
@@ -490,10 +496,13 @@ BEGIN
                                         row_level = EXCLUDED.row_level;
       action := CASE WHEN cur.layout_id IS NULL THEN 'added'
                      WHEN missing <> '{}' THEN 'repaired'
-                     ELSE 'layout' END;
+                     WHEN cur.layout_id <> lid OR cur.row_level <> row_level THEN 'layout'
+                     ELSE 'restamped' END;
       detail := CASE WHEN cur.layout_id IS NULL THEN 'capture triggers installed'
                      WHEN missing <> '{}' THEN 'capture triggers reinstalled'
-                     ELSE 'columns changed: events are now stamped with layout ' || lid END;
+                     WHEN cur.layout_id <> lid OR cur.row_level <> row_level
+                       THEN 'columns changed: events are now stamped with layout ' || lid
+                     ELSE 'catalog stamp renewed (layout ' || lid || ' unchanged)' END;
     EXCEPTION WHEN lock_not_available OR insufficient_privilege THEN
       action := 'busy';
       detail := 'capture triggers could not be installed (' || SQLERRM || '); retried later';
