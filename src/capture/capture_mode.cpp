@@ -7,12 +7,9 @@ Result<CaptureSupport> probe_capture(const pg::Connection& conn) {
                        "(SELECT rolreplication OR rolsuper FROM pg_roles "
                        " WHERE rolname = current_user), "
                        "to_regprocedure('walcast.version()') IS NOT NULL, current_user");
-    if (!r) return std::move(r).error().context("checking the database for capture");
+    if (!r) return std::move(r).error().to_error().context("checking the database for capture");
     CaptureSupport s;
-    auto v = [&](int col) {
-        auto f = pg::field(r->get(), 0, col);
-        return f ? std::string(*f) : std::string();
-    };
+    auto v = [&](int col) { return r->string(0, col); };
     s.wal_level = v(0);
     s.replication_role = v(1) == "t";
     s.trigger_installed = v(2) == "t";

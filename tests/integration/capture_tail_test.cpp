@@ -173,8 +173,10 @@ TEST(CaptureTailTest, ConfigurationErrorsExitWithStatusOneNamingTheFix) {
     }
     {
         auto port = std::to_string(test_cluster().port());
-        Child tail({"tail", "--db-host", "127.0.0.1", "--db-port", port, "--db-user", "norepl",
-                    "--publication", "cfg_pub"});
+        // CAPTURE=auto would choose neither mode (its message names both fixes: see
+        // trigger_tail_test); the logical source's own message:
+        Child tail({"tail", "--capture", "logical", "--db-host", "127.0.0.1", "--db-port", port,
+                    "--db-user", "norepl", "--publication", "cfg_pub"});
         EXPECT_EQ(tail.wait_exit(), 1);
         EXPECT_NE(tail.err().find("role \"norepl\" may not use replication; run ALTER ROLE "
                                   "\"norepl\" WITH REPLICATION"),
@@ -250,7 +252,7 @@ TEST(CaptureTailTest, ExportedSlotNameIsLeftToServeAndTailReadsItsOwnTemporarySl
 TEST(CaptureTailTest, WalLevelReplicaExitsWithTheFix) {
     auto replica = pg::EmbeddedCluster::start_temporary({"wal_level=replica"});
     ASSERT_TRUE(replica.ok()) << replica.error().message;
-    Child tail({"tail", "--database-url", (*replica)->url()});
+    Child tail({"tail", "--capture", "logical", "--database-url", (*replica)->url()});
     EXPECT_EQ(tail.wait_exit(), 1);
     EXPECT_NE(tail.err().find("wal_level is replica; logical replication needs wal_level = "
                               "logical: run ALTER SYSTEM SET wal_level = logical and restart "

@@ -58,6 +58,11 @@ CREATE TABLE idx_ident (id int PRIMARY KEY, code text NOT NULL UNIQUE, note text
 ALTER TABLE idx_ident REPLICA IDENTITY USING INDEX idx_ident_code_key;
 CREATE TABLE nothing_t (id int PRIMARY KEY, v text);
 ALTER TABLE nothing_t REPLICA IDENTITY NOTHING;
+-- Column names of the aliases inside walcast.capture() (a whole-row reference must not turn
+-- into one of them).
+CREATE TABLE collide (id int PRIMARY KEY, n int, o int, t text, x text, rn int, cum int,
+                      chunk int, nt text, ot text, ev_id int, c text, s text, r text, od text,
+                      nw text, rows text, "new" text, "old" text, v_layout int);
 )SQL";
 
 // The writer's own session settings differ from walcast's: the capture trigger must render
@@ -90,6 +95,10 @@ UPDATE idx_ident SET note = 'n2';
 UPDATE idx_ident SET code = 'c2';
 DELETE FROM idx_ident;
 INSERT INTO nothing_t VALUES (1, 'v');
+INSERT INTO collide VALUES (1, 2, 3, 't', 'x', 4, 5, 6, 'nt', 'ot', 7, 'c', 's', 'r', 'od',
+                            'nw', 'rows', 'new', 'old', 8);
+UPDATE collide SET n = n + 1, "old" = 'older';
+DELETE FROM collide;
 TRUNCATE full_items, gen;
 INSERT INTO items (id, name) SELECT g, 'bulk ' || g FROM generate_series(100, 2600) g;
 UPDATE items SET name = name || '+' WHERE id BETWEEN 100 AND 2600;
@@ -108,9 +117,9 @@ TEST(TriggerCaptureTest, DeliversWhatTheLogicalSourceDeliversForTheSameWorkload)
     ASSERT_TRUE(trigger.start());
     sql(conn, differential_workload);
 
-    // 3+2+1+1 items, 3 full_items, 1 nokey, 2 gen, 4 idx_ident, 1 nothing_t, 2 truncated
-    // tables, 3 × 2,501 bulk rows.
-    const std::size_t expected = 7 + 3 + 1 + 2 + 4 + 1 + 2 + 3 * 2501;
+    // 3+2+1+1 items, 3 full_items, 1 nokey, 2 gen, 4 idx_ident, 1 nothing_t, 3 collide, 2
+    // truncated tables, 3 × 2,501 bulk rows.
+    const std::size_t expected = 7 + 3 + 1 + 2 + 4 + 1 + 3 + 2 + 3 * 2501;
     ASSERT_TRUE(wait_until([&] { return normalized(trigger.sink.changes()).size() >= expected; },
                            60s))
         << join(normalized(trigger.sink.changes()));

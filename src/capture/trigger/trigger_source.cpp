@@ -54,27 +54,6 @@ std::string text_at(const PGresult* res, int row, int col) {
     return v ? std::string(*v) : std::string();
 }
 
-// Runs a multi-statement string (simple query protocol) and returns every statement's result.
-Result<std::vector<pg::PgResult>> exec_all(const pg::Connection& conn, const std::string& sql) {
-    if (!PQsendQuery(conn.get(), sql.c_str()))
-        return make_error(Errc::Unavailable, PQerrorMessage(conn.get()));
-    std::vector<pg::PgResult> results;
-    std::optional<Error> failure;
-    while (PGresult* raw = PQgetResult(conn.get())) {
-        pg::PgResult r(raw);
-        auto st = PQresultStatus(raw);
-        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && !failure)
-            failure = make_error(PQstatus(conn.get()) == CONNECTION_OK ? Errc::InvalidInput
-                                                                       : Errc::Unavailable,
-                                 pg::result_error(raw));
-        results.push_back(std::move(r));
-    }
-    if (failure) return *failure;
-    if (PQstatus(conn.get()) != CONNECTION_OK)
-        return make_error(Errc::Unavailable, PQerrorMessage(conn.get()));
-    return results;
-}
-
 std::string consumer_name_for(const std::string& configured) {
     if (!configured.empty()) return configured;
     static std::atomic<unsigned> counter{0};
@@ -339,7 +318,7 @@ Status TriggerSource::connect_and_register() {
 
     // Installed, in this version, for this publication?
     auto v = ctl_conn_.exec("SELECT to_regprocedure('walcast.version()') IS NOT NULL");
-    if (!v) return with_privilege_fix(std::move(v).error());
+    if (!v) return with_privilege_fix(std::move(v).error().to_error());
     if (text_at(v->get(), 0, 0) != "t")
         return make_error(Errc::Config,
                           "trigger capture is not installed in " + params_.describe() +
@@ -347,7 +326,7 @@ Status TriggerSource::connect_and_register() {
                               "CAPTURE=logical)");
     auto q = ctl_conn_.exec("SELECT walcast.version(), publication, "
                             "current_setting('track_commit_timestamp') FROM walcast.queue");
-    if (!q) return with_privilege_fix(std::move(q).error());
+    if (!q) return with_privilege_fix(std::move(q).error().to_error());
     if (PQntuples(q->get()) != 1)
         return make_error(Errc::Config, "walcast.queue is empty: run `walcast db init "
                                         "--capture trigger` to repair trigger capture");
@@ -376,7 +355,7 @@ Status TriggerSource::connect_and_register() {
         "updated_at::text FROM walcast.register_consumer($1, $2)",
         {name, std::string(durable ? "true" : "false")});
     if (!reg) {
-        Error e = std::move(reg).error();
+        Error e = std::move(reg).error().to_error();
         if (has_sqlstate(e, "55006")) e.code = ever_up_ ? Errc::Unavailable : Errc::Config;
         return with_privilege_fix(std::move(e));
     }
@@ -426,7 +405,7 @@ Status TriggerSource::connect_and_register() {
         if (auto a = ctl_conn_.exec("SELECT walcast.acknowledge_lost($1)",
                                     {std::to_string(consumer_id_)});
             !a)
-            return std::move(a).error();
+            return std::move(a).error().to_error();
     }
 
     auto rd = pg::Connection::connect(params_);
@@ -469,7 +448,7 @@ Status TriggerSource::session() {
             if (!options_.consumer.empty() || !registered_) return st;
             auto u = ctl_conn_.exec("SELECT walcast.unregister_consumer($1)",
                                     {std::to_string(consumer_id_)});
-            if (!u) return std::move(u).error();
+            if (!u) return std::move(u).error().to_error();
             return st;
         }
         const auto now = Clock::now();
@@ -503,13 +482,17 @@ Status TriggerSource::poll_once(bool force, bool& had_events) {
     sql += "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM walcast.event_seq; "
            "COMMIT; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
            "SELECT pg_current_snapshot()::text";
-    auto results = exec_all(read_conn_, sql);
-    if (!results) return std::move(results).error().context("polling walcast.event_seq");
+    auto polled = read_conn_.exec_multi(sql);
+    if (!polled) {
+        in_read_txn_ = false;
+        return polled.error->to_error().context("polling walcast.event_seq");
+    }
     in_read_txn_ = true;
     polls_.fetch_add(1, std::memory_order_relaxed);
-    const auto& res = *results;
-    const std::int64_t seq = to_i64(text_at(res[res.size() - 4].get(), 0, 0));
-    auto now_snapshot = Snapshot::parse(text_at(res.back().get(), 0, 0));
+    const auto& res = polled.results;
+    if (res.size() < 4) return make_error(Errc::Internal, "polling walcast.event_seq: short answer");
+    const std::int64_t seq = res[res.size() - 4].integer<std::int64_t>(0, 0).value_or(0);
+    auto now_snapshot = Snapshot::parse(res.back().string(0, 0));
     if (!now_snapshot) return make_error(Errc::Internal, "unreadable pg_current_snapshot()");
 
     std::shared_ptr<Batch> batch;
@@ -534,7 +517,7 @@ Status TriggerSource::poll_once(bool force, bool& had_events) {
     if (open_) return {}; // split at the ordinal limit: the rest follows in the next poll
     auto commit = read_conn_.exec_script("COMMIT");
     in_read_txn_ = false;
-    if (!commit) return std::move(commit).error();
+    if (!commit) return std::move(commit).error().to_error();
     s1_ = batch->s2;
     seq_at_s1_ = resumed ? -1 : seq;
     return {};
@@ -547,7 +530,7 @@ Result<std::shared_ptr<const TriggerSource::Layout>> TriggerSource::layout(int i
                             "WHERE layout_id = $1",
                             {std::to_string(id)});
     if (!r) {
-        Error e = std::move(r).error();
+        Error e = std::move(r).error().to_error();
         e.code = Errc::Unavailable; // retried: a layout is never skipped for a query failure
         return std::move(e.context("reading walcast.layout"));
     }
@@ -889,7 +872,7 @@ Status TriggerSource::maintenance() {
     auto p = ctl_conn_.exec("SELECT pubinsert, pubupdate, pubdelete, pubtruncate "
                             "FROM pg_publication WHERE pubname = $1",
                             {options_.publication});
-    if (!p) return std::move(p).error().context("reading the publication");
+    if (!p) return std::move(p).error().to_error().context("reading the publication");
     if (PQntuples(p->get()) == 0)
         return make_error(Errc::Config, "publication \"" + options_.publication +
                                             "\" does not exist: create it (walcast db init "
@@ -900,7 +883,7 @@ Status TriggerSource::maintenance() {
     pub_truncate_ = text_at(p->get(), 0, 3) == "t";
 
     auto rec = ctl_conn_.exec("SELECT action, relation, detail FROM walcast.reconcile(false)");
-    if (!rec) return with_privilege_fix(std::move(rec).error().context("walcast.reconcile()"));
+    if (!rec) return with_privilege_fix(std::move(rec).error().to_error().context("walcast.reconcile()"));
     std::string problems;
     std::uint64_t missing = 0;
     for (int i = 0; i < PQntuples(rec->get()); ++i) {
@@ -930,7 +913,7 @@ Status TriggerSource::maintenance() {
     }
 
     auto m = ctl_conn_.exec("SELECT action, detail FROM walcast.maintain()");
-    if (!m) return with_privilege_fix(std::move(m).error().context("walcast.maintain()"));
+    if (!m) return with_privilege_fix(std::move(m).error().to_error().context("walcast.maintain()"));
     for (int i = 0; i < PQntuples(m->get()); ++i) {
         const std::string action = text_at(m->get(), i, 0);
         const std::string detail = text_at(m->get(), i, 1);
@@ -988,7 +971,7 @@ Status TriggerSource::persist(bool force) {
         {std::to_string(consumer_id_), s1.to_string(),
          has_batch ? std::optional<std::string>(s2.to_string()) : std::nullopt,
          std::to_string(batch_id), std::to_string(done_last), std::to_string(done_ordinal)});
-    if (!r) return std::move(r).error().context("saving the read position");
+    if (!r) return std::move(r).error().to_error().context("saving the read position");
     log::debug("trigger capture: read position {} saved", position_text(position));
     last_persist_ = Clock::now();
     pending_.reset();
@@ -1004,7 +987,7 @@ Status TriggerSource::persist(bool force) {
         if (auto a = ctl_conn_.exec("SELECT walcast.acknowledge_lost($1)",
                                     {std::to_string(consumer_id_)});
             !a)
-            return std::move(a).error();
+            return std::move(a).error().to_error();
     }
     return {};
 }
