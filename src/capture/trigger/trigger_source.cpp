@@ -23,16 +23,14 @@ constexpr std::chrono::milliseconds idle_batch_interval{1000};
 // Idle position writes (only the snapshot moved) are rarer than writes after deliveries.
 constexpr std::chrono::milliseconds idle_persist_interval{1000};
 
-bool has_sqlstate(const Error& e, const char* state) {
-    return e.message.find(std::string("(SQLSTATE ") + state + ")") != std::string::npos;
-}
-
-// A missing privilege on walcast's objects names the fix.
-Error with_privilege_fix(Error e) {
-    if (has_sqlstate(e, "42501")) {
+// A Postgres error as a walcast Error; a missing privilege on walcast's objects is a
+// configuration error that names the fix.
+Error with_privilege_fix(const pg::PgError& pe) {
+    Error e = pe.to_error();
+    if (pe.is(pg::sqlstate::insufficient_privilege)) {
         e.code = Errc::Config;
-        e.message += ": connect as the role that ran `walcast db init --capture trigger`, or "
-                     "grant this role the rights listed in the README (trigger capture)";
+        e.message += ": connect as the role that ran `walcast db init --capture trigger`, or as "
+                     "a member of it (GRANT <that role> TO <this one>)";
     }
     return e;
 }
@@ -49,10 +47,6 @@ std::uint64_t to_u64(std::string_view s) {
     return v;
 }
 
-std::string text_at(const PGresult* res, int row, int col) {
-    auto v = pg::field(res, row, col);
-    return v ? std::string(*v) : std::string();
-}
 
 std::string consumer_name_for(const std::string& configured) {
     if (!configured.empty()) return configured;
@@ -318,33 +312,33 @@ Status TriggerSource::connect_and_register() {
 
     // Installed, in this version, for this publication?
     auto v = ctl_conn_.exec("SELECT to_regprocedure('walcast.version()') IS NOT NULL");
-    if (!v) return with_privilege_fix(std::move(v).error().to_error());
-    if (text_at(v->get(), 0, 0) != "t")
+    if (!v) return with_privilege_fix(v.error());
+    if (v->string(0, 0) != "t")
         return make_error(Errc::Config,
                           "trigger capture is not installed in " + params_.describe() +
                               ": run `walcast db init --capture trigger` (or choose "
                               "CAPTURE=logical)");
     auto q = ctl_conn_.exec("SELECT walcast.version(), publication, "
                             "current_setting('track_commit_timestamp') FROM walcast.queue");
-    if (!q) return with_privilege_fix(std::move(q).error().to_error());
-    if (PQntuples(q->get()) != 1)
+    if (!q) return with_privilege_fix(q.error());
+    if (q->size() != 1)
         return make_error(Errc::Config, "walcast.queue is empty: run `walcast db init "
                                         "--capture trigger` to repair trigger capture");
-    const int version = static_cast<int>(to_i64(text_at(q->get(), 0, 0)));
+    const int version = static_cast<int>(to_i64(q->string(0, 0)));
     if (version != schema_version)
         return make_error(Errc::Config,
                           "trigger capture in the database is version " +
                               std::to_string(version) + ", this walcast needs version " +
                               std::to_string(schema_version) +
                               ": run `walcast db init --capture trigger` to upgrade it");
-    const std::string installed_pub = text_at(q->get(), 0, 1);
+    const std::string installed_pub = q->string(0, 1);
     if (installed_pub != options_.publication)
         return make_error(Errc::Config,
                           "trigger capture is installed for publication " + installed_pub +
                               ", not " + options_.publication + ": set PUBLICATION=" +
                               installed_pub + " or run `walcast db init --capture trigger "
                               "--publication " + options_.publication + "`");
-    track_commit_timestamp_ = text_at(q->get(), 0, 2) == "on";
+    track_commit_timestamp_ = q->string(0, 2) == "on";
 
     // The consumer: created at the current snapshot when new; locked for this session.
     const std::string name = consumer_name_for(options_.consumer);
@@ -355,12 +349,15 @@ Status TriggerSource::connect_and_register() {
         "updated_at::text FROM walcast.register_consumer($1, $2)",
         {name, std::string(durable ? "true" : "false")});
     if (!reg) {
-        Error e = std::move(reg).error().to_error();
-        if (has_sqlstate(e, "55006")) e.code = ever_up_ ? Errc::Unavailable : Errc::Config;
-        return with_privilege_fix(std::move(e));
+        Error e = with_privilege_fix(reg.error());
+        if (reg.error().is(pg::sqlstate::object_in_use)) {
+            e.code = ever_up_ ? Errc::Unavailable : Errc::Config;
+            if (!reg.error().hint.empty()) e.message += ": " + reg.error().hint;
+        }
+        return e;
     }
-    const PGresult* r = reg->get();
-    consumer_id_ = static_cast<int>(to_i64(text_at(r, 0, 0)));
+    const pg::Rows& r = *reg;
+    consumer_id_ = static_cast<int>(to_i64(r.string(0, 0)));
     registered_ = true;
     {
         std::lock_guard lock(state_mutex_);
@@ -368,22 +365,22 @@ Status TriggerSource::connect_and_register() {
     }
     if (!ever_up_) {
         // First registration in this process: start from the database's position.
-        auto s1 = Snapshot::parse(text_at(r, 0, 1));
+        auto s1 = Snapshot::parse(r.string(0, 1));
         if (!s1) return make_error(Errc::Internal, "unreadable last_snapshot of consumer " + name);
         s1_ = *s1;
         persisted_s1_ = *s1;
         seq_at_s1_ = -1;
-        batch_id_ = to_u64(text_at(r, 0, 3));
-        if (!PQgetisnull(r, 0, 2)) {
-            auto s2 = Snapshot::parse(text_at(r, 0, 2));
+        batch_id_ = to_u64(r.string(0, 3));
+        if (r.text(0, 2)) {
+            auto s2 = Snapshot::parse(r.string(0, 2));
             if (!s2)
                 return make_error(Errc::Internal, "unreadable batch_snapshot of consumer " + name);
             auto b = std::make_shared<Batch>();
             b->id = batch_id_;
             b->s1 = *s1;
             b->s2 = *s2;
-            open_ = OpenBatch{b, to_i64(text_at(r, 0, 4)),
-                              static_cast<std::uint32_t>(to_u64(text_at(r, 0, 5)))};
+            open_ = OpenBatch{b, to_i64(r.string(0, 4)),
+                              static_cast<std::uint32_t>(to_u64(r.string(0, 5)))};
             persisted_position_ =
                 (b->id << ordinal_bits) | static_cast<std::uint64_t>(open_->done_ordinal);
         } else {
@@ -395,12 +392,12 @@ Status TriggerSource::connect_and_register() {
                       s1_.to_string(),
                       open_ ? " (inside batch " + std::to_string(open_->batch->id) + ")" : "");
     }
-    const std::int64_t lost = to_i64(text_at(r, 0, 6));
+    const std::int64_t lost = to_i64(r.string(0, 6));
     if (lost > 0) {
         log::warn("trigger capture: {} events consumer {} had not read were dropped since {} "
                   "because it was away longer than walcast.queue.max_retention (last seen {}); "
                   "changes committed in that time are missing",
-                  lost, name, text_at(r, 0, 7), text_at(r, 0, 8));
+                  lost, name, r.string(0, 7), r.string(0, 8));
         dropped_.fetch_add(static_cast<std::uint64_t>(lost), std::memory_order_relaxed);
         if (auto a = ctl_conn_.exec("SELECT walcast.acknowledge_lost($1)",
                                     {std::to_string(consumer_id_)});
@@ -411,13 +408,9 @@ Status TriggerSource::connect_and_register() {
     auto rd = pg::Connection::connect(params_);
     if (!rd) return std::move(rd).error();
     read_conn_ = std::move(rd).value();
-    pg::PgResult prep(PQprepare(read_conn_.get(), "walcast_batch",
-                                batch_query(track_commit_timestamp_).c_str(), 0, nullptr));
-    if (!prep || PQresultStatus(prep.get()) != PGRES_COMMAND_OK)
-        return make_error(Errc::Unavailable,
-                          "preparing the batch query: " +
-                              (prep ? pg::result_error(prep.get())
-                                    : std::string(PQerrorMessage(read_conn_.get()))));
+    if (auto prep = read_conn_.prepare("walcast_batch", batch_query(track_commit_timestamp_));
+        !prep)
+        return std::move(prep).error().to_error().context("preparing the batch query");
     statement_prepared_ = true;
     return {};
 }
@@ -534,9 +527,9 @@ Result<std::shared_ptr<const TriggerSource::Layout>> TriggerSource::layout(int i
         e.code = Errc::Unavailable; // retried: a layout is never skipped for a query failure
         return std::move(e.context("reading walcast.layout"));
     }
-    if (PQntuples(r->get()) != 1)
+    if (r->size() != 1)
         return make_error(Errc::NotFound, "layout " + std::to_string(id) + " does not exist");
-    const PGresult* res = r->get();
+    const pg::Rows& res = *r;
     // Arrays of names/oids/ints/flags as text: parse with the record reader's sibling rules —
     // these come from walcast's own catalog queries, so a simple split suffices for oids and
     // ints; names and flags may be quoted.
@@ -567,10 +560,10 @@ Result<std::shared_ptr<const TriggerSource::Layout>> TriggerSource::layout(int i
         }
         return out;
     };
-    auto names = split_array(text_at(res, 0, 4));
-    auto types = split_array(text_at(res, 0, 5));
-    auto typmods = split_array(text_at(res, 0, 6));
-    auto flags = split_array(text_at(res, 0, 7));
+    auto names = split_array(res.string(0, 4));
+    auto types = split_array(res.string(0, 5));
+    auto typmods = split_array(res.string(0, 6));
+    auto flags = split_array(res.string(0, 7));
     if (!names || !types || !typmods || !flags || types->size() != names->size() ||
         typmods->size() != names->size() || flags->size() != names->size())
         return make_error(Errc::Protocol,
@@ -579,10 +572,10 @@ Result<std::shared_ptr<const TriggerSource::Layout>> TriggerSource::layout(int i
     // The relation as pgoutput's Relation message would describe it (published columns with
     // their identity-key flags), described by the one RelationLoader like the logical source's.
     pg::pgoutput::Relation message;
-    message.oid = static_cast<pg::Oid>(to_u64(text_at(res, 0, 0)));
-    message.namespace_name = text_at(res, 0, 1);
-    message.name = text_at(res, 0, 2);
-    message.replica_identity = text_at(res, 0, 3).c_str()[0];
+    message.oid = static_cast<pg::Oid>(to_u64(res.string(0, 0)));
+    message.namespace_name = res.string(0, 1);
+    message.name = res.string(0, 2);
+    message.replica_identity = res.string(0, 3).c_str()[0];
     auto l = std::make_shared<Layout>();
     l->id = id;
     l->fields = names->size();
@@ -675,13 +668,6 @@ Status TriggerSource::read_batch(const std::shared_ptr<Batch>& batch, std::int64
     const std::string s1 = batch->s1.to_string();
     const std::string listed = xid8_array(range.listed);
     const std::string after = std::to_string(done_last);
-    const char* values[6] = {lo.c_str(), hi.c_str(), s2.c_str(), s1.c_str(), listed.c_str(),
-                             after.c_str()};
-    PGconn* conn = read_conn_.get();
-    if (!PQsendQueryPrepared(conn, "walcast_batch", 6, values, nullptr, nullptr, 0) ||
-        !PQsetSingleRowMode(conn))
-        return make_error(Errc::Unavailable,
-                          std::string("sending the batch query: ") + PQerrorMessage(conn));
 
     reading_ = true;
     struct Reading {
@@ -714,27 +700,16 @@ Status TriggerSource::read_batch(const std::shared_ptr<Batch>& batch, std::int64
         tx_begun = false;
     };
 
-    while (PGresult* raw = PQgetResult(conn)) {
-        pg::PgResult res(raw);
-        const auto st = PQresultStatus(raw);
-        if (st == PGRES_TUPLES_OK) continue; // end of the rows
-        if (st != PGRES_SINGLE_TUPLE) {
-            if (!failure && !split)
-                failure = make_error(PQstatus(conn) == CONNECTION_OK ? Errc::InvalidInput
-                                                                     : Errc::Unavailable,
-                                     "reading a batch: " + pg::result_error(raw));
-            continue;
-        }
-        if (failure || split) continue; // drain
+    // One result row per changed row (or TRUNCATE); returns false to stop reading.
+    auto on_row = [&](const pg::Rows& raw) -> bool {
         if (stopping_.load(std::memory_order_acquire)) {
-            // Stop between rows: cancel the rest; the open transaction is not handed on
-            // (what was handed of it is delivered again after the restart, like a replication
-            // stream cut mid-transaction).
-            PQrequestCancel(conn);
+            // Stop between rows: the open transaction is not handed on (what was handed of it
+            // is delivered again after the restart, like a replication stream cut
+            // mid-transaction).
             failure = make_error(Errc::Unavailable, "stopped");
-            continue;
+            return false;
         }
-        const std::int64_t tx_last = to_i64(text_at(raw, 0, 0));
+        const std::int64_t tx_last = to_i64(raw.string(0, 0));
         if (!tx_open || tx_last != cur_tx_last) {
             finish_txn();
             if (static_cast<std::uint64_t>(ordinal) >= max_ordinal) {
@@ -744,9 +719,8 @@ Status TriggerSource::read_batch(const std::shared_ptr<Batch>& batch, std::int64
                 next->s1 = batch->s1;
                 next->s2 = batch->s2;
                 open_ = OpenBatch{next, last_done, 0};
-                PQrequestCancel(conn);
                 split = true;
-                continue;
+                return false;
             }
             if (batch->id == 0) {
                 batch->id = ++batch_id_;
@@ -756,41 +730,40 @@ Status TriggerSource::read_batch(const std::shared_ptr<Batch>& batch, std::int64
             position = (batch->id << ordinal_bits) | ordinal;
             cur_tx_last = tx_last;
             tx_open = true;
-            const std::uint64_t xid = to_u64(text_at(raw, 0, 1));
-            txn = TransactionInfo{xid, true, Position{position}, to_i64(text_at(raw, 0, 2))};
+            const std::uint64_t xid = to_u64(raw.string(0, 1));
+            txn = TransactionInfo{xid, true, Position{position}, to_i64(raw.string(0, 2))};
         }
         had_events = true;
 
         // One changed row (or a TRUNCATE) of the transaction.
-        const std::string ev_id(text_at(raw, 0, 3));
-        const int layout_id = static_cast<int>(to_i64(text_at(raw, 0, 5)));
-        const std::string op = text_at(raw, 0, 6);
+        const std::string ev_id(raw.string(0, 3));
+        const int layout_id = static_cast<int>(to_i64(raw.string(0, 5)));
+        const std::string op = raw.string(0, 6);
         auto corrupt = [&](const std::string& why) {
             corrupt_.fetch_add(1, std::memory_order_relaxed);
             log::error("trigger capture: skipping event {} (relation {}, layout {}): {}; the "
                        "rest of its transaction is delivered",
-                       ev_id, text_at(raw, 0, 4), layout_id, why);
+                       ev_id, raw.string(0, 4), layout_id, why);
         };
         auto l = layout(layout_id);
         if (!l) {
             if (l.error().code != Errc::NotFound && l.error().code != Errc::Protocol) {
                 failure = std::move(l).error();
-                PQrequestCancel(conn);
-                continue;
+                return false;
             }
             corrupt(l.error().message);
-            continue;
+            return true;
         }
         const Layout& lay = **l;
         auto change = std::make_shared<Change>();
         change->relation = lay.relation;
-        const auto new_text = pg::field(raw, 0, 8);
-        const auto old_text = pg::field(raw, 0, 9);
+        const auto new_text = raw.text(0, 8);
+        const auto old_text = raw.text(0, 9);
         const Relation& rel = *lay.relation;
         bool skip = false;
         std::string bad;
         if (op == "I") {
-            if (!pub_insert_) continue;
+            if (!pub_insert_) return true;
             change->kind = ChangeKind::Insert;
             if (!new_text) bad = "INSERT without a new row";
             else if (auto s = fill_tuple(*new_text, lay.column_of_field, rel.columns.size(),
@@ -798,7 +771,7 @@ Status TriggerSource::read_batch(const std::shared_ptr<Batch>& batch, std::int64
                 bad = s.error().message;
         } else if (op == "U" || op == "D") {
             const bool update = op == "U";
-            if (update ? !pub_update_ : !pub_delete_) continue;
+            if (update ? !pub_update_ : !pub_delete_) return true;
             change->kind = update ? ChangeKind::Update : ChangeKind::Delete;
             pg::Tuple old_full;
             if (!old_text) bad = std::string(update ? "UPDATE" : "DELETE") + " without an old row";
@@ -828,7 +801,7 @@ Status TriggerSource::read_batch(const std::shared_ptr<Batch>& batch, std::int64
                 }
             }
         } else if (op == "T") {
-            if (!pub_truncate_) continue;
+            if (!pub_truncate_) return true;
             change->kind = ChangeKind::Truncate;
             change->truncated.push_back(lay.relation);
         } else {
@@ -836,9 +809,9 @@ Status TriggerSource::read_batch(const std::shared_ptr<Batch>& batch, std::int64
         }
         if (!bad.empty()) {
             corrupt(bad);
-            continue;
+            return true;
         }
-        if (skip) continue;
+        if (skip) return true;
         if (!tx_begun) {
             tx_begun = true;
             caught_up_.store(false, std::memory_order_release);
@@ -849,7 +822,13 @@ Status TriggerSource::read_batch(const std::shared_ptr<Batch>& batch, std::int64
         changes_.fetch_add(1, std::memory_order_relaxed);
         const ChangePtr handed = std::move(change);
         sink_.on_change(handed);
-    }
+        return !failure;
+    };
+    if (auto st = read_conn_.stream(
+            "walcast_batch", {lo, hi, s2, s1, listed, after}, on_row);
+        !st && !failure)
+        failure = std::move(st).error().to_error().context("reading a batch");
+
     if (failure) {
         // Resume this batch after the last transaction handed on in full.
         open_ = OpenBatch{batch, last_done, ordinal - (tx_open ? 1u : 0u)};
@@ -873,23 +852,23 @@ Status TriggerSource::maintenance() {
                             "FROM pg_publication WHERE pubname = $1",
                             {options_.publication});
     if (!p) return std::move(p).error().to_error().context("reading the publication");
-    if (PQntuples(p->get()) == 0)
+    if (p->size() == 0)
         return make_error(Errc::Config, "publication \"" + options_.publication +
                                             "\" does not exist: create it (walcast db init "
                                             "--capture trigger) or set PUBLICATION");
-    pub_insert_ = text_at(p->get(), 0, 0) == "t";
-    pub_update_ = text_at(p->get(), 0, 1) == "t";
-    pub_delete_ = text_at(p->get(), 0, 2) == "t";
-    pub_truncate_ = text_at(p->get(), 0, 3) == "t";
+    pub_insert_ = p->string(0, 0) == "t";
+    pub_update_ = p->string(0, 1) == "t";
+    pub_delete_ = p->string(0, 2) == "t";
+    pub_truncate_ = p->string(0, 3) == "t";
 
     auto rec = ctl_conn_.exec("SELECT action, relation, detail FROM walcast.reconcile(false)");
-    if (!rec) return with_privilege_fix(std::move(rec).error().to_error().context("walcast.reconcile()"));
+    if (!rec) return with_privilege_fix(rec.error()).context("walcast.reconcile()");
     std::string problems;
     std::uint64_t missing = 0;
-    for (int i = 0; i < PQntuples(rec->get()); ++i) {
-        const std::string action = text_at(rec->get(), i, 0);
-        const std::string relation = text_at(rec->get(), i, 1);
-        const std::string detail = text_at(rec->get(), i, 2);
+    for (int i = 0; i < rec->size(); ++i) {
+        const std::string action = rec->string(i, 0);
+        const std::string relation = rec->string(i, 1);
+        const std::string detail = rec->string(i, 2);
         if (action == "missing" || action == "unsupported") {
             if (!problems.empty()) problems += "; ";
             problems += relation + " " + detail;
@@ -913,10 +892,10 @@ Status TriggerSource::maintenance() {
     }
 
     auto m = ctl_conn_.exec("SELECT action, detail FROM walcast.maintain()");
-    if (!m) return with_privilege_fix(std::move(m).error().to_error().context("walcast.maintain()"));
-    for (int i = 0; i < PQntuples(m->get()); ++i) {
-        const std::string action = text_at(m->get(), i, 0);
-        const std::string detail = text_at(m->get(), i, 1);
+    if (!m) return with_privilege_fix(m.error()).context("walcast.maintain()");
+    for (int i = 0; i < m->size(); ++i) {
+        const std::string action = m->string(i, 0);
+        const std::string detail = m->string(i, 1);
         if (action == "dropped")
             log::warn("trigger capture: {}", detail);
         else if (action == "rotation-busy" || action == "rotation-waiting")
@@ -978,7 +957,7 @@ Status TriggerSource::persist(bool force) {
     persisted_position_ = std::max(persisted_position_, position);
     persisted_.store(persisted_position_, std::memory_order_release);
     if (!has_batch) persisted_s1_ = s1;
-    const std::int64_t lost = to_i64(text_at(r->get(), 0, 0));
+    const std::int64_t lost = to_i64(r->string(0, 0));
     if (lost > 0) {
         log::warn("trigger capture: {} events consumer {} had not read were dropped because it "
                   "was away longer than walcast.queue.max_retention",
