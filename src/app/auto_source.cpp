@@ -37,8 +37,7 @@ void AutoSource::run() {
             if (stopping_) return;
         }
         auto conn = pg::Connection::connect(params_);
-        Result<capture::CaptureChoice> chosen =
-            make_error(Errc::Unavailable, "no connection");
+        Result<capture::CaptureChoice> chosen = make_error(Errc::Unavailable, "no connection");
         if (!conn) {
             chosen = std::move(conn).error();
         } else {

@@ -169,8 +169,8 @@ SqlResult<Rows> Connection::stream(std::string_view name,
     for (const auto& v : params)
         values.push_back(v ? v->c_str() : nullptr);
     const std::string n(name);
-    if (!PQsendQueryPrepared(conn_.get(), n.c_str(), static_cast<int>(values.size()),
-                             values.data(), nullptr, nullptr, 0) ||
+    if (!PQsendQueryPrepared(conn_.get(), n.c_str(), static_cast<int>(values.size()), values.data(),
+                             nullptr, nullptr, 0) ||
         !PQsetSingleRowMode(conn_.get()))
         return error_of(nullptr);
     std::optional<PgError> failure;

@@ -120,11 +120,11 @@ TEST(TriggerCaptureTest, DeliversWhatTheLogicalSourceDeliversForTheSameWorkload)
     // 3+2+1+1 items, 3 full_items, 1 nokey, 2 gen, 4 idx_ident, 1 nothing_t, 3 collide, 2
     // truncated tables, 3 × 2,501 bulk rows.
     const std::size_t expected = 7 + 3 + 1 + 2 + 4 + 1 + 3 + 2 + 3 * 2501;
-    ASSERT_TRUE(wait_until([&] { return normalized(trigger.sink.changes()).size() >= expected; },
-                           60s))
+    ASSERT_TRUE(
+        wait_until([&] { return normalized(trigger.sink.changes()).size() >= expected; }, 60s))
         << join(normalized(trigger.sink.changes()));
-    ASSERT_TRUE(wait_until([&] { return normalized(logical.sink.changes()).size() >= expected; },
-                           60s))
+    ASSERT_TRUE(
+        wait_until([&] { return normalized(logical.sink.changes()).size() >= expected; }, 60s))
         << join(normalized(logical.sink.changes()));
     const auto t = normalized(trigger.sink.changes());
     const auto l = normalized(logical.sink.changes());

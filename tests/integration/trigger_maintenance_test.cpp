@@ -51,7 +51,8 @@ TEST(TriggerMaintenanceTest, DroppedCaptureTriggerIsReportedWithItsFixAndRepairR
     ASSERT_TRUE(wait_for_lines(trigger.sink, 1));
     // Disabling counts as dropping.
     sql(conn, "ALTER TABLE ok DISABLE TRIGGER walcast_update");
-    ASSERT_TRUE(wait_until([&] { return trigger.source.trigger_stats().tables_missing_triggers == 2; }));
+    ASSERT_TRUE(
+        wait_until([&] { return trigger.source.trigger_stats().tables_missing_triggers == 2; }));
 
     // The fix the message names.
     sql(conn, "SELECT * FROM walcast.reconcile(true)");
@@ -98,8 +99,8 @@ void publication_follow(const pg::ConnectParams& admin, const pg::ConnectParams&
     ASSERT_TRUE(wait_for_lines(trigger.sink, 3));
     sql(owner, "INSERT INTO p2 VALUES (4)"); // a barrier: p1's row 3 would have come before it
     ASSERT_TRUE(wait_for_lines(trigger.sink, 4));
-    EXPECT_EQ(trigger.sink.lines(), (std::vector<std::string>{row("p1", 1), row("p2", 2),
-                                                              row("p2", 3), row("p2", 4)}));
+    EXPECT_EQ(trigger.sink.lines(),
+              (std::vector<std::string>{row("p1", 1), row("p2", 2), row("p2", 3), row("p2", 4)}));
     EXPECT_EQ(sql_value(owner, "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'p1'::regclass "
                                "AND tgname LIKE 'walcast_%'"),
               "0"); // a table that left the publication carries no capture triggers
@@ -137,9 +138,10 @@ TEST(TriggerMaintenanceTest, CorruptEventRowsAreSkippedAndEverythingElseFlows) {
     const std::string table =
         sql_value(conn, "SELECT 'walcast.event_' || cur_table FROM walcast.queue");
     auto junk = [&](const std::string& layout_id, const std::string& op, const std::string& rows) {
-        return "INSERT INTO " + table + " (ev_id, ev_rel, ev_layout, ev_op, ev_new) VALUES "
-               "(nextval('walcast.event_seq'), 'c'::regclass, " + layout_id + ", '" + op + "', " +
-               rows + ");";
+        return "INSERT INTO " + table +
+               " (ev_id, ev_rel, ev_layout, ev_op, ev_new) VALUES "
+               "(nextval('walcast.event_seq'), 'c'::regclass, " +
+               layout_id + ", '" + op + "', " + rows + ");";
     };
     sql(conn, "BEGIN; INSERT INTO c VALUES (1, 'before');" +
                   junk(layout, "I", "ARRAY['(2,\"unterminated']") +
@@ -189,7 +191,8 @@ TEST(TriggerMaintenanceTest, ApplicationRolesWriteWithoutAnyPrivilegeOnTheWalcas
 // that has not read an event table keeps it from being truncated — until max_retention says
 // it has been away too long: then its unread events are dropped, counted on it and reported
 // when it comes back; what is still in the other tables reaches it.
-TEST(TriggerMaintenanceTest, RotationTruncatesReadTablesAndRetentionDropsWhatAnAbsentConsumerMissed) {
+TEST(TriggerMaintenanceTest,
+     RotationTruncatesReadTablesAndRetentionDropsWhatAnAbsentConsumerMissed) {
     auto params = create_database("m_rotate");
     auto conn = connect_to(params);
     sql(conn, "CREATE TABLE r (id int PRIMARY KEY)");
@@ -220,11 +223,13 @@ TEST(TriggerMaintenanceTest, RotationTruncatesReadTablesAndRetentionDropsWhatAnA
     sql(conn, "INSERT INTO r VALUES (1), (2)"); // into event table `first`
     ASSERT_TRUE(wait_for_lines(live.sink, 2));
     // `live` has read it and saved its position; `away` has not.
-    ASSERT_TRUE(wait_until([&] { return live.source.trigger_stats().persisted >= live.sink.ends().back(); }));
-    EXPECT_EQ(maintain(), "rotated "); // to first+1: empty anyway
+    ASSERT_TRUE(wait_until(
+        [&] { return live.source.trigger_stats().persisted >= live.sink.ends().back(); }));
+    EXPECT_EQ(maintain(), "rotated ");     // to first+1: empty anyway
     sql(conn, "INSERT INTO r VALUES (3)"); // into first+1
     ASSERT_TRUE(wait_for_lines(live.sink, 3));
-    ASSERT_TRUE(wait_until([&] { return live.source.trigger_stats().persisted >= live.sink.ends().back(); }));
+    ASSERT_TRUE(wait_until(
+        [&] { return live.source.trigger_stats().persisted >= live.sink.ends().back(); }));
     EXPECT_EQ(maintain(), "rotated "); // to first+2
     EXPECT_EQ(events_in(first), "1");  // the chunk of rows 1 and 2, unread by `away`
     // The next rotation would truncate `first`: `away` has not read it.
@@ -264,11 +269,13 @@ TEST(TriggerMaintenanceTest, EventTablesStayBoundedWhileConsumersKeepUp) {
     std::size_t max_bytes = 0;
     for (int round = 0; round < 20; ++round) {
         sql(conn, "INSERT INTO b SELECT g, repeat('x', 200) FROM generate_series(" +
-                      std::to_string(round * 2000 + 1) + ", " + std::to_string(round * 2000 + 2000) +
-                      ") g");
+                      std::to_string(round * 2000 + 1) + ", " +
+                      std::to_string(round * 2000 + 2000) + ") g");
         ASSERT_TRUE(wait_until([&] { return trigger.sink.change_count() >= (round + 1) * 2000u; }));
         max_bytes = std::max<std::size_t>(
-            max_bytes, std::stoull(sql_value(conn, "SELECT sum(pg_total_relation_size(('walcast.event_' || t)::regclass)) FROM generate_series(0, 2) t")));
+            max_bytes,
+            std::stoull(sql_value(conn, "SELECT sum(pg_total_relation_size(('walcast.event_' || "
+                                        "t)::regclass)) FROM generate_series(0, 2) t")));
     }
     // 40,000 rows × ~220 bytes ≈ 9 MB written; with 1 MiB rotations at most three tables'
     // worth (plus a rotation's lag) is kept.
@@ -311,13 +318,19 @@ TEST(TriggerMaintenanceTest, PostgresRestartAndCrashMidStreamDeliverEveryChangeE
     ASSERT_TRUE(wait_for_lines(trigger.sink, 10));
     inserts(11, 20);
     ASSERT_TRUE(test_cluster().restart());
-    ASSERT_TRUE(wait_until([&] { return trigger.source.trigger_stats().reconnects >= 1 &&
-                                        trigger.source.stream_up(); }, 30s));
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return trigger.source.trigger_stats().reconnects >= 1 && trigger.source.stream_up();
+        },
+        30s));
     inserts(21, 30);
     ASSERT_TRUE(wait_for_lines(trigger.sink, 30));
     ASSERT_TRUE(test_cluster().crash_restart());
-    ASSERT_TRUE(wait_until([&] { return trigger.source.trigger_stats().reconnects >= 2 &&
-                                        trigger.source.stream_up(); }, 30s));
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return trigger.source.trigger_stats().reconnects >= 2 && trigger.source.stream_up();
+        },
+        30s));
     inserts(31, 40);
     ASSERT_TRUE(wait_for_lines(trigger.sink, 40));
     EXPECT_EQ(trigger.sink.lines(), rows("rs", 1, 40));

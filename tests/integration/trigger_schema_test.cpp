@@ -86,7 +86,8 @@ void run_alter_differential(const pg::ConnectParams& admin_params,
                                             << join(logical_lines);
     // The pre-ALTER row keeps its old shape, the last one has the final columns.
     ASSERT_EQ(trigger_lines.size(), alter_changes);
-    EXPECT_EQ(trigger_lines.front().rfind("INSERT public.s {\"id\":1,\"a\":1,\"b\":\"x\"} cols=", 0), 0u)
+    EXPECT_EQ(
+        trigger_lines.front().rfind("INSERT public.s {\"id\":1,\"a\":1,\"b\":\"x\"} cols=", 0), 0u)
         << trigger_lines.front();
     EXPECT_NE(trigger_lines.back().find("{\"id\":8,\"a2\":null,\"c\":7,\"d\":null}"),
               std::string::npos)
@@ -98,8 +99,9 @@ TEST(TriggerSchemaTest, AlterTableMatchesLogicalModeWithTheDdlEventTrigger) {
     auto conn = connect_to(params);
     sql(conn, "CREATE TABLE s (id int PRIMARY KEY, a int, b text)");
     install_trigger_capture(conn);
-    ASSERT_EQ(sql_value(conn, "SELECT count(*) FROM pg_event_trigger WHERE evtname = 'walcast_ddl'"),
-              "1");
+    ASSERT_EQ(
+        sql_value(conn, "SELECT count(*) FROM pg_event_trigger WHERE evtname = 'walcast_ddl'"),
+        "1");
     run_alter_differential(params, params, false);
 }
 

@@ -57,7 +57,8 @@ TEST(TriggerTailTest, PrintsTheSameJsonLinesAsLogicalModeAndExitsOnSigterm) {
     auto conn = connect_to(test_cluster().connect_params("tt_lines"));
     Child tail({"tail", "--capture", "trigger", "--database-url", url, "--publication", "tail_pub",
                 "--schema", "public", "--table", "tl_a"});
-    ASSERT_TRUE(tail.stderr_contains("trigger capture: reading publication tail_pub")) << tail.err();
+    ASSERT_TRUE(tail.stderr_contains("trigger capture: reading publication tail_pub"))
+        << tail.err();
 
     sql(conn, "INSERT INTO tl_a VALUES (1, 'one', 1.50)");
     sql(conn, "UPDATE tl_a SET name = 'uno' WHERE id = 1");
@@ -77,8 +78,8 @@ TEST(TriggerTailTest, PrintsTheSameJsonLinesAsLogicalModeAndExitsOnSigterm) {
                                  std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")))
         << ins["commit_timestamp"];
     // The trigger source's position: batch.ordinal.
-    EXPECT_TRUE(std::regex_match(std::string(ins["commit_lsn"].as_string()),
-                                 std::regex(R"(\d+\.\d+)")))
+    EXPECT_TRUE(
+        std::regex_match(std::string(ins["commit_lsn"].as_string()), std::regex(R"(\d+\.\d+)")))
         << ins["commit_lsn"];
     EXPECT_EQ(boost::json::serialize(ins["columns"]),
               R"([{"name":"id","type":"int4","type_oid":23,"primary_key":true},)"
@@ -102,11 +103,11 @@ TEST(TriggerTailTest, PrintsTheSameJsonLinesAsLogicalModeAndExitsOnSigterm) {
 }
 
 TEST(TriggerTailTest, ColumnsFollowAlterTable) {
-    const auto url = trigger_db("tt_alter", "CREATE TABLE tl_alter (id int PRIMARY KEY, a text)",
-                                "alter_pub");
+    const auto url =
+        trigger_db("tt_alter", "CREATE TABLE tl_alter (id int PRIMARY KEY, a text)", "alter_pub");
     auto conn = connect_to(test_cluster().connect_params("tt_alter"));
-    Child tail({"tail", "--capture", "trigger", "--database-url", url, "--publication",
-                "alter_pub"});
+    Child tail(
+        {"tail", "--capture", "trigger", "--database-url", url, "--publication", "alter_pub"});
     ASSERT_TRUE(tail.stderr_contains("reading publication alter_pub")) << tail.err();
     sql(conn, "INSERT INTO tl_alter VALUES (1, 'x')");
     sql(conn, "ALTER TABLE tl_alter ADD COLUMN b bool");
@@ -133,8 +134,8 @@ TEST(TriggerTailTest, ColumnsFollowAlterTable) {
 // A durable consumer (SLOT_NAME) created before the changes reads what is already in the event
 // tables: --max-changes stops after N lines; --until-lsn takes a trigger position.
 TEST(TriggerTailTest, StopsAfterMaxChangesAndAtAnUntilPosition) {
-    const auto url = trigger_db("tt_until", "CREATE TABLE tl_until (id int PRIMARY KEY)",
-                                "until_pub");
+    const auto url =
+        trigger_db("tt_until", "CREATE TABLE tl_until (id int PRIMARY KEY)", "until_pub");
     auto conn = connect_to(test_cluster().connect_params("tt_until"));
     sql(conn, "SELECT walcast.register_consumer('tail_max', true);"
               "SELECT walcast.register_consumer('tail_pos', true);"
@@ -275,8 +276,9 @@ TEST(TriggerTailTest, KilledDurableTailLosesNothingAndRepeatsNothingAcknowledged
             written.store(i);
         }
     });
-    auto args = std::vector<std::string>{"tail", "--capture", "trigger", "--database-url", url,
-                                         "--publication", "kill_pub", "--slot-name", "killme"};
+    auto args =
+        std::vector<std::string>{"tail",          "--capture", "trigger",     "--database-url", url,
+                                 "--publication", "kill_pub",  "--slot-name", "killme"};
     std::map<int, std::string> first; // id -> position
     {
         Child tail(args);
@@ -347,8 +349,8 @@ TEST(TriggerTailTest, KilledDurableTailLosesNothingAndRepeatsNothingAcknowledged
     for (const auto& [id, pos] : first) {
         if (position(pos) <= persisted) {
             ++acknowledged;
-            EXPECT_FALSE(second.count(id)) << "acknowledged id " << id << " at " << pos
-                                           << " delivered again";
+            EXPECT_FALSE(second.count(id))
+                << "acknowledged id " << id << " at " << pos << " delivered again";
         } else {
             ++repeated;
             ASSERT_TRUE(second.count(id)) << "unacknowledged id " << id << " lost";

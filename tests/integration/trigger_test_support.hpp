@@ -42,9 +42,9 @@ inline pg::Connection connect_to(const pg::ConnectParams& params) {
     return std::move(c).value();
 }
 
-inline capture::trigger::TriggerSourceOptions trigger_options(const std::string& consumer = "",
-                                                              const std::string& publication =
-                                                                  "supabase_realtime") {
+inline capture::trigger::TriggerSourceOptions
+trigger_options(const std::string& consumer = "",
+                const std::string& publication = "supabase_realtime") {
     capture::trigger::TriggerSourceOptions o;
     o.publication = publication;
     o.consumer = consumer;

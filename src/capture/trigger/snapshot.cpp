@@ -31,8 +31,7 @@ std::optional<Snapshot> Snapshot::parse(std::string_view text) {
     while (!rest.empty()) {
         const auto comma = rest.find(',');
         std::uint64_t x = 0;
-        if (!parse_u64(rest.substr(0, comma), x) || x < s.xmin || x >= s.xmax)
-            return std::nullopt;
+        if (!parse_u64(rest.substr(0, comma), x) || x < s.xmin || x >= s.xmax) return std::nullopt;
         s.xip.push_back(x);
         if (comma == std::string_view::npos) break;
         rest.remove_prefix(comma + 1);

@@ -47,7 +47,6 @@ std::uint64_t to_u64(std::string_view s) {
     return v;
 }
 
-
 std::string consumer_name_for(const std::string& configured) {
     if (!configured.empty()) return configured;
     static std::atomic<unsigned> counter{0};
@@ -85,9 +84,8 @@ std::string batch_query(bool track_commit_timestamp) {
                  cols + " WHERE ev_txid = ANY ($5::xid8[])";
     }
     const std::string commit_time =
-        track_commit_timestamp
-            ? "coalesce(pg_xact_commit_timestamp(e.ev_txid::xid), e.tx_time)"
-            : "e.tx_time";
+        track_commit_timestamp ? "coalesce(pg_xact_commit_timestamp(e.ev_txid::xid), e.tx_time)"
+                               : "e.tx_time";
     return "WITH ev AS (" + parts +
            "), tx AS (SELECT ev_txid, max(ev_id) AS tx_last, max(ev_time) AS tx_time FROM ev "
            "GROUP BY ev_txid) "
@@ -108,8 +106,8 @@ std::string batch_query(bool track_commit_timestamp) {
 struct TriggerSource::Layout {
     int id = 0;
     RelationPtr relation;
-    std::size_t fields = 0;            ///< fields in the record text (all non-dropped columns)
-    std::vector<int> column_of_field;  ///< field → relation column, -1 when not published
+    std::size_t fields = 0;           ///< fields in the record text (all non-dropped columns)
+    std::vector<int> column_of_field; ///< field → relation column, -1 when not published
 };
 
 struct TriggerSource::Batch {
@@ -220,8 +218,7 @@ std::string TriggerSource::consumer_name() const {
 }
 
 std::string TriggerSource::position_text(std::uint64_t position) {
-    return std::to_string(position >> ordinal_bits) + "." +
-           std::to_string(position & max_ordinal);
+    return std::to_string(position >> ordinal_bits) + "." + std::to_string(position & max_ordinal);
 }
 
 TriggerSourceStats TriggerSource::trigger_stats() const {
@@ -314,10 +311,10 @@ Status TriggerSource::connect_and_register() {
     auto v = ctl_conn_.exec("SELECT to_regprocedure('walcast.version()') IS NOT NULL");
     if (!v) return with_privilege_fix(v.error());
     if (v->string(0, 0) != "t")
-        return make_error(Errc::Config,
-                          "trigger capture is not installed in " + params_.describe() +
-                              ": run `walcast db init --capture trigger` (or choose "
-                              "CAPTURE=logical)");
+        return make_error(Errc::Config, "trigger capture is not installed in " +
+                                            params_.describe() +
+                                            ": run `walcast db init --capture trigger` (or choose "
+                                            "CAPTURE=logical)");
     auto q = ctl_conn_.exec("SELECT walcast.version(), publication, "
                             "current_setting('track_commit_timestamp') FROM walcast.queue");
     if (!q) return with_privilege_fix(q.error());
@@ -327,27 +324,27 @@ Status TriggerSource::connect_and_register() {
     const int version = static_cast<int>(to_i64(q->string(0, 0)));
     if (version != schema_version)
         return make_error(Errc::Config,
-                          "trigger capture in the database is version " +
-                              std::to_string(version) + ", this walcast needs version " +
-                              std::to_string(schema_version) +
+                          "trigger capture in the database is version " + std::to_string(version) +
+                              ", this walcast needs version " + std::to_string(schema_version) +
                               ": run `walcast db init --capture trigger` to upgrade it");
     const std::string installed_pub = q->string(0, 1);
     if (installed_pub != options_.publication)
-        return make_error(Errc::Config,
-                          "trigger capture is installed for publication " + installed_pub +
-                              ", not " + options_.publication + ": set PUBLICATION=" +
-                              installed_pub + " or run `walcast db init --capture trigger "
-                              "--publication " + options_.publication + "`");
+        return make_error(Errc::Config, "trigger capture is installed for publication " +
+                                            installed_pub + ", not " + options_.publication +
+                                            ": set PUBLICATION=" + installed_pub +
+                                            " or run `walcast db init --capture trigger "
+                                            "--publication " +
+                                            options_.publication + "`");
     track_commit_timestamp_ = q->string(0, 2) == "on";
 
     // The consumer: created at the current snapshot when new; locked for this session.
     const std::string name = consumer_name_for(options_.consumer);
     const bool durable = !options_.consumer.empty();
-    auto reg = ctl_conn_.exec(
-        "SELECT consumer_id, last_snapshot::text, batch_snapshot::text, batch_id, "
-        "batch_done_last, batch_done_ordinal, lost_events, lost_since::text, "
-        "updated_at::text FROM walcast.register_consumer($1, $2)",
-        {name, std::string(durable ? "true" : "false")});
+    auto reg =
+        ctl_conn_.exec("SELECT consumer_id, last_snapshot::text, batch_snapshot::text, batch_id, "
+                       "batch_done_last, batch_done_ordinal, lost_events, lost_since::text, "
+                       "updated_at::text FROM walcast.register_consumer($1, $2)",
+                       {name, std::string(durable ? "true" : "false")});
     if (!reg) {
         Error e = with_privilege_fix(reg.error());
         if (reg.error().is(pg::sqlstate::object_in_use)) {
@@ -483,7 +480,8 @@ Status TriggerSource::poll_once(bool force, bool& had_events) {
     in_read_txn_ = true;
     polls_.fetch_add(1, std::memory_order_relaxed);
     const auto& res = polled.results;
-    if (res.size() < 4) return make_error(Errc::Internal, "polling walcast.event_seq: short answer");
+    if (res.size() < 4)
+        return make_error(Errc::Internal, "polling walcast.event_seq: short answer");
     const std::int64_t seq = res[res.size() - 4].integer<std::int64_t>(0, 0).value_or(0);
     auto now_snapshot = Snapshot::parse(res.back().string(0, 0));
     if (!now_snapshot) return make_error(Errc::Internal, "unreadable pg_current_snapshot()");
@@ -621,8 +619,7 @@ Status fill_tuple(std::string_view text, const std::vector<int>& column_of_field
         if (!*more) break;
         if (f >= column_of_field.size())
             return make_error(Errc::InvalidInput, "the row has more columns than its layout (" +
-                                                      std::to_string(column_of_field.size()) +
-                                                      ")");
+                                                      std::to_string(column_of_field.size()) + ")");
         if (column_of_field[f] < 0) continue;
         if (!value)
             tuple.push_null();
@@ -765,22 +762,28 @@ Status TriggerSource::read_batch(const std::shared_ptr<Batch>& batch, std::int64
         if (op == "I") {
             if (!pub_insert_) return true;
             change->kind = ChangeKind::Insert;
-            if (!new_text) bad = "INSERT without a new row";
+            if (!new_text)
+                bad = "INSERT without a new row";
             else if (auto s = fill_tuple(*new_text, lay.column_of_field, rel.columns.size(),
-                                         change->new_tuple.emplace()); !s)
+                                         change->new_tuple.emplace());
+                     !s)
                 bad = s.error().message;
         } else if (op == "U" || op == "D") {
             const bool update = op == "U";
             if (update ? !pub_update_ : !pub_delete_) return true;
             change->kind = update ? ChangeKind::Update : ChangeKind::Delete;
             pg::Tuple old_full;
-            if (!old_text) bad = std::string(update ? "UPDATE" : "DELETE") + " without an old row";
-            else if (auto s = fill_tuple(*old_text, lay.column_of_field, rel.columns.size(), old_full); !s)
+            if (!old_text)
+                bad = std::string(update ? "UPDATE" : "DELETE") + " without an old row";
+            else if (auto s =
+                         fill_tuple(*old_text, lay.column_of_field, rel.columns.size(), old_full);
+                     !s)
                 bad = s.error().message;
             if (bad.empty() && update) {
-                if (!new_text) bad = "UPDATE without a new row";
+                if (!new_text)
+                    bad = "UPDATE without a new row";
                 else if (auto s = fill_tuple(*new_text, lay.column_of_field, rel.columns.size(),
-                                         change->new_tuple.emplace());
+                                             change->new_tuple.emplace());
                          !s)
                     bad = s.error().message;
             }
@@ -824,8 +827,7 @@ Status TriggerSource::read_batch(const std::shared_ptr<Batch>& batch, std::int64
         sink_.on_change(handed);
         return !failure;
     };
-    if (auto st = read_conn_.stream(
-            "walcast_batch", {lo, hi, s2, s1, listed, after}, on_row);
+    if (auto st = read_conn_.stream("walcast_batch", {lo, hi, s2, s1, listed, after}, on_row);
         !st && !failure)
         failure = std::move(st).error().to_error().context("reading a batch");
 
@@ -885,8 +887,10 @@ Status TriggerSource::maintenance() {
     {
         std::lock_guard lock(state_mutex_);
         if (problems != problems_) {
-            if (!problems.empty()) log::error("trigger capture: {}", problems);
-            else if (!problems_.empty()) log::info("trigger capture: every table is captured again");
+            if (!problems.empty())
+                log::error("trigger capture: {}", problems);
+            else if (!problems_.empty())
+                log::info("trigger capture: every table is captured again");
             problems_ = problems;
         }
     }
@@ -912,19 +916,24 @@ Status TriggerSource::persist(bool force) {
     // to it; with nothing handed on unconfirmed between batches, the reader's own snapshot.
     while (!handed_.empty() && handed_.front().position <= confirmed) {
         const Handed& h = handed_.front();
-        pending_ = Durable{h.batch->s1, h.batch->s2, true, h.batch->id, h.tx_last,
-                           static_cast<std::uint32_t>(h.position & max_ordinal), h.position};
+        pending_ =
+            Durable{h.batch->s1, h.batch->s2, true,
+                    h.batch->id, h.tx_last,   static_cast<std::uint32_t>(h.position & max_ordinal),
+                    h.position};
         handed_.pop_front();
     }
     if (handed_.empty() && !reading_) {
         if (open_)
-            pending_ = Durable{open_->batch->s1,      open_->batch->s2,
-                               true,                  open_->batch->id,
-                               open_->done_last,      open_->done_ordinal,
+            pending_ = Durable{open_->batch->s1,
+                               open_->batch->s2,
+                               true,
+                               open_->batch->id,
+                               open_->done_last,
+                               open_->done_ordinal,
                                (open_->batch->id << ordinal_bits) | open_->done_ordinal};
         else
-            pending_ = Durable{s1_, {}, false, batch_id_, 0, 0,
-                               (batch_id_ << ordinal_bits) | max_ordinal};
+            pending_ =
+                Durable{s1_, {}, false, batch_id_, 0, 0, (batch_id_ << ordinal_bits) | max_ordinal};
     }
     if (!pending_) return {};
     const Durable d = *pending_;

@@ -188,9 +188,9 @@ private:
     bool statement_prepared_ = false;
     std::unordered_map<int, std::shared_ptr<const Layout>> layouts_;
     bool pub_insert_ = true, pub_update_ = true, pub_delete_ = true, pub_truncate_ = true;
-    Snapshot s1_;                  ///< every transaction visible in it has been handed on
-    std::int64_t seq_at_s1_ = -1;  ///< event_seq read just before s1_ (-1: unknown)
-    std::uint64_t batch_id_ = 0;   ///< number of the last non-empty batch
+    Snapshot s1_;                 ///< every transaction visible in it has been handed on
+    std::int64_t seq_at_s1_ = -1; ///< event_seq read just before s1_ (-1: unknown)
+    std::uint64_t batch_id_ = 0;  ///< number of the last non-empty batch
     std::optional<OpenBatch> open_;
     std::deque<Handed> handed_; ///< handed on, not yet known confirmed
     /// A read position to write to walcast.consumer (see persist()).

@@ -215,9 +215,11 @@ BEGIN
   IF target NOT BETWEEN 0 AND 2 THEN
     RAISE EXCEPTION 'walcast: no event table %', target;
   END IF;
-  EXECUTE format($body$)SQL") + capture_body +
+  EXECUTE format($body$)SQL") +
+                capture_body +
                 R"SQL($body$, 'walcast.event_' || target,
-                 CASE WHEN ddl THEN '' ELSE $chk$)SQL" + layout_check + R"SQL($chk$ END);
+                 CASE WHEN ddl THEN '' ELSE $chk$)SQL" +
+                layout_check + R"SQL($chk$ END);
   UPDATE walcast.queue SET layout_checks = NOT ddl;
 END
 $def$)SQL");

@@ -49,8 +49,8 @@ TEST(RecordReaderTest, UnquotesQuotedFieldsAndEscapes) {
 }
 
 TEST(RecordReaderTest, RejectsMalformedText) {
-    for (const char* bad : {"", "1,2", "(1,2", "(1,\"2)", "(1,2)x", "(\"a\\", "(", "(1,",
-                            "(\"abc\"", "x(1)"})
+    for (const char* bad :
+         {"", "1,2", "(1,2", "(1,\"2)", "(1,2)x", "(\"a\\", "(", "(1,", "(\"abc\"", "x(1)"})
         EXPECT_EQ(fields(bad).at(0).rfind("error: malformed record text", 0), 0u) << bad;
 }
 
