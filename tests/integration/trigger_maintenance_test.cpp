@@ -117,7 +117,7 @@ TEST(TriggerMaintenanceTest, PublicationChangesAreFollowedWithoutTheDdlEventTrig
                "THEN CREATE ROLE pub_owner LOGIN CREATEROLE; END IF; END $$");
     sql(admin, "CREATE DATABASE m_pub_poll OWNER pub_owner");
     auto params = test_cluster().connect_params("m_pub_poll");
-    sql(connect_to(params), pg::db_init_statements("x").front()); // cluster-wide roles
+    sql(connect_to(params), pg::db_init_statements("x", false).front()); // cluster-wide roles
     auto owner = params;
     owner.user = "pub_owner";
     publication_follow(params, owner, false);

@@ -126,7 +126,7 @@ pg::ConnectParams owner_database(const std::string& name, pg::ConnectParams& adm
     owner_params.user = "app_owner";
     // Roles are cluster-wide: the superuser creates them (db init skips existing ones).
     auto admin_db = connect_to(admin_params);
-    sql(admin_db, pg::db_init_statements("unused_pub").front());
+    sql(admin_db, pg::db_init_statements("unused_pub", false).front());
     return owner_params;
 }
 

@@ -23,10 +23,14 @@ inline pg::ConnectParams create_database(const std::string& name) {
     return test_cluster().connect_params(name);
 }
 
-/// Runs `walcast db init --capture trigger`'s statements on conn.
+/// Runs `walcast db init --capture trigger`'s statements on conn: the publication FOR ALL
+/// TABLES when the connected role is a superuser (as `--all-tables`), else empty (the tests
+/// add tables).
 inline void install_trigger_capture(const pg::Connection& conn,
                                     const std::string& publication = "supabase_realtime") {
-    auto statements = pg::db_init_statements(publication);
+    const bool superuser =
+        sql_value(conn, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user") == "t";
+    auto statements = pg::db_init_statements(publication, superuser);
     for (auto& s : capture::trigger::install_statements(publication))
         statements.push_back(std::move(s));
     auto st = pg::run_statements(conn, statements);
