@@ -1,10 +1,11 @@
 // `walcast db init`: prepares a database for walcast — roles anon/authenticated/service_role,
 // the auth.uid()/auth.role()/auth.jwt() helpers, the publication (empty as on Supabase, or FOR
-// ALL TABLES with --all-tables), with --capture trigger (or CAPTURE=auto on a database without
-// logical replication) trigger capture in schema walcast — then prints the prerequisite
-// checklist. `--print` shows the SQL. `walcast db check`: the same checklist without changing
-// anything. Both exit 1 when an item fails (warnings such as an empty publication do not fail).
-// `walcast db uninstall --capture trigger` removes trigger capture.
+// ALL TABLES with --all-tables), with --capture trigger also trigger capture in schema walcast
+// (CAPTURE=auto re-runs it where it is installed and logical replication is not possible; it
+// never installs capture triggers by itself) — then prints the prerequisite checklist. `--print`
+// shows the SQL. `walcast db check`: the same checklist without changing anything. Both exit 1
+// when an item fails (warnings such as an empty publication do not fail). `walcast db uninstall
+// --capture trigger` removes trigger capture.
 #include "app/connect_params.hpp"
 #include "capture/capture_mode.hpp"
 #include "capture/trigger/trigger_sql.hpp"
@@ -98,6 +99,18 @@ void add_trigger_items(const pg::Connection& conn, std::vector<pg::CheckItem>& i
                              problems->string(i, 0) + " " + problems->string(i, 1), ""});
 }
 
+/// True when an item only logical replication needs (wal_level, a free slot and WAL sender,
+/// the REPLICATION attribute) failed.
+bool logical_replication_fails(const std::vector<pg::CheckItem>& items) {
+    for (const auto& item : items)
+        if (item.outcome == pg::CheckItem::Outcome::Fail &&
+            (item.name == "wal_level is logical" ||
+             item.name == "a replication slot and a WAL sender are free" ||
+             item.name == "the user may replicate"))
+            return true;
+    return false;
+}
+
 /// Prints the checklist for conn's database; returns the exit status (0 = no item failed). With
 /// trigger capture the logical-replication items do not apply; its own items are added.
 int print_checklist(const pg::Connection& conn, const Config& config, const char* command,
@@ -116,17 +129,23 @@ int print_checklist(const pg::Connection& conn, const Config& config, const char
     std::printf(ok ? "walcast can stream from this database.\n"
                    : "walcast cannot stream from this database until the failed items are "
                      "fixed.\n");
+    if (!trigger && logical_replication_fails(*items))
+        std::printf("Without logical replication, walcast can capture changes with triggers "
+                    "instead: walcast db init --capture trigger (--print shows the SQL; README, "
+                    "\"Trigger capture\").\n");
     return ok ? 0 : 1;
 }
 
-/// The mode db init/check set up or check: CAPTURE as given; auto looks at the database
-/// (logical when it allows it, else trigger).
+/// The mode db init/check set up or check: CAPTURE as given; auto looks at the database —
+/// trigger only where logical replication is not possible and trigger capture is already
+/// installed (db init then upgrades and repairs it), else logical. auto never installs capture
+/// triggers on the user's tables by itself: that takes --capture trigger.
 std::string mode_for(const Config& config, const pg::Connection& conn) {
     if (config.capture != "auto") return config.capture;
     auto support = capture::probe_capture(conn);
     if (!support) return "logical";
     if (support->wal_level == "logical" && support->replication_role) return "logical";
-    return "trigger";
+    return support->trigger_installed ? "trigger" : "logical";
 }
 
 int run_init(const Config& config, const DbInitOptions& opts) {
@@ -152,8 +171,8 @@ int run_init(const Config& config, const DbInitOptions& opts) {
     const std::string mode = mode_for(config, *conn);
     if (mode == "trigger") {
         if (config.capture == "auto")
-            std::printf("walcast db init: logical replication is not available here: installing "
-                        "trigger capture\n");
+            std::printf("walcast db init: logical replication is not available here and "
+                        "trigger capture is installed: upgrading and repairing it\n");
         add_trigger();
     }
     status = 0;
@@ -226,8 +245,7 @@ void register_db(CLI::App& app, Config& config, CommandRunner* selected) {
             int status = 0;
             auto conn = connect_configured(config, "db check", &status);
             if (!conn) return status;
-            return print_checklist(*conn, config, "db check",
-                                   mode_for(config, *conn) == "trigger");
+            return print_checklist(*conn, config, "db check", mode_for(config, *conn) == "trigger");
         };
     });
     auto* uninstall = cmd->add_subcommand(

@@ -233,15 +233,38 @@ TEST(TriggerTailTest, AutoChoosesTriggerCaptureWhereWalLevelIsReplica) {
                   std::string::npos)
             << tail.err();
     }
-    // walcast db init with CAPTURE=auto installs trigger capture there by itself.
+    // walcast db init with CAPTURE=auto installs no capture triggers by itself: it fails on
+    // wal_level and names trigger capture as the alternative; --capture trigger installs it.
     {
         Child init({"db", "init", "--database-url", (*replica)->url()});
-        EXPECT_EQ(init.wait_exit(), 0) << init.err();
-        EXPECT_NE(init.out().find("installing trigger capture"), std::string::npos) << init.out();
+        EXPECT_EQ(init.wait_exit(), 1) << init.out() << init.err();
+        EXPECT_NE(init.out().find("FAIL  wal_level is logical"), std::string::npos) << init.out();
+        EXPECT_NE(init.out().find("capture changes with triggers instead: walcast db init "
+                                  "--capture trigger"),
+                  std::string::npos)
+            << init.out();
     }
     auto conn = pg::Connection::connect((*replica)->connect_params());
     ASSERT_TRUE(conn.ok());
-    sql(*conn, "CREATE TABLE auto_t (id int PRIMARY KEY)");
+    EXPECT_EQ(sql_value(*conn, "SELECT count(*) FROM pg_namespace WHERE nspname = 'walcast'"), "0");
+    {
+        Child init({"db", "init", "--capture", "trigger", "--database-url", (*replica)->url()});
+        EXPECT_EQ(init.wait_exit(), 0) << init.out() << init.err();
+        EXPECT_NE(init.out().find("ok    trigger capture is installed"), std::string::npos)
+            << init.out();
+    }
+    // Re-run with CAPTURE=auto where trigger capture is installed: it upgrades and repairs it.
+    {
+        Child init({"db", "init", "--database-url", (*replica)->url()});
+        EXPECT_EQ(init.wait_exit(), 0) << init.out() << init.err();
+        EXPECT_NE(init.out().find("trigger capture is installed: upgrading and repairing it"),
+                  std::string::npos)
+            << init.out();
+    }
+    // The publication is created empty (as Supabase does): the table is added to it, and the
+    // DDL event trigger (a superuser installed it) puts the capture triggers on it.
+    sql(*conn, "CREATE TABLE auto_t (id int PRIMARY KEY); "
+               "ALTER PUBLICATION supabase_realtime ADD TABLE auto_t");
     Child tail({"tail", "--database-url", (*replica)->url()});
     ASSERT_TRUE(tail.stderr_contains("capture: trigger (CAPTURE=auto: wal_level is replica; "
                                      "trigger capture is installed)"))
