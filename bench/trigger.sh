@@ -203,7 +203,9 @@ storage() {
     echo "== storage: $total changes (1,000-row transactions) written and consumed by a trigger-mode walcast; rotation_bytes $rotation" | tee -a "$out"
     start_server "$tmp/storage" CAPTURE=trigger
     local p=("$psql" "$db_url" -Xq -v ON_ERROR_STOP=1)
-    "${p[@]}" -c "CREATE TABLE bench_store (id bigint PRIMARY KEY, name text, qty int, at timestamptz)"
+    # The embedded publication is created empty (as Supabase does): add the table to it.
+    "${p[@]}" -c "CREATE TABLE bench_store (id bigint PRIMARY KEY, name text, qty int, at timestamptz)" \
+        -c "ALTER PUBLICATION supabase_realtime ADD TABLE bench_store"
     "${p[@]}" -c "UPDATE walcast.queue SET rotation_bytes = $rotation"
     local size_sql="SELECT sum(pg_total_relation_size(('walcast.event_' || t)::regclass)) FROM generate_series(0, 2) t"
     local i=0 sizes=""
@@ -217,7 +219,14 @@ storage() {
             printf "   after %7d changes: event tables %6.1f MiB\n" "$i" "$(echo "$sz / 1048576" | bc -l)" | tee -a "$out"
         fi
     done
-    sleep 3 # two maintenance rounds after the last change
+    # Until walcast has read every change (5 min at most), then two maintenance rounds.
+    local got=0
+    for _ in $(seq 1 3000); do
+        got=$(curl -s "$(http_of "$ws_url")/metrics" | awk '/^walcast_changes_received_total /{print $2}')
+        [ "${got%.*}" -ge "$total" ] 2>/dev/null && break
+        sleep 0.1
+    done
+    sleep 3
     local end delivered
     end=$("$psql" "$db_url" -XAtq -c "$size_sql")
     delivered=$(curl -s "$(http_of "$ws_url")/metrics" | awk '/^walcast_changes_received_total /{print $2}')
