@@ -251,6 +251,18 @@ TEST(TriggerMaintenanceTest,
     ASSERT_TRUE(wait_for_lines(back.sink, 1));
     EXPECT_EQ(back.sink.lines(), rows("r", 3, 3));
     EXPECT_EQ(back.source.trigger_stats().dropped_events, 1u);
+    // Subscribers are told, as for an invalidated slot: one closed gap, naming
+    // the setting that keeps events longer.
+    const auto gaps = back.sink.gaps();
+    ASSERT_EQ(gaps.size(), 1u);
+    EXPECT_FALSE(gaps[0].open());
+    EXPECT_GT(gaps[0].from_unix_ms, 0);
+    EXPECT_LT(gaps[0].from_unix_ms, gaps[0].to_unix_ms);
+    EXPECT_NE(gaps[0].reason.find("1 captured events were dropped unread"), std::string::npos)
+        << gaps[0].reason;
+    EXPECT_NE(gaps[0].reason.find("UPDATE walcast.queue SET max_retention"), std::string::npos);
+    EXPECT_TRUE(live.sink.gaps().empty());
+    EXPECT_TRUE(back.sink.violations().empty());
     EXPECT_EQ(sql_value(conn, "SELECT lost_events FROM walcast.consumer WHERE name = 'away'"), "0");
 }
 

@@ -102,6 +102,15 @@ public:
         up_ = up;
         states_.push_back((up ? "up: " : "down: ") + reason);
     }
+    void on_gap(const capture::Gap& gap) override {
+        std::lock_guard lock(m_);
+        if (in_txn_) violations_.push_back("gap inside a transaction");
+        gaps_.push_back(gap);
+    }
+    std::vector<capture::Gap> gaps() const {
+        std::lock_guard lock(m_);
+        return gaps_;
+    }
 
     bool up() const {
         std::lock_guard lock(m_);
@@ -155,6 +164,7 @@ private:
     std::vector<std::size_t> transaction_sizes_;
     std::vector<std::string> states_;
     std::vector<std::string> violations_;
+    std::vector<capture::Gap> gaps_;
 };
 
 inline ::testing::AssertionResult

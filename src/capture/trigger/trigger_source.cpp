@@ -343,7 +343,8 @@ Status TriggerSource::connect_and_register() {
     auto reg =
         ctl_conn_.exec("SELECT consumer_id, last_snapshot::text, batch_snapshot::text, batch_id, "
                        "batch_done_last, batch_done_ordinal, lost_events, lost_since::text, "
-                       "updated_at::text FROM walcast.register_consumer($1, $2)",
+                       "updated_at::text, (extract(epoch FROM updated_at) * 1000)::bigint "
+                       "FROM walcast.register_consumer($1, $2)",
                        {name, std::string(durable ? "true" : "false")});
     if (!reg) {
         Error e = with_privilege_fix(reg.error());
@@ -396,6 +397,8 @@ Status TriggerSource::connect_and_register() {
                   "changes committed in that time are missing",
                   lost, name, r.string(0, 7), r.string(0, 8));
         dropped_.fetch_add(static_cast<std::uint64_t>(lost), std::memory_order_relaxed);
+        // Since the consumer was last seen (its position was last written).
+        report_lost(lost, to_i64(r.string(0, 9)));
         if (auto a = ctl_conn_.exec("SELECT walcast.acknowledge_lost($1)",
                                     {std::to_string(consumer_id_)});
             !a)
@@ -910,6 +913,22 @@ Status TriggerSource::maintenance() {
     return {};
 }
 
+void TriggerSource::report_lost(std::int64_t lost, std::int64_t from_unix_ms) {
+    Gap g;
+    g.from_unix_ms = from_unix_ms;
+    g.to_unix_ms = std::max<std::int64_t>(now_unix_us() / 1000, from_unix_ms + 1);
+    // Streaming goes on from the last transaction handed on (this run or, after a restart, the
+    // persisted position): the missing changes lie after it.
+    const Position last{std::max(received_.load(std::memory_order_acquire), persisted_position_)};
+    g.from = last;
+    g.to = last;
+    g.reason = std::to_string(lost) + " captured events were dropped unread because walcast (" +
+               "consumer " + consumer_name() +
+               ") was away longer than walcast.queue.max_retention; to keep them longer: "
+               "UPDATE walcast.queue SET max_retention = '3 days'";
+    sink_.on_gap(g);
+}
+
 Status TriggerSource::persist(bool force) {
     const std::uint64_t confirmed = confirmed_.load(std::memory_order_acquire);
     // What may be written: after the last confirmed transaction, the batch it belongs to done up
@@ -972,6 +991,9 @@ Status TriggerSource::persist(bool force) {
                   "was away longer than walcast.queue.max_retention",
                   lost, consumer_name());
         dropped_.fetch_add(static_cast<std::uint64_t>(lost), std::memory_order_relaxed);
+        // Since the last transaction handed on.
+        const auto commit = last_commit_time_pg_us_.load(std::memory_order_acquire);
+        report_lost(lost, commit ? (commit + pg_epoch_offset_us) / 1000 : 0);
         if (auto a = ctl_conn_.exec("SELECT walcast.acknowledge_lost($1)",
                                     {std::to_string(consumer_id_)});
             !a)

@@ -164,6 +164,9 @@ private:
     Status persist(bool force);
     Result<std::shared_ptr<const Layout>> layout(int id);
     void set_down(const std::string& reason);
+    /// Tells the sink (on_gap, a closed gap) that `lost` events this consumer had not read were
+    /// dropped by max_retention: changes committed after from_unix_ms may be missing.
+    void report_lost(std::int64_t lost, std::int64_t from_unix_ms);
     bool wait_for(std::chrono::milliseconds delay);
 
     pg::ConnectParams params_;
