@@ -148,7 +148,11 @@ describe('REST broadcast', () => {
 
     const health = await fetch(`${server.httpUrl}/api/health`);
     assert.equal(health.status, 200);
-    assert.deepEqual(await health.json(), { status: 'ok' });
+    // /api/health answers as /healthz does: the status and which capture mode runs, and why.
+    const body = await health.json();
+    assert.equal(body.status, 'ok');
+    assert.equal(body.capture, server.capture);
+    assert.match(body.capture_reason, /CAPTURE=/);
   });
 
   it('private topics: written only with the write permission (batch skips silently, single answers 403)', async () => {
