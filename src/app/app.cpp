@@ -1,6 +1,5 @@
 #include "app/app.hpp"
 
-#include "app/auto_source.hpp"
 #include "app/dev_environment.hpp"
 #include "app/source_factory.hpp"
 
@@ -8,7 +7,6 @@
 #include "broadcast/partition_keeper.hpp"
 #include "broadcast/topic_policies.hpp"
 #include "capture/change_fanout.hpp"
-#include "capture/trigger/trigger_source.hpp"
 #include "common/logging.hpp"
 #include "core/authorization/authorizer.hpp"
 #include "core/authorization/pg_row_checker.hpp"
@@ -213,33 +211,6 @@ Status App::start() {
     m.registry.gauge_callback("walcast_replication_lag_ms",
                               "now - commit time of the last transaction read (0 when caught up)",
                               [source] { return static_cast<double>(source->stats().lag_ms); });
-    // Trigger capture's own counters (0 in logical mode).
-    auto trigger_stat = [source](auto field) {
-        return [source, field] {
-            const capture::Source* s = source;
-            if (const auto* a = dynamic_cast<const AutoSource*>(s)) s = a->chosen();
-            const auto* t = dynamic_cast<const capture::trigger::TriggerSource*>(s);
-            return t ? static_cast<double>(t->trigger_stats().*field) : 0.0;
-        };
-    };
-    using capture::trigger::TriggerSourceStats;
-    m.registry.gauge_callback(
-        "walcast_trigger_tables_missing_triggers",
-        "captured tables whose capture triggers were dropped or disabled (changes to them are "
-        "lost; run walcast db init --capture trigger)",
-        trigger_stat(&TriggerSourceStats::tables_missing_triggers));
-    m.registry.gauge_callback("walcast_trigger_corrupt_events",
-                              "event rows skipped as unreadable since start (logged each)",
-                              trigger_stat(&TriggerSourceStats::corrupt_events));
-    m.registry.gauge_callback(
-        "walcast_trigger_dropped_events",
-        "events this consumer lost to walcast.queue.max_retention since start (logged)",
-        trigger_stat(&TriggerSourceStats::dropped_events));
-    m.registry.gauge_callback("walcast_trigger_polls", "snapshot polls of the event tables",
-                              trigger_stat(&TriggerSourceStats::polls));
-    m.registry.gauge_callback("walcast_trigger_batches",
-                              "non-empty batches read from the event tables",
-                              trigger_stat(&TriggerSourceStats::batches));
     auto* connections = &m.connections;
     m.registry.histogram_callback(
         "walcast_client_queue_bytes", "bytes queued per client, not yet written",
@@ -297,14 +268,10 @@ Status App::start() {
         ServerContext{m.config, m.registry, *m.server_metrics, m.connections,
                       [source, router = m.router.get()] {
                           const auto s = source->health();
-                          Health h{s.up, s.up ? std::string() : s.reason, {}, false, {}, {}};
+                          Health h{s.up, s.up ? std::string() : s.reason, {}, false};
                           if (auto gap = router->last_gap()) {
                               h.last_gap = protocol::supabase::gap_message(*gap);
                               h.gap_open = gap->open();
-                          }
-                          if (auto c = capture_choice(*source, std::chrono::milliseconds(0))) {
-                              h.capture = c->mode;
-                              h.capture_reason = c->reason;
                           }
                           return h;
                       },
@@ -328,8 +295,8 @@ Status App::start() {
     for (unsigned i = 0; i < n; ++i)
         m.threads.emplace_back([&m] { m.io.run(); });
     m.started = true;
-    log::info("walcast listening on {}:{} (publication {}, capture {}, {} I/O threads)",
-              m.config.listen_host(), m.http->port(), m.config.publication, m.config.capture, n);
+    log::info("walcast listening on {}:{} (publication {}, {} I/O threads)", m.config.listen_host(),
+              m.http->port(), m.config.publication, n);
     return {};
 }
 
@@ -366,13 +333,6 @@ bool App::wait_stream_up(std::chrono::milliseconds timeout) const {
     while (!stream_up() && std::chrono::steady_clock::now() < until)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     return stream_up();
-}
-
-std::string App::capture_description(std::chrono::milliseconds timeout) const {
-    if (!impl_->source) return "not started";
-    auto c = capture_choice(*impl_->source, timeout);
-    if (!c) return "not chosen yet (" + impl_->source->health().reason + ")";
-    return c->mode + " (" + c->reason + ")";
 }
 
 std::string App::metrics_text() const {

@@ -37,9 +37,6 @@ public:
     bool stream_up() const;
     /// Blocks until the stream is up or timeout passes; returns stream_up().
     bool wait_stream_up(std::chrono::milliseconds timeout) const;
-    /// "trigger (CAPTURE=auto: wal_level is replica; trigger capture is installed)": the capture
-    /// mode and why, for the banner; waits up to timeout for CAPTURE=auto to choose.
-    std::string capture_description(std::chrono::milliseconds timeout) const;
     /// The Prometheus text of /metrics (tests read counters without HTTP).
     std::string metrics_text() const;
 

@@ -110,18 +110,17 @@ int fail(Progress& progress, const std::string& message) {
 /// The start-up banner on stdout: URLs, the embedded keys and psql line, and whether walcast is
 /// ready (the replication stream is up) or only listening.
 void print_banner(const Config& config, const app::DevEnvironment* dev, const std::string& base,
-                  bool stream_up, const std::string& capture) {
+                  bool stream_up) {
     if (stream_up)
         std::printf("\nwalcast %s is ready.\n\n", WALCAST_VERSION);
     else
-        std::printf("\nwalcast %s is listening, but not ready: the capture source is down "
+        std::printf("\nwalcast %s is listening, but not ready: the replication stream is down "
                     "(see the log; /healthz answers 503 until it is up).\n\n",
                     WALCAST_VERSION);
     std::printf("  Inspector:  http://%s/\n", base.c_str());
     std::printf(
         "  WebSocket:  ws://%s/socket  (realtime-js endpoint; supabase-js URL: http://%s)\n",
         base.c_str(), base.c_str());
-    std::printf("  Capture:    %s\n", capture.c_str());
     if (dev) {
         if (!config.jwt_secret.empty()) {
             std::printf("  anon JWT:   %s\n",
@@ -143,7 +142,7 @@ void print_banner(const Config& config, const app::DevEnvironment* dev, const st
     std::fflush(stdout);
     if (!stream_up)
         std::fprintf(stderr,
-                     "walcast: the capture source is not up yet; clients can connect, "
+                     "walcast: the replication stream is not up yet; clients can connect, "
                      "changes flow once it is (see the log above and http://%s/healthz)\n",
                      base.c_str());
 }
@@ -190,9 +189,7 @@ int run_serve(Config config) {
     const std::string listen = config.listen_host();
     const std::string host = listen == "0.0.0.0" || listen == "::" ? "localhost" : listen;
     const std::string base = host + ":" + std::to_string(app.port());
-    if (!interrupted())
-        print_banner(config, dev.get(), base, stream_up,
-                     app.capture_description(std::chrono::milliseconds(0)));
+    if (!interrupted()) print_banner(config, dev.get(), base, stream_up);
 
     int sig = 0;
     sigwait(&signals, &sig);

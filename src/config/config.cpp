@@ -46,11 +46,6 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
             ->check(CLI::IsMember({"", "true", "false", "disable", "allow", "prefer", "require",
                                    "verify-ca", "verify-full"}))
             ->group(g);
-        opt(app, "--capture", c.capture, "CAPTURE",
-            "logical (replication slot), trigger (capture triggers; walcast db init --capture "
-            "trigger), or auto: logical when the database allows it, else trigger")
-            ->check(CLI::IsMember({"logical", "trigger", "auto"}))
-            ->group(g);
     }
     if (has(groups, ConfigOptions::Server)) {
         const std::string g = "Server";
@@ -183,8 +178,6 @@ Status resolve_synonyms(Config& c) {
 
 Status validate(const Config& c) {
     auto bad = [](std::string msg) { return make_error(Errc::Config, std::move(msg)); };
-    if (c.capture != "logical" && c.capture != "trigger" && c.capture != "auto")
-        return bad("--capture (CAPTURE) must be logical, trigger or auto");
     if (c.publication.empty())
         return bad("--publication (PUBLICATION) must not be empty; the default is "
                    "supabase_realtime");

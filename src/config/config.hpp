@@ -36,10 +36,6 @@ struct Config {
     /// allow, prefer, require, verify-ca, verify-full); empty = libpq's default (prefer) or
     /// DATABASE_URL's sslmode. When set it wins over DATABASE_URL's.
     std::string db_ssl;
-    /// CAPTURE: how changes are read — "logical" (a replication slot, pgoutput), "trigger"
-    /// (capture triggers writing to walcast's event tables; `walcast db init --capture
-    /// trigger`), or "auto": logical when the database allows it, else trigger.
-    std::string capture = "auto";
 
     // --- server ---
     /// HOST: listen address; empty = 0.0.0.0 with an external database, 127.0.0.1 for the

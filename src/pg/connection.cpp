@@ -154,45 +154,6 @@ SqlResult<Rows> Connection::exec_script(std::string_view sql) const {
     return Rows(std::move(res));
 }
 
-SqlResult<Rows> Connection::prepare(std::string_view name, std::string_view sql) const {
-    const std::string n(name), q(sql);
-    PgResult res(PQprepare(conn_.get(), n.c_str(), q.c_str(), 0, nullptr));
-    if (!succeeded(res.get())) return error_of(res.get());
-    return Rows(std::move(res));
-}
-
-SqlResult<Rows> Connection::stream(std::string_view name,
-                                   const std::vector<std::optional<std::string>>& params,
-                                   const RowHandler& on_row) const {
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& v : params)
-        values.push_back(v ? v->c_str() : nullptr);
-    const std::string n(name);
-    if (!PQsendQueryPrepared(conn_.get(), n.c_str(), static_cast<int>(values.size()), values.data(),
-                             nullptr, nullptr, 0) ||
-        !PQsetSingleRowMode(conn_.get()))
-        return error_of(nullptr);
-    std::optional<PgError> failure;
-    bool stopped = false;
-    while (PGresult* raw = PQgetResult(conn_.get())) {
-        PgResult res(raw);
-        const auto st = PQresultStatus(raw);
-        if (st == PGRES_SINGLE_TUPLE) {
-            if (stopped || failure) continue; // drain
-            // Stopping drains the rest rather than cancelling: a cancel request can arrive
-            // after the statement ended and hit the next one.
-            if (!on_row(Rows(std::move(res)))) stopped = true;
-            continue;
-        }
-        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) continue;
-        if (!failure) failure = error_of(raw);
-    }
-    if (failure) return *failure;
-    if (PQstatus(conn_.get()) != CONNECTION_OK) return error_of(nullptr);
-    return Rows();
-}
-
 Connection::MultiResult Connection::exec_multi(std::string_view script) const {
     MultiResult out;
     std::string q(script);

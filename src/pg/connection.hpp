@@ -10,7 +10,6 @@
 #include <libpq-fe.h>
 
 #include <charconv>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -145,19 +144,6 @@ public:
     /// Sends one or more ;-separated statements in one round trip (simple query protocol: one
     /// message, the results streamed back) and reads every result. Errors as exec().
     MultiResult exec_multi(std::string_view script) const;
-
-    /// Prepares sql as the named statement (extended protocol) for stream(). Errors as exec().
-    SqlResult<Rows> prepare(std::string_view name, std::string_view sql) const;
-
-    /// Runs the prepared statement name with text parameters and hands each result row to
-    /// on_row as it arrives (libpq single-row mode: memory holds one row, whatever the size of
-    /// the result). on_row returning false stops handing rows on: the rest is read and
-    /// dropped, and the call succeeds. Errors as exec() (rows handed on before an error stay
-    /// handed on).
-    using RowHandler = std::function<bool(const Rows& row)>;
-    SqlResult<Rows> stream(std::string_view name,
-                           const std::vector<std::optional<std::string>>& params,
-                           const RowHandler& on_row) const;
 
     /// The PgError of a failed result on this connection (res may be null: no answer).
     PgError error_of(const PGresult* res) const;

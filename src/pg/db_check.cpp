@@ -25,8 +25,7 @@ constexpr const char* kRestart =
 } // namespace
 
 Result<std::vector<CheckItem>> check_prerequisites(const Connection& conn,
-                                                   const std::string& publication,
-                                                   bool logical_replication) {
+                                                   const std::string& publication) {
     std::vector<CheckItem> items;
 
     auto settings = conn.exec(
@@ -49,41 +48,38 @@ Result<std::vector<CheckItem>> check_prerequisites(const Connection& conn,
     const std::string user_ident = conn.quote_ident(user);
     const std::string pub_ident = conn.quote_ident(publication);
 
-    // Logical replication's own prerequisites (trigger capture needs none of them).
-    if (logical_replication) {
-        if (wal_level == "logical")
-            items.push_back(pass("wal_level is logical", "wal_level = logical"));
-        else
-            items.push_back(fail("wal_level is logical",
-                                 "wal_level = " + wal_level +
-                                     ": logical replication (and so walcast) is not possible",
-                                 std::string("ALTER SYSTEM SET wal_level = logical;") + kRestart));
+    if (wal_level == "logical")
+        items.push_back(pass("wal_level is logical", "wal_level = logical"));
+    else
+        items.push_back(fail("wal_level is logical",
+                             "wal_level = " + wal_level +
+                                 ": logical replication (and so walcast) is not possible",
+                             std::string("ALTER SYSTEM SET wal_level = logical;") + kRestart));
 
-        if (used_slots < max_slots && used_senders < max_senders)
-            items.push_back(pass("a replication slot and a WAL sender are free",
-                                 std::to_string(used_slots) + " of max_replication_slots = " +
-                                     std::to_string(max_slots) + " slots, " +
-                                     std::to_string(used_senders) + " of max_wal_senders = " +
-                                     std::to_string(max_senders) + " senders in use"));
-        else
-            items.push_back(fail(
-                "a replication slot and a WAL sender are free",
-                std::to_string(used_slots) + " of max_replication_slots = " +
-                    std::to_string(max_slots) + " slots, " + std::to_string(used_senders) +
-                    " of max_wal_senders = " + std::to_string(max_senders) + " senders in use",
-                "ALTER SYSTEM SET max_replication_slots = " + std::to_string(used_slots + 10) +
-                    "; ALTER SYSTEM SET max_wal_senders = " + std::to_string(used_senders + 10) +
-                    ";" + kRestart +
-                    "\nor drop a slot no one uses: SELECT pg_drop_replication_slot('<slot_name>');"));
+    if (used_slots < max_slots && used_senders < max_senders)
+        items.push_back(pass("a replication slot and a WAL sender are free",
+                             std::to_string(used_slots) + " of max_replication_slots = " +
+                                 std::to_string(max_slots) + " slots, " +
+                                 std::to_string(used_senders) + " of max_wal_senders = " +
+                                 std::to_string(max_senders) + " senders in use"));
+    else
+        items.push_back(fail(
+            "a replication slot and a WAL sender are free",
+            std::to_string(used_slots) + " of max_replication_slots = " +
+                std::to_string(max_slots) + " slots, " + std::to_string(used_senders) +
+                " of max_wal_senders = " + std::to_string(max_senders) + " senders in use",
+            "ALTER SYSTEM SET max_replication_slots = " + std::to_string(used_slots + 10) +
+                "; ALTER SYSTEM SET max_wal_senders = " + std::to_string(used_senders + 10) +
+                ";" + kRestart +
+                "\nor drop a slot no one uses: SELECT pg_drop_replication_slot('<slot_name>');"));
 
-        if (superuser || replication)
-            items.push_back(pass("the user may replicate",
-                                 user + (superuser ? " is a superuser" : " has REPLICATION")));
-        else
-            items.push_back(fail("the user may replicate",
-                                 user + " has neither REPLICATION nor SUPERUSER",
-                                 "as a superuser: ALTER ROLE " + user_ident + " REPLICATION;"));
-    }
+    if (superuser || replication)
+        items.push_back(pass("the user may replicate",
+                             user + (superuser ? " is a superuser" : " has REPLICATION")));
+    else
+        items.push_back(fail("the user may replicate",
+                             user + " has neither REPLICATION nor SUPERUSER",
+                             "as a superuser: ALTER ROLE " + user_ident + " REPLICATION;"));
 
     auto roles = conn.exec(
         "SELECT r, EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r),"

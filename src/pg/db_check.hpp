@@ -27,11 +27,8 @@ struct CheckItem {
 /// the auth.uid()/auth.role()/auth.jwt() helpers; the publication exists and has tables; and
 /// every published table is readable (SELECT and schema USAGE) by at least one JWT role.
 /// Errors: only a failed catalog query (the connection went away), with the server message.
-/// logical_replication = false (trigger capture) leaves out the wal_level, slot and
-/// REPLICATION items.
 Result<std::vector<CheckItem>> check_prerequisites(const Connection& conn,
-                                                   const std::string& publication,
-                                                   bool logical_replication = true);
+                                                   const std::string& publication);
 
 /// The checklist as text, one item a line ("  ok    …", "  WARN  …", "  FAIL  …") with the
 /// detail and fix indented below failed and warned items.

@@ -27,8 +27,6 @@ struct Health {
     /// gap_open: changes are being lost now.
     std::string last_gap;
     bool gap_open = false;
-    std::string capture;        ///< capture mode in use: "logical", "trigger" ("" not chosen yet)
-    std::string capture_reason; ///< why that mode (CAPTURE=…, or what auto found)
 };
 
 /// Transport metrics, registered once (the protocols register their own).

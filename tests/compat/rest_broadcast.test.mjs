@@ -148,11 +148,7 @@ describe('REST broadcast', () => {
 
     const health = await fetch(`${server.httpUrl}/api/health`);
     assert.equal(health.status, 200);
-    // /api/health answers as /healthz does: the status and which capture mode runs, and why.
-    const body = await health.json();
-    assert.equal(body.status, 'ok');
-    assert.equal(body.capture, server.capture);
-    assert.match(body.capture_reason, /CAPTURE=/);
+    assert.deepEqual(await health.json(), { status: 'ok' });
   });
 
   it('private topics: written only with the write permission (batch skips silently, single answers 403)', async () => {

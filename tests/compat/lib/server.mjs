@@ -18,7 +18,7 @@ const PG_BIN = '/usr/lib/postgresql/15/bin';
 
 // Settings that would point walcast elsewhere than its embedded default.
 const SCRUBBED_ENV = [
-  'DATABASE_URL', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'SLOT_NAME', 'CAPTURE',
+  'DATABASE_URL', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'SLOT_NAME',
   'PUBLICATION', 'PUBLICATIONS', 'DB_SSL', 'API_JWT_SECRET', 'HOST', 'PORT', 'WALCAST_THREADS', 'MAX_RECORD_BYTES', 'CLIENT_QUEUE_SOFT_BYTES',
   'CLIENT_QUEUE_SOFT_SECONDS', 'CLIENT_QUEUE_HARD_BYTES', 'CONNECT_ERROR_BACKOFF_MS',
   'CHANNEL_ERROR_BACKOFF_MS', 'MAX_CHANNELS_PER_CLIENT', 'JWT_SECRET', 'JWT_JWKS',
@@ -27,12 +27,6 @@ const SCRUBBED_ENV = [
   'TENANT_MAX_PRESENCE_EVENTS_PER_SECOND', 'CLIENT_PRESENCE_MAX_CALLS', 'CLIENT_PRESENCE_WINDOW_MS',
   'HTTP_REQUEST_TIMEOUT_MS', 'MAX_PENDING_CONNECTIONS',
 ];
-
-/// The capture mode the suites run in: 'trigger' when WALCAST_TEST_CAPTURE=trigger (the
-/// compat_trigger.* ctest entries), else 'logical' (walcast's embedded default picks it).
-export function captureMode() {
-  return process.env.WALCAST_TEST_CAPTURE === 'trigger' ? 'trigger' : 'logical';
-}
 
 export function walcastBin() {
   const bin = process.env.WALCAST_BIN;
@@ -98,8 +92,6 @@ export class Walcast {
       JWT_SECRET: TEST_SECRET,
       CONNECT_ERROR_BACKOFF_MS: '0',
       CHANNEL_ERROR_BACKOFF_MS: '0',
-      // The suites run once per capture mode (ctest entries compat.* and compat_trigger.*).
-      ...(process.env.WALCAST_TEST_CAPTURE ? { CAPTURE: process.env.WALCAST_TEST_CAPTURE } : {}),
       ...Object.fromEntries(Object.entries(extraEnv).map(([k, v]) => [k, String(v)])),
     });
     this.secret = env.JWT_SECRET;
@@ -136,7 +128,6 @@ export class Walcast {
       (external ? [null, sign({ role: 'anon', exp: Math.floor(Date.now() / 1000) + 3600 }, { secret: env.JWT_SECRET })] : null);
     const psql = /psql "(postgresql:\/\/[^"]+)"/.exec(this.#stdout) ??
       (external ? [null, env.DATABASE_URL] : null);
-    const capture = /Capture:\s+(\S+)/.exec(this.#stdout);
     if (!ws || !anon || !psql) {
       await this.stop({ check: false });
       throw new Error(`cannot parse walcast's start-up output:\n${this.#stdout}`);
@@ -146,8 +137,6 @@ export class Walcast {
     this.port = Number(new URL(this.httpUrl).port);
     this.anonKey = anon[1];
     this.dbUrl = psql[1];
-    /** The capture mode the banner names ("logical", "trigger"). */
-    this.capture = capture?.[1];
     this.pool = new pg.Pool({ connectionString: this.dbUrl, max: 6 });
     // pg.Pool emits 'error' for idle clients whose server went away (at teardown).
     this.pool.on('error', () => {});
