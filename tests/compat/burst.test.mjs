@@ -1,33 +1,21 @@
 // 2,000 changes in a burst — half in one transaction, half as back-to-back single-row
 // transactions — arrive complete and in commit order at realtime-js clients of both vsn, on a
 // table binding, a schema-wide binding and a filtered binding of the same channel.
-import { it, before, after } from 'node:test';
+import { it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { Walcast } from './lib/server.mjs';
-import { makeClient, subscribe, VSNS } from './lib/client.mjs';
-import { BARRIER_SQL, barrier, barrierBinding, rows } from './lib/barrier.mjs';
+import { VSNS } from './lib/client.mjs';
+import { barrier, rows } from './lib/barrier.mjs';
+import { serverSuite } from './lib/suite.mjs';
 import { show } from './lib/wait.mjs';
 
 const IN_ONE_TRANSACTION = 1000;
 const SINGLE_ROW_TRANSACTIONS = 1000;
 const TOTAL = IN_ONE_TRANSACTION + SINGLE_ROW_TRANSACTIONS;
 
-let server;
-const clients = [];
-
-before(async () => {
-  server = await Walcast.start();
-  await server.sql(`
-    ${BARRIER_SQL}
+const suite = serverSuite({ sql: `
     CREATE TABLE public.burst (seq int PRIMARY KEY, odd bool NOT NULL, body text NOT NULL);
-    GRANT SELECT ON public.burst TO anon;`);
-});
-
-after(async () => {
-  await Promise.all(clients.map((c) => c.disconnect()));
-  await server?.stop();
-});
+    GRANT SELECT ON public.burst TO anon;` });
 
 // The first position where `seqs` differs from 1..n (or -1), for a readable failure.
 function firstGap(seqs, expected) {
@@ -36,20 +24,15 @@ function firstGap(seqs, expected) {
 }
 
 it(`delivers ${TOTAL} changes in a burst, complete and in commit order, to every client`, async () => {
-  const subs = await Promise.all([...VSNS, ...VSNS].map(async (vsn) => {
-    const c = await makeClient(server, { vsn });
-    clients.push(c);
-    return subscribe(c, {
-      table: { event: 'INSERT', schema: 'public', table: 'burst' },
-      schema: { event: '*', schema: 'public' },
-      odd: { event: 'INSERT', schema: 'public', table: 'burst', filter: 'odd=eq.true' },
-      barrier: barrierBinding(),
-    });
-  }));
+  const subs = await Promise.all([...VSNS, ...VSNS].map((vsn) => suite.subscriber({ vsn }, {
+    table: { event: 'INSERT', schema: 'public', table: 'burst' },
+    schema: { event: '*', schema: 'public' },
+    odd: { event: 'INSERT', schema: 'public', table: 'burst', filter: 'odd=eq.true' },
+  })));
 
-  await server.sql(`INSERT INTO burst SELECT i, i % 2 = 1, 'row ' || i FROM generate_series(1, ${IN_ONE_TRANSACTION}) i`);
+  await suite.server.sql(`INSERT INTO burst SELECT i, i % 2 = 1, 'row ' || i FROM generate_series(1, ${IN_ONE_TRANSACTION}) i`);
   // Back-to-back autocommit inserts on one connection: their commit order is the issue order.
-  const conn = await server.pool.connect();
+  const conn = await suite.server.pool.connect();
   try {
     const pending = [];
     for (let i = IN_ONE_TRANSACTION + 1; i <= TOTAL; i++) {
@@ -59,7 +42,7 @@ it(`delivers ${TOTAL} changes in a burst, complete and in commit order, to every
   } finally {
     conn.release();
   }
-  await barrier(server, subs, { timeoutMs: 120_000 });
+  await barrier(suite.server, subs, { timeoutMs: 120_000 });
 
   const all = Array.from({ length: TOTAL }, (_, i) => i + 1);
   const odd = all.filter((i) => i % 2 === 1);

@@ -3,13 +3,13 @@
 // expected exactly by the subscribers whose user owned that version: 0 leaked versions (an
 // event, or an old_record, showing a version owned by someone else), 0 missing events for
 // versions that were visible when committed, each channel in commit order.
-import { it, before, after } from 'node:test';
+import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 
-import { Walcast } from './lib/server.mjs';
-import { makeClient, subscribe, VSNS } from './lib/client.mjs';
-import { BARRIER_SQL, barrier, barrierBinding } from './lib/barrier.mjs';
+import { VSNS } from './lib/client.mjs';
+import { barrier } from './lib/barrier.mjs';
+import { rlsTableSql, serverSuite } from './lib/suite.mjs';
 import { userToken } from './lib/tokens.mjs';
 
 const IDENTITIES = 10;
@@ -18,31 +18,16 @@ const WRITERS = 4;
 const ROWS_PER_WRITER = 10;
 const UPDATES_PER_WRITER = 400;
 
-let server;
-const clients = [];
-
-before(async () => {
-  server = await Walcast.start();
-  await server.sql(`
-    ${BARRIER_SQL}
-    CREATE TABLE public.moving (id int PRIMARY KEY, owner uuid NOT NULL, v int NOT NULL);
-    ALTER TABLE public.moving REPLICA IDENTITY FULL;
-    ALTER TABLE public.moving ENABLE ROW LEVEL SECURITY;
-    CREATE POLICY own ON public.moving FOR SELECT TO authenticated USING (owner = auth.uid());
-    GRANT SELECT ON public.moving TO authenticated;`);
-});
-
-after(async () => {
-  await Promise.all(clients.map((c) => c.disconnect()));
-  await server?.stop();
+const suite = serverSuite({
+  sql: rlsTableSql('moving', 'id int PRIMARY KEY, owner uuid NOT NULL, v int NOT NULL',
+    { replicaIdentityFull: true, grantTo: 'authenticated' }),
 });
 
 it('50 subscribers of 10 identities get exactly the versions their user owned while writers move rows', async () => {
   const users = Array.from({ length: IDENTITIES }, () => randomUUID());
   const subs = await Promise.all(Array.from({ length: SUBSCRIBERS }, async (_, i) => {
-    const c = await makeClient(server, { vsn: VSNS[i % 2], token: userToken(users[i % IDENTITIES]) });
-    clients.push(c);
-    const s = await subscribe(c, { m: { event: '*', schema: 'public', table: 'moving' }, barrier: barrierBinding() });
+    const s = await suite.subscriber({ vsn: VSNS[i % 2], token: userToken(users[i % IDENTITIES]) },
+      { m: { event: '*', schema: 'public', table: 'moving' } });
     s.user = users[i % IDENTITIES];
     return s;
   }));
@@ -60,7 +45,7 @@ it('50 subscribers of 10 identities get exactly the versions their user owned wh
     return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
   };
   await Promise.all(Array.from({ length: WRITERS }, async (_, w) => {
-    const conn = await server.pool.connect();
+    const conn = await suite.server.pool.connect();
     try {
       const ids = Array.from({ length: ROWS_PER_WRITER }, (_, k) => w * ROWS_PER_WRITER + k + 1);
       const owner = new Map();
@@ -81,7 +66,7 @@ it('50 subscribers of 10 identities get exactly the versions their user owned wh
       conn.release();
     }
   }));
-  await barrier(server, subs, { timeoutMs: 120_000 });
+  await barrier(suite.server, subs, { timeoutMs: 120_000 });
 
   const key = (id, v) => `${id}@${v}`;
   const problems = [];

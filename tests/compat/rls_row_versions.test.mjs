@@ -5,52 +5,25 @@
 // deleted row, with the columns they may read; under default replica identity a DELETE carries
 // the key to every subscriber who may read the table, as before; an UPDATE's old_record is
 // omitted for a subscriber who could not see the old version.
-import { it, before, after } from 'node:test';
+import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 
-import { Walcast } from './lib/server.mjs';
-import { makeClient, subscribe, VSNS } from './lib/client.mjs';
-import { BARRIER_SQL, barrier, barrierBinding } from './lib/barrier.mjs';
+import { VSNS } from './lib/client.mjs';
+import { barrier } from './lib/barrier.mjs';
+import { rlsTableSql, serverSuite } from './lib/suite.mjs';
 import { serviceToken, userToken } from './lib/tokens.mjs';
 import { show } from './lib/wait.mjs';
 
-let server;
-const clients = [];
-
-before(async () => {
-  server = await Walcast.start();
-  await server.sql(`
-    ${BARRIER_SQL}
-    CREATE TABLE public.secrets (id int PRIMARY KEY, owner uuid NOT NULL, body text);
-    ALTER TABLE public.secrets REPLICA IDENTITY FULL;
-    ALTER TABLE public.secrets ENABLE ROW LEVEL SECURITY;
-    CREATE POLICY own_secrets ON public.secrets FOR SELECT TO authenticated USING (owner = auth.uid());
-    GRANT SELECT ON public.secrets TO authenticated, service_role;
-
-    CREATE TABLE public.jobs (id int PRIMARY KEY, owner uuid NOT NULL, task text);
-    ALTER TABLE public.jobs ENABLE ROW LEVEL SECURITY;
-    CREATE POLICY own_jobs ON public.jobs FOR SELECT TO authenticated USING (owner = auth.uid());
-    GRANT SELECT ON public.jobs TO authenticated, service_role;
-
-    CREATE TABLE public.files (id int PRIMARY KEY, owner uuid NOT NULL, name text, storage_key text);
-    ALTER TABLE public.files REPLICA IDENTITY FULL;
-    ALTER TABLE public.files ENABLE ROW LEVEL SECURITY;
-    CREATE POLICY own_files ON public.files FOR SELECT TO authenticated USING (owner = auth.uid());
-    GRANT SELECT (id, owner, name) ON public.files TO authenticated;
-    GRANT SELECT ON public.files TO service_role;`);
+const COLUMNS = 'id int PRIMARY KEY, owner uuid NOT NULL';
+const suite = serverSuite({
+  sql: rlsTableSql('secrets', `${COLUMNS}, body text`, { replicaIdentityFull: true }) +
+    rlsTableSql('jobs', `${COLUMNS}, task text`) +
+    rlsTableSql('files', `${COLUMNS}, name text, storage_key text`, { replicaIdentityFull: true, grantTo: 'service_role' }) +
+    'GRANT SELECT (id, owner, name) ON public.files TO authenticated;',  // storage_key: service_role only
 });
 
-after(async () => {
-  await Promise.all(clients.map((c) => c.disconnect()));
-  await server?.stop();
-});
-
-async function userSub(user, bindings, vsn = '2.0.0', token = userToken(user)) {
-  const c = await makeClient(server, { vsn, token });
-  clients.push(c);
-  return subscribe(c, { ...bindings, barrier: barrierBinding() });
-}
+const userSub = (user, bindings, vsn = '2.0.0', token = userToken(user)) => suite.subscriber({ vsn, token }, bindings);
 
 const summary = (s, name) => s.of(name).map((e) => [e.payload.eventType, e.payload.new, e.payload.old]);
 
@@ -60,10 +33,10 @@ it('a row reassigned from A to B shows B only the version it may see, 50 times o
   const [sa, sb] = await Promise.all([userSub(A, binding, VSNS[0]), userSub(B, binding, VSNS[1])]);
   const N = 50;
   for (let i = 1; i <= N; i++) {
-    await server.sql(`INSERT INTO secrets VALUES ($1, '${A}', 'A-private ${i}')`, [i]);
-    await server.sql(`UPDATE secrets SET owner = '${B}', body = 'for B ${i}' WHERE id = $1`, [i]);
+    await suite.server.sql(`INSERT INTO secrets VALUES ($1, '${A}', 'A-private ${i}')`, [i]);
+    await suite.server.sql(`UPDATE secrets SET owner = '${B}', body = 'for B ${i}' WHERE id = $1`, [i]);
   }
-  await barrier(server, [sa, sb]);
+  await barrier(suite.server, [sa, sb]);
   const leaked = sb.of('t').filter((e) => JSON.stringify(e.payload).includes('A-private'));
   assert.deepEqual(leaked.map((e) => e.payload), [], `B received A's version in ${leaked.length} events over ${N} tries`);
   // B: each UPDATE with the new version; the old version was never B's, so no old_record.
@@ -81,15 +54,15 @@ it('a row inserted and deleted right after reaches its owner every time (100 in 
   const [so, sx] = await Promise.all([userSub(owner, binding), userSub(other, binding, '1.0.0')]);
   const N = 100;
   for (let i = 1; i <= N; i++) {
-    await server.sql(`INSERT INTO jobs VALUES ($1, '${owner}', 'job ${i}')`, [i]);
-    await server.sql('DELETE FROM jobs WHERE id = $1', [i]);
+    await suite.server.sql(`INSERT INTO jobs VALUES ($1, '${owner}', 'job ${i}')`, [i]);
+    await suite.server.sql('DELETE FROM jobs WHERE id = $1', [i]);
   }
   // And inserted and deleted in one transaction.
-  await server.tx(async (c) => {
+  await suite.server.tx(async (c) => {
     await c.query(`INSERT INTO jobs VALUES (${N + 1}, '${owner}', 'short-lived')`);
     await c.query(`DELETE FROM jobs WHERE id = ${N + 1}`);
   });
-  await barrier(server, [so, sx]);
+  await barrier(suite.server, [so, sx]);
   const inserts = so.of('j').filter((e) => e.payload.eventType === 'INSERT').map((e) => e.payload.new.id);
   const expected = Array.from({ length: N + 1 }, (_, k) => k + 1);
   assert.deepEqual(inserts, expected, `the owner received ${inserts.length} of ${N + 1} INSERTs`);
@@ -107,13 +80,11 @@ it('a row inserted and deleted right after reaches its owner every time (100 in 
 it('a DELETE under REPLICA IDENTITY FULL reaches only those who could see the row, with the columns they may read', async () => {
   const [A, B] = [randomUUID(), randomUUID()];
   const binding = { f: { event: 'DELETE', schema: 'public', table: 'files' } };
-  const service = await makeClient(server, { vsn: '1.0.0', token: serviceToken() });
-  clients.push(service);
   const [sa, sb, ss] = await Promise.all([userSub(A, binding), userSub(B, binding, '1.0.0'),
-    subscribe(service, { ...binding, barrier: barrierBinding() })]);
-  await server.sql(`INSERT INTO files VALUES (1, '${A}', 'a.txt', 'k1'), (2, '${B}', 'b.txt', 'k2'), (3, '${randomUUID()}', 'c.txt', 'k3')`);
-  await server.sql('DELETE FROM files WHERE id IN (1, 2, 3)');
-  await barrier(server, [sa, sb, ss]);
+    suite.subscriber({ vsn: '1.0.0', token: serviceToken() }, binding)]);
+  await suite.server.sql(`INSERT INTO files VALUES (1, '${A}', 'a.txt', 'k1'), (2, '${B}', 'b.txt', 'k2'), (3, '${randomUUID()}', 'c.txt', 'k3')`);
+  await suite.server.sql('DELETE FROM files WHERE id IN (1, 2, 3)');
+  await barrier(suite.server, [sa, sb, ss]);
   assert.deepEqual(summary(sa, 'f'), [['DELETE', {}, { id: 1, owner: A, name: 'a.txt' }]]);
   assert.deepEqual(summary(sb, 'f'), [['DELETE', {}, { id: 2, owner: B, name: 'b.txt' }]]);
   // service_role bypasses row-level security and may read every column.
@@ -125,11 +96,11 @@ it('an UPDATE keeps its old_record for a subscriber who could see the old versio
   const [A, B] = [randomUUID(), randomUUID()];
   const binding = { t: { event: 'UPDATE', schema: 'public', table: 'secrets' } };
   const [sa, sb] = await Promise.all([userSub(A, binding), userSub(B, binding)]);
-  await server.sql(`INSERT INTO secrets VALUES (1001, '${A}', 'draft')`);
-  await server.sql("UPDATE secrets SET body = 'final' WHERE id = 1001");          // A -> A
-  await server.sql(`UPDATE secrets SET owner = '${B}', body = 'yours' WHERE id = 1001`); // A -> B
-  await server.sql("UPDATE secrets SET body = 'yours, edited' WHERE id = 1001");  // B -> B
-  await barrier(server, [sa, sb]);
+  await suite.server.sql(`INSERT INTO secrets VALUES (1001, '${A}', 'draft')`);
+  await suite.server.sql("UPDATE secrets SET body = 'final' WHERE id = 1001");          // A -> A
+  await suite.server.sql(`UPDATE secrets SET owner = '${B}', body = 'yours' WHERE id = 1001`); // A -> B
+  await suite.server.sql("UPDATE secrets SET body = 'yours, edited' WHERE id = 1001");  // B -> B
+  await barrier(suite.server, [sa, sb]);
   assert.deepEqual(summary(sa, 't'), [
     ['UPDATE', { id: 1001, owner: A, body: 'final' }, { id: 1001, owner: A, body: 'draft' }],
   ]);
