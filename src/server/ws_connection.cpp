@@ -31,7 +31,7 @@ std::int64_t steady_now_ms() {
 } // namespace
 
 WsConnection::WsConnection(socket_type socket, ConnectionOptions options, std::string initial_bytes)
-    : socket_(std::move(socket)), options_(std::move(options)),
+    : socket_(std::move(socket)), fd_(socket_.native_handle()), options_(std::move(options)),
       initial_bytes_(std::move(initial_bytes)), outbox_(options_.limits) {
     last_rx_ms_ = steady_now_ms();
     if (options_.metrics.connections) options_.metrics.connections->add();
@@ -190,8 +190,8 @@ void WsConnection::flush_round() {
     // with bench/fanout.sh (1,000 clients, 100 changes/s), splitting a batch across them raised
     // p99 from 9.5-10.5 ms to 13.6-17.4 ms (bench/README.md, Fan-out). The outbox holds its
     // mutex for the send and teardown shuts it under the same mutex before closing the socket,
-    // so the descriptor stays ours for this call.
-    if (outbox_.flush_direct(socket_.native_handle())) kick();
+    // so the descriptor stays ours for this call (fd_, not socket_: see its comment).
+    if (outbox_.flush_direct(fd_)) kick();
 }
 
 void WsConnection::start_write() {

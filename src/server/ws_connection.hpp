@@ -99,6 +99,9 @@ private:
     void teardown();
 
     socket_type socket_;
+    /// socket_'s descriptor, read once here: flush_round() runs on delivering threads, where
+    /// reading socket_.native_handle() would race with socket_.close() in teardown() (TSan).
+    const int fd_;
     const ConnectionOptions options_;
     std::string initial_bytes_;
     std::unique_ptr<protocol::ProtocolSession> session_;
