@@ -4,7 +4,7 @@
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: run test bench deps release debug install clean format
+.PHONY: run test bench deps release debug tsan install clean format
 
 # What each job needs: running installs no test tools (GoogleTest, Chromium, test npm packages).
 deps:
@@ -20,14 +20,23 @@ debug:
 	@cmake --preset debug >/dev/null
 	@cmake --build --preset debug -j $(JOBS)
 
+## ThreadSanitizer build (build/tsan): the server, unit and integration tests.
+tsan:
+	@./scripts/install-deps.sh test
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan -j $(JOBS)
+
 ## Build (release) and start the server. With no database configured it starts its own
 ## throwaway Postgres under .walcast/pgdata. Pass flags with ARGS="--port 4100".
 run: release
 	./build/release/walcast serve $(ARGS)
 
-## Build (debug, with ASan+UBSan) and run every test: unit, integration, compat.
-test: debug
-	@ctest --preset debug -j $(JOBS)
+## Build and run every test (README.md, "What make test runs"): the debug build (ASan+UBSan)
+## with unit, integration, compat and e2e suites, then the same tests against the TSan build.
+test: debug tsan
+	@./scripts/test-suites.sh \
+	  "debug=ctest --preset debug -j $(JOBS)" \
+	  "tsan=ctest --preset tsan -j $(JOBS)"
 
 ## Install the release build: $(PREFIX)/bin/walcast, the systemd unit in
 ## $(PREFIX)/lib/systemd/system, the help text and an env file example in
