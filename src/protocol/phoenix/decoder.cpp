@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 
 namespace walcast::protocol::phoenix {
@@ -106,6 +107,27 @@ Result<InboundMessage> from_v2(boost::json::value&& doc) {
     return m;
 }
 
+// Boost.JSON 1.81 reads a number beyond the double range (1e400) as infinity, and serializes
+// infinity as `Infinity`, which is not JSON: a payload echoed back (the join reply echoes the
+// bindings) would break the client's parser. Such numbers are refused like bad JSON (Elixir's
+// Jason, behind the reference, refuses them too). Depth is bounded by the parser (32).
+bool has_non_finite_number(const boost::json::value& v) {
+    switch (v.kind()) {
+    case boost::json::kind::double_:
+        return !std::isfinite(v.get_double());
+    case boost::json::kind::array:
+        for (const auto& e : v.get_array())
+            if (has_non_finite_number(e)) return true;
+        return false;
+    case boost::json::kind::object:
+        for (const auto& kv : v.get_object())
+            if (has_non_finite_number(kv.value())) return true;
+        return false;
+    default:
+        return false;
+    }
+}
+
 bool is_valid_json(std::string_view text) {
     boost::system::error_code ec;
     (void)boost::json::parse(text, ec);
@@ -131,6 +153,9 @@ Result<InboundMessage> decode_text(Vsn vsn, std::string_view frame) {
     boost::system::error_code ec;
     boost::json::value doc = boost::json::parse(frame, ec);
     if (ec) return invalid("text frame is not valid JSON (" + ec.message() + "); send JSON text");
+    if (has_non_finite_number(doc))
+        return invalid("text frame has a number beyond the range of a double (e.g. 1e400); send "
+                       "numbers within ±1.7e308 or as strings");
     return vsn == Vsn::V1 ? from_v1(std::move(doc)) : from_v2(std::move(doc));
 }
 

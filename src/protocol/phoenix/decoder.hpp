@@ -17,9 +17,10 @@ namespace walcast::protocol::phoenix {
 /// elements are ignored (RT:`lib/realtime_web/socket/v2_serializer.ex` `decode_text/1`).
 /// In both, topic and event must be strings; refs must be strings, numbers (kept as text) or
 /// null. UTF-8 is not validated (spec §1.5).
-/// Errors (Errc::InvalidInput, message naming the fix): bad JSON, an object on a V2 socket or an
-/// array on a V1 socket, missing keys, wrong types. The caller logs and ignores the frame; the
-/// socket stays open (spec §1.5). Pure function, any thread.
+/// Errors (Errc::InvalidInput, message naming the fix): bad JSON, including numbers beyond the
+/// double range (Boost.JSON would read them as infinity and echo them as `Infinity`, not JSON),
+/// an object on a V2 socket or an array on a V1 socket, missing keys, wrong types. The caller logs
+/// and ignores the frame; the socket stays open (spec §1.5). Pure function, any thread.
 Result<InboundMessage> decode_text(Vsn vsn, std::string_view frame);
 
 /// Decodes the payload of a WebSocket binary frame. Only V2 kind 3 (user broadcast push) is

@@ -118,6 +118,23 @@ TEST(PhoenixDecoderTest, RejectsV1ObjectOnV2SocketAndViceVersa) {
     EXPECT_NE(b.error().message.find("vsn=2.0.0"), std::string::npos) << b.error().message;
 }
 
+TEST(PhoenixDecoderTest, RejectsNumbersBeyondTheDoubleRange) {
+    // Found by tests/fuzz/fuzz_phoenix_text: 1e400 parsed as infinity, and the join reply's
+    // echo of the bindings serialized it as `Infinity`, which the client cannot parse.
+    for (const char* text : {R"([null,"1","t","e",{"x":1e400}])", R"([null,"1","t","e",[-1e999]])",
+                             R"([null,1e400,"t","e",{}])"}) {
+        auto r = decode_text(Vsn::V2, text);
+        ASSERT_FALSE(r) << "accepted: " << text;
+        EXPECT_EQ(r.error().code, Errc::InvalidInput);
+        EXPECT_NE(r.error().message.find("range of a double"), std::string::npos)
+            << r.error().message;
+    }
+    auto largest =
+        decode_text(Vsn::V1, R"({"topic":"t","event":"e","payload":{"x":1.7e308},"ref":null})");
+    ASSERT_TRUE(largest) << largest.error().message;
+    EXPECT_EQ(largest->payload.at("x").as_double(), 1.7e308);
+}
+
 TEST(PhoenixDecoderTest, RejectsMalformedText) {
     const char* v2_bad[] = {
         "",
