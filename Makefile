@@ -4,7 +4,7 @@
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: run test bench deps release debug tsan install clean format
+.PHONY: run test bench deps release debug tsan fuzz-build fuzz install clean format
 
 # What each job needs: running installs no test tools (GoogleTest, Chromium, test npm packages).
 deps:
@@ -26,17 +26,34 @@ tsan:
 	@cmake --preset tsan >/dev/null
 	@cmake --build --preset tsan -j $(JOBS)
 
+## libFuzzer targets (build/fuzz: clang, ASan+UBSan), tests/fuzz/README.md.
+fuzz-build:
+	@./scripts/install-deps.sh test
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+
+## Runs every fuzz target for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/<target>);
+## new inputs are kept in build/fuzz/fuzz/corpus/<target>, crashes in build/fuzz/fuzz/artifacts.
+FUZZ_SECONDS ?= 60
+fuzz: fuzz-build
+	@for t in $$(ls tests/fuzz/corpus); do \
+	  tests/fuzz/run.sh run build/fuzz/tests/fuzz/fuzz_$$t tests/fuzz/corpus/$$t build/fuzz/fuzz \
+	    $(FUZZ_SECONDS) || exit 1; \
+	done
+
 ## Build (release) and start the server. With no database configured it starts its own
 ## throwaway Postgres under .walcast/pgdata. Pass flags with ARGS="--port 4100".
 run: release
 	./build/release/walcast serve $(ARGS)
 
 ## Build and run every test (README.md, "What make test runs"): the debug build (ASan+UBSan)
-## with unit, integration, compat and e2e suites, then the same tests against the TSan build.
-test: debug tsan
+## with unit, integration, compat and e2e suites, the same tests against the TSan build, then
+## the fuzz targets (each corpus replayed, then a bounded run).
+test: debug tsan fuzz-build
 	@./scripts/test-suites.sh \
 	  "debug=ctest --preset debug -j $(JOBS)" \
-	  "tsan=ctest --preset tsan -j $(JOBS)"
+	  "tsan=ctest --preset tsan -j $(JOBS)" \
+	  "fuzz=ctest --preset fuzz -j $(JOBS)"
 
 ## Install the release build: $(PREFIX)/bin/walcast, the systemd unit in
 ## $(PREFIX)/lib/systemd/system, the help text and an env file example in

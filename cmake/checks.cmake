@@ -1,4 +1,4 @@
-# Builds for the checks that guard the data path (the tsan preset, CMakePresets.json).
+# Builds for the checks that guard the data path (the tsan and fuzz presets, CMakePresets.json).
 # Included from the top-level CMakeLists.txt after WALCAST_SANITIZE; each option changes the
 # flags of the whole build directory.
 
@@ -11,4 +11,16 @@ if(WALCAST_TSAN)
   endif()
   add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
   add_link_options(-fsanitize=thread)
+endif()
+
+option(WALCAST_FUZZ "Build the libFuzzer targets of tests/fuzz (clang; the fuzz preset)" OFF)
+
+if(WALCAST_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "WALCAST_FUZZ needs clang (libFuzzer): use the fuzz preset, which sets "
+                        "CMAKE_CXX_COMPILER=clang++ (Debian packages clang, libclang-rt-14-dev)")
+  endif()
+  # Coverage feedback from every library; the fuzz targets also link libFuzzer's main
+  # (-fsanitize=fuzzer, tests/fuzz/CMakeLists.txt).
+  add_compile_options(-fsanitize=fuzzer-no-link)
 endif()

@@ -1,0 +1,285 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the fuzz targets into tests/fuzz/corpus/<target>/ from the
+project's test data: the pgoutput captures (tests/data/pgoutput/*.hex), the messages and
+filters the unit tests use (read from their sources), WebSocket frames as the unit tests build
+them, and tokens and JWKS documents minted here (HMAC with the fuzz targets' fixed keys; RSA,
+EC and OKP keys from the openssl command). Run it again after changing that test data; the
+output is checked in, so CI never runs it. Needs python3 and openssl."""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.dirname(HERE)
+CORPUS = os.path.join(HERE, "corpus")
+
+# The keys of fuzz_jwt_hs256.cpp.
+SECRET = b"walcast-fuzz-jwt-secret-0123456789abcdef"
+OCT_KEY = b"walcast-fuzz-jwks-oct-key-0123456789abcd"
+WRONG_KEY = b"walcast-fuzz-wrong-key-0123456789abcdef0"
+NOW = 1_800_000_000
+
+
+def write(target, name, data):
+    d = os.path.join(CORPUS, target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def source(path):
+    with open(os.path.join(TESTS, path), encoding="utf-8") as f:
+        return f.read()
+
+
+def cpp_literals(text):
+    """The C++ string literals of a test source: raw R"(...)" and plain "..." with escapes."""
+    out = [m.group(1) for m in re.finditer(r'R"\((.*?)\)"', text, re.S)]
+    for m in re.finditer(r'(?<![R\w])"((?:[^"\\\n]|\\.)*)"', text):
+        s = m.group(1)
+        try:
+            s = s.encode("latin-1", "backslashreplace").decode("unicode_escape")
+            s = s.encode("latin-1").decode("utf-8")
+        except (UnicodeDecodeError, UnicodeEncodeError):
+            continue
+        out.append(s)
+    return out
+
+
+def pgoutput():
+    for path in sorted(os.listdir(os.path.join(TESTS, "data", "pgoutput"))):
+        if not path.endswith(".hex"):
+            continue
+        with open(os.path.join(TESTS, "data", "pgoutput", path)) as f:
+            for i, line in enumerate(l for l in f if "\t" in l):
+                msg = bytes.fromhex(line.split("\t")[1].strip())
+                write("pgoutput", "%s-%02d-%s" % (path[:-4], i, chr(msg[0])), msg)
+
+
+def client_frame(opcode, payload, fin=True, key=b"\x01\x02\x03\x04"):
+    head = bytes([(0x80 if fin else 0) | opcode])
+    n = len(payload)
+    if n <= 125:
+        head += bytes([0x80 | n])
+    elif n <= 0xFFFF:
+        head += bytes([0x80 | 126]) + struct.pack(">H", n)
+    else:
+        head += bytes([0x80 | 127]) + struct.pack(">Q", n)
+    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
+def server_frame(opcode, payload, fin=True):
+    head = bytes([(0x80 if fin else 0) | opcode])
+    n = len(payload)
+    if n <= 125:
+        head += bytes([n])
+    elif n <= 0xFFFF:
+        head += bytes([126]) + struct.pack(">H", n)
+    else:
+        head += bytes([127]) + struct.pack(">Q", n)
+    return head + payload
+
+
+def websocket_frame():
+    # Byte 0 of an input: bit 0 role (0 server parses client frames, 1 client), bits 1-2 the
+    # message limit, bits 3-7 the split seed (see fuzz_websocket_frame.cpp).
+    text = b'[null,"1","phoenix","heartbeat",{}]'
+    streams = {
+        "text": client_frame(1, text),
+        "binary-16bit-length": client_frame(2, bytes(range(256)) * 2),
+        "text-64bit-length": client_frame(1, b"x" * 70000),
+        "fragmented-with-ping": client_frame(1, b"hel", fin=False) + client_frame(9, b"p")
+        + client_frame(0, b"lo", fin=False) + client_frame(0, b"!"),
+        "close-with-reason": client_frame(8, struct.pack(">H", 1000) + b"bye"),
+        "close-empty": client_frame(8, b""),
+        "ping-pong": client_frame(9, b"abc") + client_frame(10, b"abc"),
+        "two-messages": client_frame(1, b"a") + client_frame(2, b"\x00\xff"),
+        "unmasked-client-frame": server_frame(1, b"hello"),
+        "rsv-bits": bytes([0xC1]) + client_frame(1, b"x")[1:],
+        "unknown-opcode": bytes([0x83]) + client_frame(1, b"x")[1:],
+        "non-minimal-length": bytes([0x81, 0x80 | 126, 0, 5]) + b"\x01\x02\x03\x04" + b"hello",
+        "close-one-byte": client_frame(8, b"\x03"),
+        "close-code-1005": client_frame(8, struct.pack(">H", 1005)),
+        "continuation-first": client_frame(0, b"x"),
+        "control-too-long": client_frame(9, b"p" * 126),
+    }
+    for i, (name, stream) in enumerate(sorted(streams.items())):
+        write("websocket_frame", "server-" + name, bytes([(i % 32) << 3]) + stream)
+    server = {
+        "text": server_frame(1, text),
+        "binary-16bit": server_frame(2, b"\x07" * 300),
+        "fragmented": server_frame(1, b"ab", fin=False) + server_frame(0, b"c"),
+        "close": server_frame(8, struct.pack(">H", 1008) + b"client too slow: queue"),
+        "masked-server-frame": client_frame(1, b"x"),
+    }
+    for i, (name, stream) in enumerate(sorted(server.items())):
+        write("websocket_frame", "client-" + name, bytes([1 | (i % 32) << 3]) + stream)
+    write("websocket_frame", "server-limit-64", bytes([4]) + client_frame(1, b"y" * 100))
+    write("websocket_frame", "server-limit-0", bytes([6]) + client_frame(1, b"y"))
+
+
+def phoenix():
+    text = source("unit/protocol/phoenix_decoder_test.cpp")
+    seen = set()
+    for lit in cpp_literals(text):
+        s = lit.strip()
+        if not s or s[0] not in "[{" or s in seen:
+            continue
+        seen.add(s)
+        h = hashlib.sha1(s.encode()).hexdigest()[:10]
+        # byte 0: bit 0 set = V1 (objects), clear = V2 (arrays); both for every literal.
+        write("phoenix_text", "v2-" + h, b"\x00" + s.encode())
+        write("phoenix_text", "v1-" + h, b"\x01" + s.encode())
+
+    def kind3(join_ref, ref, topic, event, meta, encoding, payload):
+        fields = [join_ref, ref, topic, event, meta]
+        return (bytes([3] + [len(f) for f in fields] + [encoding]) + b"".join(fields) + payload)
+
+    frames = {
+        "captured": kind3(b"6", b"7", b"realtime:room1", b"cursor", b"", 1, b'{"x":1}'),
+        "metadata": kind3(b"1", b"2", b"realtime:r", b"e", b'{"id":"a"}', 1, b"[1,2]"),
+        "binary-payload": kind3(b"", b"", b"realtime:r", b"bin", b"", 0, b"\x00\x01\xff"),
+        "empty-refs": kind3(b"", b"", b"t", b"e", b"", 1, b"{}"),
+        "bad-json-payload": kind3(b"6", b"7", b"realtime:room1", b"cursor", b"", 1, b"{x:1}"),
+        "bad-metadata": kind3(b"1", b"", b"t", b"e", b"{{{", 1, b"{}"),
+        "truncated-header": bytes([3, 0, 0]),
+        "kind-4": bytes([4, 1, 1, 0, 1]) + b"te{}",
+        "unknown-encoding": kind3(b"", b"", b"t", b"e", b"", 2, b"x"),
+    }
+    for name, f in frames.items():
+        write("phoenix_binary", name, f)
+
+
+def filters():
+    seen = set()
+    for path in ("unit/core/filter_parser_test.cpp", "unit/core/filter_eval_test.cpp",
+                 "unit/core/binding_spec_test.cpp"):
+        for lit in cpp_literals(source(path)):
+            if "=" not in lit or len(lit) > 200 or lit in seen or lit.startswith(("[", "{")):
+                continue
+            seen.add(lit)
+            write("filter_parser", hashlib.sha1(lit.encode()).hexdigest()[:12], lit)
+    for extra in ["", "   ", "a=eq.\"x,y\"", "a=in.(\"a,b\",c)", "a=eq.\"unterminated",
+                  "name=eq.\"quoted \\\" inside\"", "\u3000id=eq.1\u3000", "a=not.eq.1,b=gt.2"]:
+        write("filter_parser", "extra-" + hashlib.sha1(extra.encode()).hexdigest()[:8], extra)
+
+
+def b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def token(header, claims, key=SECRET, digest=hashlib.sha256):
+    h, c = json.dumps(header, separators=(",", ":")), json.dumps(claims, separators=(",", ":"))
+    signing = b64(h.encode()) + "." + b64(c.encode())
+    return signing + "." + b64(hmac.new(key, signing.encode(), digest).digest())
+
+
+def jwt():
+    claims = {"role": "authenticated", "exp": NOW + 3600, "sub": "u1", "iss": "walcast-fuzz"}
+    tokens = {
+        "hs256": token({"alg": "HS256", "typ": "JWT"}, claims),
+        "hs384": token({"alg": "HS384"}, claims, digest=hashlib.sha384),
+        "hs512": token({"alg": "HS512"}, dict(claims, iss="other"), digest=hashlib.sha512),
+        "kid-oct": token({"alg": "HS256", "kid": "k-oct"}, claims, key=OCT_KEY),
+        "kid-unknown-uses-secret": token({"alg": "HS256", "kid": "nope"}, {"role": "anon", "exp": NOW + 1}),
+        "expired": token({"alg": "HS256"}, {"role": "anon", "exp": NOW - 10}),
+        "nbf-future": token({"alg": "HS256"}, {"role": "anon", "exp": NOW + 60, "nbf": NOW + 30}),
+        "fractional-exp": token({"alg": "HS256"}, {"role": "anon", "exp": NOW + 0.5}),
+        "no-role": token({"alg": "HS256"}, {"exp": NOW + 60}),
+        "aud-array": token({"alg": "HS256"}, {"role": "anon", "exp": NOW + 60, "aud": ["a", "b"]}),
+        "wrong-key": token({"alg": "HS256"}, claims, key=WRONG_KEY),
+        "alg-none": token({"alg": "none"}, claims).rsplit(".", 1)[0] + ".",
+        "alg-rs256": token({"alg": "RS256"}, claims),
+        "crit": token({"alg": "HS256", "crit": ["exp"]}, claims),
+        "sb-key": "sb_publishable_abc123",
+    }
+    tokens["percent-encoded"] = tokens["hs256"].replace(".", "%2E", 1)
+    tokens["whitespace"] = " " + tokens["hs256"][:20] + "\n" + tokens["hs256"][20:] + "\t"
+    for name, t in tokens.items():
+        write("jwt_hs256", "raw-" + name, b"\x00" + t.encode())
+    parts = {
+        "hs256": ({"alg": "HS256"}, claims),
+        "hs512-kid-oct": ({"alg": "HS512", "kid": "k-oct"}, claims),
+        "validators-iss": ({"alg": "HS256"}, {"role": "anon", "exp": NOW + 5, "iss": "walcast-fuzz"}),
+        "exp-string": ({"alg": "HS256"}, {"role": "anon", "exp": "soon"}),
+        "iat-bool": ({"alg": "HS384"}, {"role": "anon", "exp": NOW + 5, "iat": True}),
+    }
+    for name, (h, c) in parts.items():
+        body = json.dumps(h).encode() + b"\x00" + json.dumps(c).encode()
+        write("jwt_hs256", "signed-" + name, b"\x01" + body)
+        write("jwt_hs256", "wrongkey-" + name, b"\x02" + body)
+
+
+def openssl_pub(algorithm, *opts):
+    with tempfile.TemporaryDirectory() as d:
+        pem = os.path.join(d, "k.pem")
+        subprocess.run(["openssl", "genpkey", "-algorithm", algorithm, *opts, "-out", pem],
+                       check=True, capture_output=True)
+        text = subprocess.run(["openssl", "pkey", "-in", pem, "-text_pub", "-noout"], check=True,
+                              capture_output=True, text=True).stdout
+    def hexblock(label):
+        m = re.search(label + r":\s*\n((?:\s+[0-9a-f:]+\n)+)", text)
+        return bytes.fromhex(re.sub(r"[\s:]", "", m.group(1)))
+    if algorithm == "RSA":
+        n = hexblock("Modulus").lstrip(b"\x00")
+        e = int(re.search(r"Exponent: (\d+)", text).group(1))
+        return {"n": b64(n), "e": b64(e.to_bytes((e.bit_length() + 7) // 8, "big"))}
+    pub = hexblock("pub")
+    if algorithm == "EC":
+        half = (len(pub) - 1) // 2
+        return {"x": b64(pub[1:1 + half]), "y": b64(pub[1 + half:])}
+    return {"x": b64(pub)}
+
+
+def jwks():
+    rsa = dict(kty="RSA", kid="rsa-1", alg="RS256", **openssl_pub("RSA", "-pkeyopt", "rsa_keygen_bits:2048"))
+    p256 = dict(kty="EC", crv="P-256", kid="ec-256", **openssl_pub("EC", "-pkeyopt", "ec_paramgen_curve:P-256"))
+    p384 = dict(kty="EC", crv="P-384", kid="ec-384", **openssl_pub("EC", "-pkeyopt", "ec_paramgen_curve:P-384"))
+    p521 = dict(kty="EC", crv="P-521", kid="ec-521", alg="ES512", **openssl_pub("EC", "-pkeyopt", "ec_paramgen_curve:P-521"))
+    ed25519 = dict(kty="OKP", crv="Ed25519", kid="ed-1", **openssl_pub("ED25519"))
+    ed448 = dict(kty="OKP", crv="Ed448", kid="ed-2", alg="EdDSA", **openssl_pub("ED448"))
+    oct_ = {"kty": "oct", "kid": "k-oct", "k": b64(OCT_KEY)}
+    docs = {
+        "all-types": [rsa, p256, p384, p521, ed25519, ed448, oct_],
+        "rsa": [rsa], "ec-p256": [p256], "ed25519": [ed25519], "oct": [oct_],
+        "oct-alg-hs384": [dict(oct_, alg="HS384")],
+        "enc-key-skipped": [dict(rsa, use="enc"), dict(p256, use="sig")],
+        "duplicate-kid": [oct_, dict(oct_, k=b64(b"another"))],
+        "alg-mismatch": [dict(p256, alg="ES384")],
+        "ec-point-off-curve": [dict(p256, y=p256["x"])],
+        "rsa-too-small": [dict(rsa, n=b64(b"\xc3" * 128))],
+        "no-kid": [{k: v for k, v in ed25519.items() if k != "kid"}],
+        "unknown-kty": [{"kty": "XYZ", "kid": "x"}],
+        "empty": [],
+    }
+    for name, keys in docs.items():
+        write("jwks", name, json.dumps({"keys": keys}))
+    write("jwks", "not-an-object", "[1,2]")
+    write("jwks", "keys-not-array", '{"keys":{}}')
+
+
+def main():
+    if os.path.isdir(CORPUS):
+        shutil.rmtree(CORPUS)
+    pgoutput()
+    websocket_frame()
+    phoenix()
+    filters()
+    jwt()
+    jwks()
+    for t in sorted(os.listdir(CORPUS)):
+        print("%-16s %3d seeds" % (t, len(os.listdir(os.path.join(CORPUS, t)))))
+
+
+if __name__ == "__main__":
+    main()
