@@ -627,9 +627,9 @@ private:
             // ProvidedRequiredArgumentsOnDirectives
             if (info.known) {
                 for (const auto& [name, type] : info.required) {
-                    const bool provided =
-                        std::any_of(d.arguments.begin(), d.arguments.end(),
-                                    [&](const Argument& x) { return x.name.value == name; });
+                    const bool provided = std::any_of(
+                        d.arguments.begin(), d.arguments.end(),
+                        [&name = name](const Argument& x) { return x.name.value == name; });
                     if (!provided) {
                         report("Directive \"@" + d.name.value + "\" argument \"" + name +
                                    "\" of type \"" + type +
