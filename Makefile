@@ -4,7 +4,7 @@
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: run test bench deps release debug tsan fuzz-build fuzz install clean format
+.PHONY: run test bench deps release debug tsan fuzz-build fuzz lint tidy format-check install clean format
 
 # What each job needs: running installs no test tools (GoogleTest, Chromium, test npm packages).
 deps:
@@ -41,6 +41,23 @@ fuzz: fuzz-build
 	    $(FUZZ_SECONDS) || exit 1; \
 	done
 
+## Static checks, both failing on any finding: clang-tidy (the curated checks of .clang-tidy)
+## on src/ with the debug build's compile commands, and clang-format (.clang-format).
+lint: tidy format-check
+
+tidy:
+	@cmake --preset debug >/dev/null
+	@bash -o pipefail -c "git ls-files 'src/*.cpp' \
+	  | xargs -P $(JOBS) -n 4 clang-tidy -p build/debug --quiet 2>&1 \
+	  | sed '/warnings\{0,1\} generated\.$$/d'" \
+	  || { echo "clang-tidy: fix the findings above (checks: .clang-tidy)"; exit 1; }
+	@echo "clang-tidy: $$(git ls-files 'src/*.cpp' | wc -l) files clean"
+
+format-check:
+	@$(CPP_FILES) | xargs clang-format --dry-run --Werror \
+	  || { echo "clang-format: run 'make format' to format the files above"; exit 1; }
+	@echo "clang-format: $$($(CPP_FILES) | wc -l) files formatted"
+
 ## Build (release) and start the server. With no database configured it starts its own
 ## throwaway Postgres under .walcast/pgdata. Pass flags with ARGS="--port 4100".
 run: release
@@ -48,12 +65,13 @@ run: release
 
 ## Build and run every test (README.md, "What make test runs"): the debug build (ASan+UBSan)
 ## with unit, integration, compat and e2e suites, the same tests against the TSan build, then
-## the fuzz targets (each corpus replayed, then a bounded run).
+## the fuzz targets (each corpus replayed, then a bounded run), then clang-tidy and clang-format.
 test: debug tsan fuzz-build
 	@./scripts/test-suites.sh \
 	  "debug=ctest --preset debug -j $(JOBS)" \
 	  "tsan=ctest --preset tsan -j $(JOBS)" \
-	  "fuzz=ctest --preset fuzz -j $(JOBS)"
+	  "fuzz=ctest --preset fuzz -j $(JOBS)" \
+	  "lint=$(MAKE) --no-print-directory lint"
 
 ## Install the release build: $(PREFIX)/bin/walcast, the systemd unit in
 ## $(PREFIX)/lib/systemd/system, the help text and an env file example in
@@ -69,8 +87,9 @@ bench:
 	@cmake --build --preset release -j $(JOBS)
 	./bench/run-all.sh
 
+CPP_FILES = git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp' 'bench/*.cpp'
 format:
-	@clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp' 'bench/*.cpp')
+	@clang-format -i $$($(CPP_FILES))
 
 clean:
 	rm -rf build

@@ -25,6 +25,8 @@ debs=(
 if [ "$mode" = test ] || [ "$mode" = all ]; then debs+=(googletest libgtest-dev); fi
 # clang and its runtimes (libFuzzer, sanitizers) build the fuzz targets of make test (tests/fuzz).
 if [ "$mode" = test ] || [ "$mode" = all ]; then debs+=(clang libclang-rt-14-dev); fi
+# make lint (run by make test): clang-tidy with .clang-tidy, clang-format with .clang-format.
+if [ "$mode" = test ] || [ "$mode" = all ]; then debs+=(clang-tidy clang-format); fi
 # Node.js builds the inspector page's bundle (web/) and runs the realtime-js compatibility
 # tests; Chromium runs the inspector's browser test.
 command -v node >/dev/null 2>&1 || debs+=(nodejs)

@@ -121,7 +121,7 @@ Result<std::string> run_program(const std::vector<std::string>& argv, const RunO
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return output;
 
-    std::string what = argv[0];
+    const std::string& what = argv[0];
     std::string how = WIFEXITED(status)
                           ? "exited with status " + std::to_string(WEXITSTATUS(status))
                           : "was killed by signal " + std::to_string(WTERMSIG(status));
