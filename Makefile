@@ -4,7 +4,7 @@
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: run test bench deps release debug tsan fuzz-build fuzz lint tidy format-check install clean format
+.PHONY: run test bench deps release debug tsan tsan-all fuzz-build fuzz lint tidy format-check install clean format
 
 # What each job needs: running installs no test tools (GoogleTest, Chromium, test npm packages).
 deps:
@@ -46,7 +46,7 @@ fuzz: fuzz-build
 lint: tidy format-check
 
 tidy:
-	@cmake --preset debug >/dev/null
+	@test -f build/debug/compile_commands.json || cmake --preset debug >/dev/null
 	@bash -o pipefail -c "git ls-files 'src/*.cpp' \
 	  | xargs -P $(JOBS) -n 4 clang-tidy -p build/debug --quiet 2>&1 \
 	  | sed '/warnings\{0,1\} generated\.$$/d'" \
@@ -64,14 +64,20 @@ run: release
 	./build/release/walcast serve $(ARGS)
 
 ## Build and run every test (README.md, "What make test runs"): the debug build (ASan+UBSan)
-## with unit, integration, compat and e2e suites, the same tests against the TSan build, then
-## the fuzz targets (each corpus replayed, then a bounded run), then clang-tidy and clang-format.
-test: debug tsan fuzz-build
+## with unit, integration, compat and e2e suites; meanwhile, at low priority, the TSan and fuzz
+## builds and the lint; then the C++ suites against the TSan build, then the fuzz targets (each
+## corpus replayed, then a bounded run). `make tsan-all` runs every suite under TSan.
+test: debug
 	@./scripts/test-suites.sh \
+	  "builds&=nice -n 10 $(MAKE) --no-print-directory tsan fuzz-build" \
+	  "lint&=nice -n 10 $(MAKE) --no-print-directory lint" \
 	  "debug=ctest --preset debug -j $(JOBS)" \
 	  "tsan=ctest --preset tsan -j $(JOBS)" \
-	  "fuzz=ctest --preset fuzz -j $(JOBS)" \
-	  "lint=$(MAKE) --no-print-directory lint"
+	  "fuzz=ctest --preset fuzz -j $(JOBS)"
+
+## Every test (also the Node and browser suites) against the TSan build.
+tsan-all: tsan
+	@ctest --preset tsan-all -j $(JOBS)
 
 ## Install the release build: $(PREFIX)/bin/walcast, the systemd unit in
 ## $(PREFIX)/lib/systemd/system, the help text and an env file example in
