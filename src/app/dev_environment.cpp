@@ -63,8 +63,7 @@ std::shared_ptr<const server::StaticFiles> app_static_files(const Config& config
     files->add_embedded(server::inspector_files());
     server::InspectorConfig ic;
     if (config.embedded()) {
-        if (!config.jwt_secret.empty())
-            ic.anon_jwt = embedded_jwt(config.jwt_secret, "anon");
+        if (!config.jwt_secret.empty()) ic.anon_jwt = embedded_jwt(config.jwt_secret, "anon");
         ic.tables.emplace_back(demo_table);
         ic.insert_example = pg::psql_command(params) + " -c \"" + demo_insert_sql() + "\"";
     }

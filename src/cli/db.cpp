@@ -53,8 +53,7 @@ int print_checklist(const pg::Connection& conn, const Config& config, const char
         return 1;
     }
     const bool ok = pg::checklist_passes(*items);
-    std::printf("walcast %s: %s\n%s", command,
-                app::connect_params_from(config).describe().c_str(),
+    std::printf("walcast %s: %s\n%s", command, app::connect_params_from(config).describe().c_str(),
                 pg::format_checklist(*items).c_str());
     std::printf(ok ? "walcast can stream from this database.\n"
                    : "walcast cannot stream from this database until the failed items are "

@@ -123,8 +123,7 @@ void print_banner(const Config& config, const app::DevEnvironment* dev, const st
         base.c_str(), base.c_str());
     if (dev) {
         if (!config.jwt_secret.empty()) {
-            std::printf("  anon JWT:   %s\n",
-                        app::embedded_jwt(config.jwt_secret, "anon").c_str());
+            std::printf("  anon JWT:   %s\n", app::embedded_jwt(config.jwt_secret, "anon").c_str());
             std::printf("  service_role JWT (bypasses RLS; keep it on servers):\n"
                         "              %s\n",
                         app::embedded_jwt(config.jwt_secret, "service_role").c_str());

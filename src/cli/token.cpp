@@ -49,8 +49,9 @@ int run_token(const Config& config, const TokenOptions& o) {
         if (std::ifstream in(file); in) std::getline(in, secret);
     }
     if (secret.empty()) {
-        std::fprintf(stderr, "walcast token: no secret to sign with; set JWT_SECRET (or "
-                             "API_JWT_SECRET) to the secret walcast serve verifies with%s\n",
+        std::fprintf(stderr,
+                     "walcast token: no secret to sign with; set JWT_SECRET (or "
+                     "API_JWT_SECRET) to the secret walcast serve verifies with%s\n",
                      config.jwt_jwks.empty()
                          ? ""
                          : " (JWT_JWKS keys are public keys: tokens for them are signed by "
@@ -59,9 +60,9 @@ int run_token(const Config& config, const TokenOptions& o) {
     }
     // Project keys live long, as a Supabase project's anon and service_role keys; a user's
     // token an hour.
-    std::string exp_text = !o.exp.empty()                                       ? o.exp
+    std::string exp_text = !o.exp.empty()                                 ? o.exp
                            : o.role == "anon" || o.role == "service_role" ? "10y"
-                                                                                : "1h";
+                                                                          : "1h";
     auto lifetime = parse_duration(exp_text);
     if (!lifetime) {
         std::fprintf(stderr,

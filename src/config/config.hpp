@@ -65,8 +65,8 @@ struct Config {
     std::uint32_t tenant_max_events_per_second = 100;
     /// TENANT_MAX_PRESENCE_EVENTS_PER_SECOND: presence_state, tracks, diff deliveries (§7.2.7)
     std::uint32_t tenant_max_presence_events_per_second = 1000;
-    std::uint32_t client_presence_max_calls = 5;       ///< CLIENT_PRESENCE_MAX_CALLS per window
-    std::uint32_t client_presence_window_ms = 30'000;  ///< CLIENT_PRESENCE_WINDOW_MS
+    std::uint32_t client_presence_max_calls = 5;      ///< CLIENT_PRESENCE_MAX_CALLS per window
+    std::uint32_t client_presence_window_ms = 30'000; ///< CLIENT_PRESENCE_WINDOW_MS
     /// PRIVATE_CHANNEL_POOL_SIZE: connections for the RLS checks of private channels (§7.3)
     unsigned private_channel_pool_size = 2;
 

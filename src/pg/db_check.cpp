@@ -57,11 +57,11 @@ Result<std::vector<CheckItem>> check_prerequisites(const Connection& conn,
                              std::string("ALTER SYSTEM SET wal_level = logical;") + kRestart));
 
     if (used_slots < max_slots && used_senders < max_senders)
-        items.push_back(pass("a replication slot and a WAL sender are free",
-                             std::to_string(used_slots) + " of max_replication_slots = " +
-                                 std::to_string(max_slots) + " slots, " +
-                                 std::to_string(used_senders) + " of max_wal_senders = " +
-                                 std::to_string(max_senders) + " senders in use"));
+        items.push_back(
+            pass("a replication slot and a WAL sender are free",
+                 std::to_string(used_slots) + " of max_replication_slots = " +
+                     std::to_string(max_slots) + " slots, " + std::to_string(used_senders) +
+                     " of max_wal_senders = " + std::to_string(max_senders) + " senders in use"));
     else
         items.push_back(fail(
             "a replication slot and a WAL sender are free",
@@ -69,8 +69,8 @@ Result<std::vector<CheckItem>> check_prerequisites(const Connection& conn,
                 std::to_string(max_slots) + " slots, " + std::to_string(used_senders) +
                 " of max_wal_senders = " + std::to_string(max_senders) + " senders in use",
             "ALTER SYSTEM SET max_replication_slots = " + std::to_string(used_slots + 10) +
-                "; ALTER SYSTEM SET max_wal_senders = " + std::to_string(used_senders + 10) +
-                ";" + kRestart +
+                "; ALTER SYSTEM SET max_wal_senders = " + std::to_string(used_senders + 10) + ";" +
+                kRestart +
                 "\nor drop a slot no one uses: SELECT pg_drop_replication_slot('<slot_name>');"));
 
     if (superuser || replication)
@@ -101,15 +101,15 @@ Result<std::vector<CheckItem>> check_prerequisites(const Connection& conn,
         items.push_back(pass("the JWT roles exist", "anon, authenticated, service_role"));
     if (missing.empty()) {
         if (not_member.empty())
-            items.push_back(pass("the user is a member of the JWT roles",
-                                 user + " can SET ROLE to each"));
+            items.push_back(
+                pass("the user is a member of the JWT roles", user + " can SET ROLE to each"));
         else
-            items.push_back(fail("the user is a member of the JWT roles",
-                                 user + " is not a member of " + not_member +
-                                     ": row-level security checks run as the subscriber's "
-                                     "role with SET ROLE",
-                                 "as a superuser: GRANT " + not_member + " TO " + user_ident +
-                                     ";"));
+            items.push_back(
+                fail("the user is a member of the JWT roles",
+                     user + " is not a member of " + not_member +
+                         ": row-level security checks run as the subscriber's "
+                         "role with SET ROLE",
+                     "as a superuser: GRANT " + not_member + " TO " + user_ident + ";"));
     }
 
     auto helpers =
@@ -119,9 +119,10 @@ Result<std::vector<CheckItem>> check_prerequisites(const Connection& conn,
     if (auto absent = helpers->string(0, 0); absent.empty())
         items.push_back(pass("the auth helpers exist", "auth.uid(), auth.role(), auth.jwt()"));
     else
-        items.push_back(fail("the auth helpers exist", "missing: " + absent +
-                                                           " (policies written for Supabase "
-                                                           "call them)",
+        items.push_back(fail("the auth helpers exist",
+                             "missing: " + absent +
+                                 " (policies written for Supabase "
+                                 "call them)",
                              "walcast db init"));
 
     auto pub = conn.exec("SELECT p.puballtables, (SELECT count(*) FROM pg_publication_tables t"

@@ -340,8 +340,7 @@ TEST(CaptureTailTest, ExportedSlotNameIsLeftToServeAndTailReadsItsOwnTemporarySl
         conn, "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = "
               "'serve_slot'");
 
-    Child tail({"tail", "--database-url", url(), "--publication", "own_pub", "--max-changes",
-                "1"},
+    Child tail({"tail", "--database-url", url(), "--publication", "own_pub", "--max-changes", "1"},
                {"SLOT_NAME=serve_slot"});
     ASSERT_TRUE(tail.stderr_contains("from temporary slot")) << tail.err();
     EXPECT_NE(tail.err().find("SLOT_NAME=serve_slot is left to walcast serve"), std::string::npos)

@@ -63,8 +63,8 @@ TEST(TokenCliTest, BadExpiryAndMissingSecretAreRefusedWithTheFix) {
     EXPECT_NE(bad.error().message.find("exited with status 2"), std::string::npos);
     EXPECT_NE(bad.error().message.find("e.g. 3600, 12h, 30d"), std::string::npos)
         << bad.error().message;
-    auto none = token({"--role", "anon", "--data-dir", "/nonexistent/walcast/pgdata"},
-                      "LOG_LEVEL=info");
+    auto none =
+        token({"--role", "anon", "--data-dir", "/nonexistent/walcast/pgdata"}, "LOG_LEVEL=info");
     ASSERT_FALSE(none);
     EXPECT_NE(none.error().message.find("set JWT_SECRET"), std::string::npos)
         << none.error().message;
