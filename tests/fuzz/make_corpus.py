@@ -15,6 +15,7 @@ import re
 import shutil
 import struct
 import subprocess
+import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -27,8 +28,15 @@ OCT_KEY = b"walcast-fuzz-jwks-oct-key-0123456789abcd"
 WRONG_KEY = b"walcast-fuzz-wrong-key-0123456789abcdef0"
 NOW = 1_800_000_000
 
+TARGETS = ["pgoutput", "websocket_frame", "phoenix_text", "phoenix_binary", "join_config",
+           "filter_grammar", "jwt_hs256", "jwks"]
+SELECTED = set(TARGETS)  # the targets whose corpora this run rewrites (command line)
+
 
 def write(target, name, data):
+    assert target in TARGETS, target
+    if target not in SELECTED:
+        return
     d = os.path.join(CORPUS, target)
     os.makedirs(d, exist_ok=True)
     if isinstance(data, str):
@@ -160,18 +168,73 @@ def phoenix():
         write("phoenix_binary", name, f)
 
 
+def realtime_js():
+    """The frames the pinned realtime-js sends (realtime_js_frames.cjs): text frames into
+    phoenix_text (V2), kind-3 pushes into phoenix_binary, the phx_join payloads into
+    join_config."""
+    out = subprocess.run(["node", os.path.join(HERE, "realtime_js_frames.cjs")], check=True,
+                         capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        frame = json.loads(line)
+        name = "rtjs-" + frame["name"]
+        if "hex" in frame:
+            write("phoenix_binary", name, bytes.fromhex(frame["hex"]))
+            continue
+        write("phoenix_text", name, b"\x00" + frame["text"].encode())
+        msg = json.loads(frame["text"])
+        if msg[3] == "phx_join":
+            write("join_config", name, json.dumps(msg[4], separators=(",", ":")))
+
+
+def join_configs():
+    """Join payloads: the objects of the JoinConfig unit tests and the phx_join payloads of the
+    decoder tests, plus the edge cases of the flexible booleans and replay."""
+    seen = set()
+    for path in ("unit/protocol/join_config_test.cpp", "unit/protocol/phoenix_decoder_test.cpp"):
+        for lit in cpp_literals(source(path)):
+            try:
+                doc = json.loads(lit)
+            except ValueError:
+                continue
+            if isinstance(doc, list) and len(doc) == 5 and doc[3] == "phx_join":
+                doc = doc[4]
+            elif isinstance(doc, dict) and doc.get("event") == "phx_join":
+                doc = doc.get("payload")
+            if not isinstance(doc, dict):
+                continue
+            text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+            if text in seen:
+                continue
+            seen.add(text)
+            write("join_config", "unit-" + hashlib.sha1(text.encode()).hexdigest()[:10], text)
+    extras = {
+        "flexible-strings": {"config": {"broadcast": {"ack": "true", "self": "TRUE"},
+                                        "private": "false", "replication_ready": "true",
+                                        "presence": {"enabled": "true", "key": 7}}},
+        "replay-double-since": {"config": {"broadcast": {"replay": {"since": 1.7e12,
+                                                                    "limit": "10"}}}},
+        "replay-huge-since": {"config": {"broadcast": {"replay": {"since": 18446744073709551615}}}},
+        "presence-key-object": {"config": {"presence": {"key": {"a": [1, None]}}}},
+        "bindings-mixed": {"config": {"postgres_changes": [1, {"event": "*"}, None, []],
+                                      "postgres_changes_options": {"wait": "true"}}},
+        "config-not-object": {"config": [True]},
+    }
+    for name, doc in extras.items():
+        write("join_config", name, json.dumps(doc, separators=(",", ":")))
+
+
 def filters():
     seen = set()
-    for path in ("unit/core/filter_parser_test.cpp", "unit/core/filter_eval_test.cpp",
-                 "unit/core/binding_spec_test.cpp"):
+    for path in ("unit/protocol/supabase_filter_grammar_test.cpp", "unit/core/filter_eval_test.cpp",
+                 "unit/protocol/supabase_binding_test.cpp"):
         for lit in cpp_literals(source(path)):
             if "=" not in lit or len(lit) > 200 or lit in seen or lit.startswith(("[", "{")):
                 continue
             seen.add(lit)
-            write("filter_parser", hashlib.sha1(lit.encode()).hexdigest()[:12], lit)
+            write("filter_grammar", hashlib.sha1(lit.encode()).hexdigest()[:12], lit)
     for extra in ["", "   ", "a=eq.\"x,y\"", "a=in.(\"a,b\",c)", "a=eq.\"unterminated",
                   "name=eq.\"quoted \\\" inside\"", "\u3000id=eq.1\u3000", "a=not.eq.1,b=gt.2"]:
-        write("filter_parser", "extra-" + hashlib.sha1(extra.encode()).hexdigest()[:8], extra)
+        write("filter_grammar", "extra-" + hashlib.sha1(extra.encode()).hexdigest()[:8], extra)
 
 
 def b64(data):
@@ -269,15 +332,25 @@ def jwks():
 
 
 def main():
-    if os.path.isdir(CORPUS):
-        shutil.rmtree(CORPUS)
+    global SELECTED
+    if len(sys.argv) > 1:
+        unknown = [t for t in sys.argv[1:] if t not in TARGETS]
+        if unknown:
+            sys.exit("unknown target(s) %s; the targets are: %s" % (unknown, " ".join(TARGETS)))
+        SELECTED = set(sys.argv[1:])
+    for t in SELECTED:
+        shutil.rmtree(os.path.join(CORPUS, t), ignore_errors=True)
     pgoutput()
     websocket_frame()
     phoenix()
+    if SELECTED & {"phoenix_text", "phoenix_binary", "join_config"}:
+        realtime_js()
+    join_configs()
     filters()
-    jwt()
-    jwks()
-    for t in sorted(os.listdir(CORPUS)):
+    if SELECTED & {"jwt_hs256", "jwks"}:
+        jwt()
+        jwks()
+    for t in sorted(SELECTED):
         print("%-16s %3d seeds" % (t, len(os.listdir(os.path.join(CORPUS, t)))))
 
 

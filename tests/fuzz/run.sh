@@ -2,6 +2,7 @@
 # Runs one libFuzzer target (tests/fuzz/CMakeLists.txt, `make fuzz`).
 #   run.sh replay <binary> <corpus> <outdir>            every corpus input once
 #   run.sh run    <binary> <corpus> <outdir> <seconds>  fuzz for <seconds> from the corpus
+# A dictionary dict/<target>.dict beside this script, if present, steers the mutations.
 # New inputs go to <outdir>/corpus/<target>/ (the checked-in corpus is only read); a crashing
 # input is written to <outdir>/artifacts/<target>-crash-<sha1> and the exit status is non-zero.
 # The last line says how many inputs were executed.
@@ -13,6 +14,8 @@ mkdir -p "$out/corpus/$name" "$out/artifacts" "$out/logs"
 log=$out/logs/$name.$mode.log
 common=(-artifact_prefix="$out/artifacts/$name-" -timeout=10 -rss_limit_mb=2048
         -print_final_stats=1)
+dict=$(dirname "$0")/dict/$name.dict
+[ -f "$dict" ] && common+=(-dict="$dict")
 status=0
 case $mode in
 replay) "$bin" "${common[@]}" -runs=0 "$corpus" >"$log" 2>&1 || status=$? ;;

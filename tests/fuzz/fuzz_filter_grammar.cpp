@@ -1,5 +1,5 @@
-// Fuzz target: the Postgres Changes filter parser (core::parse_filter, spec §5.2 grammar) on
-// arbitrary filter strings. Properties beyond "no crash":
+// Fuzz target: Supabase's Postgres Changes filter grammar (protocol::supabase::parse_filter,
+// spec §5.2) on arbitrary filter strings. Properties beyond "no crash":
 //  - an error is Errc::InvalidInput and starts with "Error parsing `filter` params: " (the
 //    text sent to the client, spec §5.4);
 //  - there are at most as many conditions as top-level commas plus one, each column comes from
@@ -7,8 +7,8 @@
 //  - written back in the grammar (column=[not.]op."value" with backslash escapes, in.(…)), the
 //    conditions parse to the same conditions, whenever the columns and `in` lists hold none of
 //    the characters that steer splitting (`,()"\` in a column, `()"` in a list).
-#include "core/filter_parser.hpp"
 #include "fuzz_support.hpp"
+#include "protocol/supabase/filter_grammar.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -18,8 +18,10 @@
 
 namespace {
 
+using walcast::core::FilterCondition;
+using walcast::core::FilterOp;
 using walcast::fuzz::check;
-using namespace walcast::core;
+using walcast::protocol::supabase::parse_filter;
 
 // Characters that change how a column or an `in` list (already inside parentheses, where
 // commas do not split) is split into segments.
