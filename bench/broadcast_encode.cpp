@@ -48,11 +48,11 @@ private:
 std::optional<broadcast::Frame> encode(std::size_t format, const std::string& topic,
                                        const std::string& payload) {
     if (format == 0) {
-        std::string envelope = "{\"event\":\"cursor\",\"payload\":" + payload +
-                               ",\"type\":\"broadcast\"}";
-        return broadcast::Frame{false, std::make_shared<const std::string>(
-                                           protocol::phoenix::encode_broadcast(
-                                               Vsn::V1, topic, "broadcast", envelope))};
+        std::string envelope =
+            "{\"event\":\"cursor\",\"payload\":" + payload + ",\"type\":\"broadcast\"}";
+        return broadcast::Frame{
+            false, std::make_shared<const std::string>(
+                       protocol::phoenix::encode_broadcast(Vsn::V1, topic, "broadcast", envelope))};
     }
     auto bytes = protocol::phoenix::encode_user_broadcast(topic, "cursor", "",
                                                           PayloadEncoding::Json, payload);
@@ -81,10 +81,8 @@ int main(int argc, char** argv) {
         hub.join("public:room1", sinks.back());
     }
 
-    std::printf("members=%zu messages=%zu payload=%zu bytes\n", members, messages,
-                payload.size());
-    std::printf("%-6s %18s %18s %8s\n", "round", "shared deliv/s", "per-member deliv/s",
-                "ratio");
+    std::printf("members=%zu messages=%zu payload=%zu bytes\n", members, messages, payload.size());
+    std::printf("%-6s %18s %18s %8s\n", "round", "shared deliv/s", "per-member deliv/s", "ratio");
     std::vector<double> ratios;
     std::size_t check = 0;
     for (int r = 0; r < rounds; ++r) {
@@ -95,9 +93,8 @@ int main(int argc, char** argv) {
             auto t0 = std::chrono::steady_clock::now();
             for (std::size_t m = 0; m < messages; ++m) {
                 if (shared) {
-                    broadcast::Message msg([&](std::size_t format) {
-                        return encode(format, topic, payload);
-                    });
+                    broadcast::Message msg(
+                        [&](std::size_t format) { return encode(format, topic, payload); });
                     check += hub.publish("public:room1", msg, nullptr);
                 } else {
                     for (auto& s : sinks) {
@@ -122,7 +119,6 @@ int main(int argc, char** argv) {
     for (auto& s : sinks)
         total += s->count;
     // Every delivery of both sides reached its sink.
-    return total == check && check == 2 * members * messages * static_cast<std::size_t>(rounds)
-               ? 0
-               : 1;
+    return total == check && check == 2 * members * messages * static_cast<std::size_t>(rounds) ? 0
+                                                                                                : 1;
 }
