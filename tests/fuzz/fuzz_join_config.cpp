@@ -61,6 +61,18 @@ std::optional<std::int64_t> expected_integer(const boost::json::value* v) {
     return std::nullopt;
 }
 
+bool has_non_finite_number(const boost::json::value& v) {
+    if (v.is_double()) return !std::isfinite(v.get_double());
+    if (v.is_array()) {
+        for (const auto& e : v.get_array())
+            if (has_non_finite_number(e)) return true;
+    } else if (v.is_object()) {
+        for (const auto& kv : v.get_object())
+            if (has_non_finite_number(kv.value())) return true;
+    }
+    return false;
+}
+
 bool same(const JoinConfig& a, const JoinConfig& b) {
     const auto replay = [](const JoinConfig& c) {
         return c.broadcast.replay ? std::optional(std::pair(c.broadcast.replay->since_ms,
@@ -81,7 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     boost::system::error_code ec;
     boost::json::value doc = boost::json::parse(text, ec);
-    if (ec || !doc.is_object()) return 0;
+    if (ec || !doc.is_object() || has_non_finite_number(doc)) return 0;
     const boost::json::object& payload = doc.get_object();
     const JoinConfig c = parse_join_config(payload);
     const boost::json::object* cfg = object_member(&payload, "config");
