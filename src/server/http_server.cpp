@@ -130,7 +130,7 @@ public:
         position_ = position;
         registered_ = true;
         if (evict)
-            asio::post(evict->socket_.get_executor(), [evict] {
+            asio::post(evict->socket_.get_executor(), [evict = evict] {
                 evict->evicted_ = true;
                 evict->ctx_.metrics.http_evicted.inc();
                 log::debug("closing a connection that had not completed its request: more than "
