@@ -15,6 +15,7 @@
 #include "core/routing/filter_compiler.hpp"
 #include "core/routing/router.hpp"
 #include "core/routing/subscription_service.hpp"
+#include "core/subscription/channel_registry.hpp"
 #include "pg/db_check.hpp"
 #include "protocol/phoenix/broadcast_feature.hpp"
 #include "protocol/phoenix/database_broadcasts.hpp"
@@ -33,6 +34,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <filesystem>
 #include <thread>
 
 namespace walcast::app {
@@ -59,6 +61,9 @@ struct App::Impl {
     std::unique_ptr<core::PgFilterCompiler> late_compiler;
     std::unique_ptr<core::Router> router;
     std::unique_ptr<core::SubscriptionService> subscriptions;
+    std::unique_ptr<core::ChannelRegistry> channel_registry; ///< with SLOT_NAME
+    std::unique_ptr<core::ResumeGate> resume_gate; ///< after a restart with recorded channels
+    std::thread resume_thread;                     ///< waits on the gate, then starts the source
     std::unique_ptr<ServerMetrics> server_metrics;
     std::unique_ptr<protocol::phoenix::PhoenixMetrics> phoenix_metrics;
     std::unique_ptr<broadcast::Hub> broadcast_hub;
@@ -264,18 +269,27 @@ Status App::start() {
     for (auto& route : m.rest_broadcast->routes())
         m.http_routes.add(std::move(route));
 
-    m.ctx = std::make_unique<ServerContext>(
-        ServerContext{m.config, m.registry, *m.server_metrics, m.connections,
-                      [source, router = m.router.get()] {
-                          const auto s = source->health();
-                          Health h{s.up, s.up ? std::string() : s.reason, {}, false};
-                          if (auto gap = router->last_gap()) {
-                              h.last_gap = protocol::supabase::gap_message(*gap);
-                              h.gap_open = gap->open();
-                          }
-                          return h;
-                      },
-                      app_static_files(m.config, m.params), m.upgrades, &m.http_routes});
+    m.ctx = std::make_unique<ServerContext>(ServerContext{
+        m.config, m.registry, *m.server_metrics, m.connections,
+        [source, router = m.router.get(), &m] {
+            if (m.resume_gate && !m.resume_gate->released())
+                return Health{false,
+                              "holding replication slot " + m.config.slot_name + " until " +
+                                  std::to_string(m.resume_gate->awaited()) +
+                                  " channel(s) subscribed before the restart "
+                                  "re-join (at most RESUME_GRACE_MS=" +
+                                  std::to_string(m.config.resume_grace_ms) + " ms)",
+                              {},
+                              false};
+            const auto s = source->health();
+            Health h{s.up, s.up ? std::string() : s.reason, {}, false};
+            if (auto gap = router->last_gap()) {
+                h.last_gap = protocol::supabase::gap_message(*gap);
+                h.gap_open = gap->open();
+            }
+            return h;
+        },
+        app_static_files(m.config, m.params), m.upgrades, &m.http_routes});
     // Connections are bounded by the operator's hard limit, not the 1024 soft default.
     if (const auto nofile = server::raise_open_files_limit(); nofile.soft != nofile.before)
         log::info("open files limit (RLIMIT_NOFILE) raised from {} to its hard limit {}",
@@ -284,9 +298,56 @@ Status App::start() {
     if (auto st = m.http->listen(m.config.listen_host(), m.config.port); !st) return st;
 
     log_prerequisites(m.params, m.config.publication);
+
+    // Resume after restart: with a named slot, record the subscribed channels; if the last run
+    // left some, hold the slot (do not start streaming) until they re-join or the grace passes.
+    std::vector<core::ChannelRecord> recorded;
+    if (!m.config.slot_name.empty()) {
+        const std::filesystem::path dir =
+            m.config.state_dir.empty() ? std::filesystem::path(m.config.data_dir).parent_path()
+                                       : std::filesystem::path(m.config.state_dir);
+        m.channel_registry = std::make_unique<core::ChannelRegistry>(
+            dir / ("channels-" + m.config.slot_name + ".json"));
+        if (auto loaded = m.channel_registry->load())
+            recorded = std::move(loaded).value();
+        else
+            log::warn("{}", loaded.error().message);
+        m.index.add_observer(m.channel_registry.get());
+        m.channel_registry->start();
+    }
     m.authorizer->start();
     m.subscriptions->start();
-    m.source->start();
+    if (recorded.empty()) {
+        m.source->start();
+    } else {
+        const auto grace = std::chrono::milliseconds(m.config.resume_grace_ms);
+        m.resume_gate = std::make_unique<core::ResumeGate>(recorded, grace);
+        m.index.add_observer(m.resume_gate.get());
+        log::info("resuming replication slot {}: holding it until the {} channel(s) subscribed "
+                  "before the restart re-join (at most RESUME_GRACE_MS={} ms)",
+                  m.config.slot_name, recorded.size(), m.config.resume_grace_ms);
+        auto& missed_total = m.registry.counter(
+            "walcast_resume_missed_channels_total",
+            "channels subscribed before a restart that did not re-join within RESUME_GRACE_MS");
+        m.resume_thread = std::thread([&m, &missed_total, total = recorded.size()] {
+            auto missed = m.resume_gate->wait();
+            if (!missed) return; // stopping
+            for (const auto& r : *missed) {
+                std::string tables;
+                for (const auto& t : r.tables)
+                    tables += (tables.empty() ? "" : ", ") + t;
+                log::warn("channel {} (role {}{}; {}) was subscribed before the restart and did "
+                          "not re-join within RESUME_GRACE_MS={} ms: the changes committed while "
+                          "walcast was down that it would have received are not delivered to it",
+                          r.topic, r.role, r.sub.empty() ? "" : ", sub " + r.sub, tables,
+                          m.config.resume_grace_ms);
+            }
+            missed_total.inc(missed->size());
+            log::info("resuming replication slot {}: {} channel(s) re-joined, {} did not",
+                      m.config.slot_name, total - missed->size(), missed->size());
+            m.source->start();
+        });
+    }
     m.partitions = std::make_unique<broadcast::PartitionKeeper>(m.params, std::chrono::hours(1));
     m.partitions->start();
     m.work.emplace(m.io.get_executor());
@@ -305,6 +366,10 @@ void App::stop() {
     if (!m.started || m.stopped) return;
     m.stopped = true;
     m.checks_stopping.store(true, std::memory_order_release);
+    // What was subscribed stays recorded: the unsubscribes of this shutdown are not written.
+    if (m.channel_registry) m.channel_registry->freeze();
+    if (m.resume_gate) m.resume_gate->cancel();
+    if (m.resume_thread.joinable()) m.resume_thread.join();
     m.http->stop();
     // Give queued close frames a moment on the I/O threads, then stop them.
     m.work.reset();

@@ -168,6 +168,9 @@ int run_serve(Config config) {
         if (!env) return fail(progress, env.error().message);
         dev = std::move(env).value();
         params = dev->connect_params();
+        // walcast owns the embedded cluster: a permanent slot, so a restart resumes.
+        if (config.slot_name.empty() && !config.slot_temporary)
+            config.slot_name = Config::embedded_slot_name;
     } else {
         params = app::connect_params_from(config);
     }
@@ -178,8 +181,11 @@ int run_serve(Config config) {
     if (auto st = app.start(); !st) return fail(progress, st.error().message);
     // Wait for the replication stream before the banner, but stop at once on SIGINT/SIGTERM
     // (pending while blocked): the stream may be down for as long as Postgres is.
+    // (A restart with SLOT_NAME may hold the slot for RESUME_GRACE_MS first.)
     const auto stream_deadline =
-        std::chrono::steady_clock::now() + (dev ? stream_wait_embedded : stream_wait_external);
+        std::chrono::steady_clock::now() + (dev ? stream_wait_embedded : stream_wait_external) +
+        (config.slot_name.empty() ? std::chrono::milliseconds(0)
+                                  : std::chrono::milliseconds(config.resume_grace_ms));
     bool stream_up = false;
     while (!(stream_up = app.wait_stream_up(std::chrono::milliseconds(50))) && !interrupted() &&
            std::chrono::steady_clock::now() < stream_deadline) {

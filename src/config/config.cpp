@@ -27,11 +27,24 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
         opt(app, "--db-user", c.db_user, "DB_USER", "database user")->group(g);
         opt(app, "--db-password", c.db_password, "DB_PASSWORD", "database password")->group(g);
         opt(app, "--slot-name", c.slot_name, "SLOT_NAME",
-            "permanent replication slot to create/resume; empty = temporary slot")
+            "permanent replication slot to create/resume; empty = temporary slot (the embedded "
+            "database: the permanent slot walcast)")
+            ->group(g);
+        opt(app, "--slot-temporary", c.slot_temporary, "SLOT_TEMPORARY",
+            "true: the embedded database too streams from a temporary slot (nothing kept while "
+            "walcast is down)")
             ->group(g);
         opt(app, "--slot-recreate", c.slot_recreate, "SLOT_RECREATE",
             "true: drop and create again a SLOT_NAME slot Postgres invalidated "
             "(max_slot_wal_keep_size exceeded; what it held is lost)")
+            ->group(g);
+        opt(app, "--state-dir", c.state_dir, "STATE_DIR",
+            "directory of the channel registry used to resume after a restart (with "
+            "SLOT_NAME); empty = the parent of WALCAST_DATA_DIR")
+            ->group(g);
+        opt(app, "--resume-grace-ms", c.resume_grace_ms, "RESUME_GRACE_MS",
+            "after a restart with SLOT_NAME, hold the slot this long for the channels that were "
+            "subscribed to re-join")
             ->group(g);
         opt(app, "--publication", c.publication, "PUBLICATION",
             "publication whose tables are streamed")
@@ -191,6 +204,9 @@ Status validate(const Config& c) {
         if (c.slot_name.size() > 63)
             return bad("--slot-name (SLOT_NAME) is longer than 63 characters");
     }
+    if (c.slot_temporary && !c.slot_name.empty())
+        return bad("--slot-temporary (SLOT_TEMPORARY=true) and --slot-name (SLOT_NAME) contradict "
+                   "each other: unset one");
     if (c.client_queue_hard_bytes < c.client_queue_soft_bytes)
         return bad("--client-queue-hard-bytes (CLIENT_QUEUE_HARD_BYTES) must be >= "
                    "--client-queue-soft-bytes (CLIENT_QUEUE_SOFT_BYTES)");

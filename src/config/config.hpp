@@ -24,10 +24,21 @@ struct Config {
     std::string db_name = "postgres"; ///< DB_NAME
     std::string db_user = "postgres"; ///< DB_USER
     std::string db_password;          ///< DB_PASSWORD
-    std::string slot_name;            ///< SLOT_NAME: permanent slot; empty = temporary slot
+    /// SLOT_NAME: permanent slot; empty = a temporary slot (the embedded database: its permanent
+    /// slot embedded_slot_name unless slot_temporary).
+    std::string slot_name;
+    /// SLOT_TEMPORARY: true = the embedded database too streams from a temporary slot (nothing
+    /// is kept while walcast is down; reconnects are gaps).
+    bool slot_temporary = false;
     /// SLOT_RECREATE: drop and create again a SLOT_NAME slot Postgres invalidated
     /// (max_slot_wal_keep_size); false = report it and keep retrying.
     bool slot_recreate = false;
+    /// STATE_DIR: where walcast keeps its channel registry (resume after restart); empty = the
+    /// parent of WALCAST_DATA_DIR (.walcast).
+    std::string state_dir;
+    /// RESUME_GRACE_MS: after a restart with SLOT_NAME, how long the slot is held for the
+    /// channels subscribed before it to re-join (realtime-js retries after 1, 2, 5, 10 s).
+    std::uint32_t resume_grace_ms = 10000;
     std::string publication = "supabase_realtime"; ///< PUBLICATION
     /// PUBLICATIONS: the Supabase Realtime server's name, a JSON array of publication names;
     /// walcast streams one, so it must hold exactly one (resolved into publication).
@@ -96,6 +107,9 @@ struct Config {
     }
     /// True when neither DATABASE_URL nor DB_HOST is set: walcast runs its own cluster.
     bool embedded() const { return database_url.empty() && db_host.empty(); }
+    /// The permanent slot of the embedded database (walcast owns that cluster, so a named slot
+    /// costs nothing while walcast is stopped: the cluster is stopped too).
+    static constexpr const char* embedded_slot_name = "walcast";
     /// The address to listen on (HOST, or the default for the mode).
     std::string listen_host() const {
         return !host.empty() ? host : embedded() ? "127.0.0.1" : "0.0.0.0";

@@ -1,5 +1,5 @@
-// Subscribers are told of a gap in the change stream: without SLOT_NAME (a temporary slot)
-// every reconnect loses what was committed meanwhile, so each channel with Postgres Changes
+// Subscribers are told of a gap in the change stream: on a temporary slot (no SLOT_NAME with an
+// external database; here the embedded one with SLOT_TEMPORARY=true) every reconnect loses what was committed meanwhile, so each channel with Postgres Changes
 // gets one `system` message (extension postgres_changes, status error) saying between which
 // times changes may be missing and why, before any change streamed after it; /healthz reports
 // the last gap. With SLOT_NAME the same reconnect loses nothing and says nothing.
@@ -30,7 +30,7 @@ describe('without SLOT_NAME: a reconnect is a gap, told to each channel', () => 
   let server;
   let client;
   before(async () => {
-    server = await Walcast.start();
+    server = await Walcast.start({ SLOT_TEMPORARY: 'true' });
     await server.sql(`CREATE TABLE public.gap_items (id int PRIMARY KEY, seq int);
       GRANT SELECT ON public.gap_items TO anon, authenticated`);
     client = await makeClient(server);

@@ -12,19 +12,29 @@ void SubscriptionIndex::append_matches(Table& t, Subscription& s) {
 }
 
 void SubscriptionIndex::add(SubscriptionPtr s) {
-    std::unique_lock lock(mu_);
-    for (auto& [key, t] : tables_)
-        append_matches(t, *s);
-    binding_count_ += s->bindings().size();
-    live_.emplace(s->id(), std::move(s));
+    Subscription* added = s.get();
+    {
+        std::unique_lock lock(mu_);
+        for (auto& [key, t] : tables_)
+            append_matches(t, *s);
+        binding_count_ += s->bindings().size();
+        live_.emplace(s->id(), s);
+    }
+    for (auto* o : observers_)
+        o->on_added(*added);
 }
 
 void SubscriptionIndex::remove(const SubscriptionPtr& s) {
-    std::unique_lock lock(mu_);
-    if (live_.erase(s->id()) == 0) return;
-    for (auto& [key, t] : tables_)
-        std::erase_if(t.candidates, [&](const Candidate& c) { return c.subscription == s.get(); });
-    binding_count_ -= s->bindings().size();
+    {
+        std::unique_lock lock(mu_);
+        if (live_.erase(s->id()) == 0) return;
+        for (auto& [key, t] : tables_)
+            std::erase_if(t.candidates,
+                          [&](const Candidate& c) { return c.subscription == s.get(); });
+        binding_count_ -= s->bindings().size();
+    }
+    for (auto* o : observers_)
+        o->on_removed(*s);
 }
 
 const std::vector<Candidate>& SubscriptionIndex::candidates(const std::string& schema,

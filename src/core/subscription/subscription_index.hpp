@@ -20,6 +20,15 @@ struct Candidate {
     std::uint16_t binding; ///< index into subscription->bindings()
 };
 
+/// Told of every subscription made live or removed, after the index changed, outside its lock,
+/// on the thread that called add/remove. Must not call back into the index.
+class IndexObserver {
+public:
+    virtual ~IndexObserver() = default;
+    virtual void on_added(const Subscription& s) = 0;
+    virtual void on_removed(const Subscription& s) = 0;
+};
+
 /// Thread-safe: add/remove take an exclusive lock; the router holds a shared lock (lock())
 /// while it routes a change and keeps Candidate pointers only for that long.
 ///
@@ -57,6 +66,9 @@ public:
     std::size_t subscriptions() const;
     std::size_t bindings() const;
 
+    /// Adds an observer (it must outlive the index's use). Before the first add().
+    void add_observer(IndexObserver* o) { observers_.push_back(o); }
+
 private:
     struct Table {
         std::string schema, table;
@@ -64,6 +76,7 @@ private:
     };
     static void append_matches(Table& t, Subscription& s);
 
+    std::vector<IndexObserver*> observers_;
     mutable std::shared_mutex mu_;
     std::unordered_map<std::uint64_t, SubscriptionPtr> live_;
     std::size_t binding_count_ = 0;

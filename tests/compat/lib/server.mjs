@@ -26,6 +26,7 @@ const SCRUBBED_ENV = [
   'EMBEDDED_DB_PORT', 'LOG_LEVEL', 'MAX_PAYLOAD_SIZE_KB', 'TENANT_MAX_EVENTS_PER_SECOND',
   'TENANT_MAX_PRESENCE_EVENTS_PER_SECOND', 'CLIENT_PRESENCE_MAX_CALLS', 'CLIENT_PRESENCE_WINDOW_MS',
   'HTTP_REQUEST_TIMEOUT_MS', 'MAX_PENDING_CONNECTIONS',
+  'STATE_DIR', 'RESUME_GRACE_MS', 'SLOT_RECREATE', 'SLOT_TEMPORARY',
 ];
 
 export function walcastBin() {
@@ -95,6 +96,8 @@ export class Walcast {
       ...Object.fromEntries(Object.entries(extraEnv).map(([k, v]) => [k, String(v)])),
     });
     this.secret = env.JWT_SECRET;
+    /// Where walcast keeps its state (STATE_DIR's default: the data directory's parent).
+    this.stateDir = this.#tmp;
     this.exited = null;
     // WALCAST_WRAPPER: a command and its arguments to start walcast under (e.g. prlimit).
     const wrapper = extraEnv.WALCAST_WRAPPER ? String(extraEnv.WALCAST_WRAPPER).split(' ') : [];
