@@ -59,7 +59,7 @@ fi
 top=$(cd "$(dirname "$0")/.." && pwd)
 npm_dirs=("$top/web")
 if [ "$mode" = test ] || [ "$mode" = all ]; then
-  npm_dirs+=("$top/tests/compat" "$top/tests/e2e" "$top/tests/graphql-xcheck" "$top/tests/readme")
+  npm_dirs+=("$top/tests/compat" "$top/tests/e2e" "$top/tests/graphql-xcheck" "$top/tests/readme" "$top/tests/graphql")
 fi
 for dir in "${npm_dirs[@]}"; do
   [ -f "$dir/package.json" ] || continue

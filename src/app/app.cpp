@@ -17,6 +17,7 @@
 #include "core/routing/subscription_service.hpp"
 #include "core/subscription/channel_registry.hpp"
 #include "pg/db_check.hpp"
+#include "protocol/graphql_ws/session.hpp"
 #include "protocol/phoenix/broadcast_feature.hpp"
 #include "protocol/phoenix/database_broadcasts.hpp"
 #include "protocol/phoenix/phoenix_session.hpp"
@@ -77,6 +78,8 @@ struct App::Impl {
     std::unique_ptr<broadcast::TopicPolicies> topic_policies;
     std::unique_ptr<broadcast::PartitionKeeper> partitions; ///< realtime.messages, hourly
     std::unique_ptr<protocol::phoenix::PhoenixContext> phoenix;
+    std::unique_ptr<protocol::graphql_ws::GraphqlWsMetrics> graphql_ws_metrics;
+    std::unique_ptr<protocol::graphql_ws::GraphqlWsContext> graphql_ws;
     UpgradeDispatcher upgrades;
     ConnectionRegistry connections;
     std::unique_ptr<ServerContext> ctx;
@@ -262,6 +265,24 @@ Status App::start() {
             m.config.channel_error_backoff_ms});
     m.upgrades.add({"/socket/websocket", "/realtime/v1/websocket", "/socket"}, {},
                    protocol::phoenix::upgrade_handler(*m.phoenix));
+    // GraphQL over WebSocket on the seed's two paths: graphql-transport-ws (npm graphql-ws)
+    // preferred when a client offers both, then the legacy graphql-ws subprotocol.
+    m.graphql_ws_metrics = std::make_unique<protocol::graphql_ws::GraphqlWsMetrics>(m.registry);
+    m.graphql_ws = std::make_unique<protocol::graphql_ws::GraphqlWsContext>(
+        protocol::graphql_ws::GraphqlWsContext{
+            *m.verifier,
+            *m.graphql_ws_metrics,
+            // The catalog schema (issue 14, schema and execution) plugs in here.
+            [] { return protocol::graphql_ws::SchemaSnapshot{}; },
+            nullptr,
+            std::chrono::milliseconds(m.config.graphql_ws_init_timeout_ms),
+            std::chrono::milliseconds(m.config.graphql_ws_keepalive_ms),
+            {}});
+    for (auto dialect :
+         {protocol::graphql_ws::Dialect::TransportWs, protocol::graphql_ws::Dialect::Legacy})
+        m.upgrades.add({"/graphql", "/api/graphql/ws"},
+                       {std::string(protocol::graphql_ws::subprotocol_name(dialect))},
+                       protocol::graphql_ws::upgrade_handler(*m.graphql_ws, dialect));
     // REST broadcast (spec §7.5) into the same Hub.
     m.rest_broadcast = std::make_unique<protocol::phoenix::RestBroadcast>(
         *m.verifier, *m.broadcast_hub, m.topic_policies.get(), *m.tenant_events, broadcast_limits,

@@ -97,6 +97,13 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
         opt(app, "--max-channels-per-client", c.max_channels_per_client, "MAX_CHANNELS_PER_CLIENT",
             "channels one socket may join")
             ->group(g);
+        opt(app, "--graphql-ws-init-timeout-ms", c.graphql_ws_init_timeout_ms,
+            "GRAPHQL_WS_INIT_TIMEOUT_MS",
+            "time a GraphQL socket has to send connection_init (then closed with 4408; 0 = none)")
+            ->group(g);
+        opt(app, "--graphql-ws-keepalive-ms", c.graphql_ws_keepalive_ms, "GRAPHQL_WS_KEEPALIVE_MS",
+            "interval of `ka` messages on legacy graphql-ws sockets (0 = none)")
+            ->group(g);
         opt(app, "--max-payload-size-kb", c.max_payload_size_kb, "MAX_PAYLOAD_SIZE_KB",
             "largest broadcast payload in kB (1000 bytes)")
             ->group(g);

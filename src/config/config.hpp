@@ -69,6 +69,11 @@ struct Config {
     std::uint32_t max_pending_connections = 1024;
     std::uint32_t channel_error_backoff_ms = 5000; ///< CHANNEL_ERROR_BACKOFF_MS (spec §3.6)
     std::uint32_t max_channels_per_client = 100;   ///< MAX_CHANNELS_PER_CLIENT (spec §8)
+    /// GRAPHQL_WS_INIT_TIMEOUT_MS: a GraphQL socket must send connection_init within this, else
+    /// it is closed with 4408 (graphql-ws's default 3000); 0 = no limit
+    std::uint32_t graphql_ws_init_timeout_ms = 3000;
+    /// GRAPHQL_WS_KEEPALIVE_MS: legacy graphql-ws sockets get `ka` this often; 0 = never
+    std::uint32_t graphql_ws_keepalive_ms = 12'000;
     /// MAX_PAYLOAD_SIZE_KB: largest broadcast payload, kB of 1000 bytes (+500 bytes, spec §7.1.7)
     std::uint32_t max_payload_size_kb = 3000;
     /// TENANT_MAX_EVENTS_PER_SECOND: broadcasts sent + delivered, 60 s average; 0 = no limit

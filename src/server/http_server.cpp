@@ -280,7 +280,9 @@ private:
                         false);
         }
         std::string path(url->path());
-        if (ctx_.upgrades.serves(path)) return upgrade(std::move(req), *url, path);
+        // A path with both (GraphQL: /graphql): plain requests go to the route.
+        if (ctx_.upgrades.serves(path) && (!route_ || beast::websocket::is_upgrade(req)))
+            return upgrade(std::move(req), *url, path);
         if (route_) return serve_route(std::move(req), *url);
         if (req.method() != http::verb::get && req.method() != http::verb::head)
             return send(make(http::status::method_not_allowed, "application/json",
