@@ -1,6 +1,7 @@
-// Builds the inspector page into one directory that CMake embeds into the walcast binary:
-// index.html plus inspector-<hash>.js (the page and the @supabase/realtime-js browser bundle)
-// and inspector-<hash>.css, and manifest.txt listing them. Content-hashed names let the server
+// Builds the inspector page and GraphiQL into one directory that CMake embeds into the walcast
+// binary: index.html plus inspector-<hash>.js (the page and the @supabase/realtime-js browser
+// bundle) and inspector-<hash>.css; graphiql.html plus graphiql-<hash>.js (the graphiql IDE,
+// React and the graphql-ws client) and graphiql-<hash>.css; and manifest.txt listing them. Content-hashed names let the server
 // mark them immutable. Usage: node build.mjs [--outdir DIR] (default: dist).
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -28,7 +29,7 @@ await mkdir(outdir, { recursive: true })
 
 const result = await esbuild.build({
   absWorkingDir: here,
-  entryPoints: ['src/inspector.js', 'src/inspector.css'],
+  entryPoints: ['src/inspector.js', 'src/inspector.css', 'src/graphiql.js', 'src/graphiql.css'],
   entryNames: '[name]-[hash]',
   outdir,
   bundle: true,
@@ -47,18 +48,22 @@ const outputs = {}
 for (const [file, meta] of Object.entries(result.metafile.outputs)) {
   if (meta.entryPoint) outputs[path.basename(meta.entryPoint)] = path.basename(file)
 }
-for (const name of ['inspector.js', 'inspector.css']) {
+for (const name of ['inspector.js', 'inspector.css', 'graphiql.js', 'graphiql.css']) {
   if (!outputs[name]) throw new Error(`esbuild produced no output for src/${name}`)
 }
 
-let html = await readFile(path.join(here, 'src/index.html'), 'utf8')
-for (const [name, hashed] of Object.entries(outputs)) {
-  const before = html
-  html = html.replace(`"${name}"`, `"${hashed}"`)
-  if (html === before) throw new Error(`src/index.html does not reference "${name}"`)
+// Each page references its own bundles by their unhashed names.
+const pages = { 'index.html': ['inspector.js', 'inspector.css'], 'graphiql.html': ['graphiql.js', 'graphiql.css'] }
+for (const [page, names] of Object.entries(pages)) {
+  let html = await readFile(path.join(here, 'src', page), 'utf8')
+  for (const name of names) {
+    const before = html
+    html = html.replace(`"${name}"`, `"${outputs[name]}"`)
+    if (html === before) throw new Error(`src/${page} does not reference "${name}"`)
+  }
+  await writeFile(path.join(outdir, page), html)
 }
-await writeFile(path.join(outdir, 'index.html'), html)
 
-const files = ['index.html', ...Object.values(outputs).sort()]
+const files = [...Object.keys(pages), ...Object.values(outputs).sort()]
 await writeFile(path.join(outdir, 'manifest.txt'), files.join('\n') + '\n')
 console.log(`web: built ${files.join(', ')} into ${outdir}`)

@@ -17,6 +17,7 @@
 #include "core/routing/subscription_service.hpp"
 #include "core/subscription/channel_registry.hpp"
 #include "pg/db_check.hpp"
+#include "protocol/graphql_ws/graphiql.hpp"
 #include "protocol/graphql_ws/session.hpp"
 #include "protocol/phoenix/broadcast_feature.hpp"
 #include "protocol/phoenix/database_broadcasts.hpp"
@@ -283,6 +284,14 @@ Status App::start() {
         m.upgrades.add({"/graphql", "/api/graphql/ws"},
                        {std::string(protocol::graphql_ws::subprotocol_name(dialect))},
                        protocol::graphql_ws::upgrade_handler(*m.graphql_ws, dialect));
+    // GraphiQL for browsers on GET /graphql (the page embedded from web/ at build time).
+    {
+        std::string graphiql_html;
+        for (const auto& f : server::inspector_files())
+            if (f.name == "graphiql.html") graphiql_html = std::string(f.bytes);
+        m.http_routes.add({"/graphql", 64 * 1024,
+                           protocol::graphql_ws::graphiql_handler(std::move(graphiql_html))});
+    }
     // REST broadcast (spec §7.5) into the same Hub.
     m.rest_broadcast = std::make_unique<protocol::phoenix::RestBroadcast>(
         *m.verifier, *m.broadcast_hub, m.topic_policies.get(), *m.tenant_events, broadcast_limits,
