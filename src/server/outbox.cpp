@@ -52,7 +52,7 @@ Outbox::Appended Outbox::append_pong(std::string_view payload, std::int64_t now_
 }
 
 Outbox::Appended Outbox::append(Opcode opcode, std::initializer_list<std::string_view> parts,
-                                bool data_frame, bool deferred, std::int64_t now_ms) {
+                                bool data_frame, bool deferred, std::int64_t (*clock_ms)()) {
     Appended a;
     std::lock_guard lock(mu_);
     if (output_closed_) return a;
@@ -60,7 +60,7 @@ Outbox::Appended Outbox::append(Opcode opcode, std::initializer_list<std::string
     append_frame_locked(opcode, parts);
     if (data_frame) ++pending_data_frames_;
     a.queued_bytes = queued_locked();
-    if (a.queued_bytes > limits_.soft_bytes && soft_since_ms_ == 0) soft_since_ms_ = now_ms;
+    if (a.queued_bytes > limits_.soft_bytes && soft_since_ms_ == 0) soft_since_ms_ = clock_ms();
     a.over_hard_limit = a.queued_bytes > limits_.hard_bytes;
     if (deferred) {
         if (!batched_) {

@@ -42,9 +42,10 @@ public:
     /// Frames the concatenation of parts as one message (opcode; FIN, unmasked) and queues it.
     /// data_frame: counts toward the frames dropped if the client is cut off. deferred: a
     /// delivering thread's append, sent by its round's flush (flush_direct) instead of a kick.
-    /// Starts the soft-limit clock when the queue goes above the soft limit.
+    /// Starts the soft-limit clock when the queue goes above the soft limit: clock_ms() (steady
+    /// milliseconds) is read only then, not on every append.
     Appended append(Opcode opcode, std::initializer_list<std::string_view> parts, bool data_frame,
-                    bool deferred, std::int64_t now_ms);
+                    bool deferred, std::int64_t (*clock_ms)());
 
     /// Queues the Pong answering a Ping with `payload` (≤ 125 bytes), coalesced: at most one
     /// Pong is ever pending, a newer Ping's replaces it (RFC 6455 §5.5.3 allows answering only

@@ -144,7 +144,7 @@ void WsConnection::handle_frame(const WebSocketMessage& msg) {
 
 bool WsConnection::send(Opcode opcode, std::initializer_list<std::string_view> parts,
                         DeliveryRound* round, bool data_frame) {
-    const auto a = outbox_.append(opcode, parts, data_frame, round != nullptr, steady_now_ms());
+    const auto a = outbox_.append(opcode, parts, data_frame, round != nullptr, &steady_now_ms);
     if (!a.accepted) return false;
     if (data_frame && options_.metrics.messages_delivered)
         options_.metrics.messages_delivered->inc();

@@ -120,7 +120,8 @@ bool Router::match(const capture::Change& change) {
         std::size_t end = i;
         while (end < cands.size() && cands[end].subscription == sub)
             ++end;
-        Match m;
+        // Built in place (one Match per matched subscription; most changes match many).
+        Match& m = matches_.emplace_back();
         bool uncompiled = false;
         for (std::size_t k = i; k < end; ++k) {
             Binding& b = sub->bindings()[cands[k].binding];
@@ -146,10 +147,12 @@ bool Router::match(const capture::Change& change) {
             g->ids.push_back(b.id);
         }
         i = end;
-        if (m.groups.empty() || uncompiled) continue;
+        if (m.groups.empty() || uncompiled) {
+            matches_.pop_back();
+            continue;
+        }
         m.subscription = sub->shared_from_this();
         m.identity = sub->identity();
-        matches_.push_back(std::move(m));
     }
     return true;
 }
