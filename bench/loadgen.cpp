@@ -8,6 +8,10 @@
 //           --jwt-secret S --clients 1000 --rates 100,300 --duration 20 --setup
 //           [--server-pid P] [--pg-data-dir D] [--rls --identities 100 --hidden-every 10]
 //   loadgen … --idle --clients 10000 --hold 10      (memory per idle connection)
+//   loadgen … --broadcast --clients 1000 --rates 100,1000 (one sender, every client a member of
+//           one topic; the sender's V2 binary broadcasts timed send → receive; --floor too)
+//   loadgen … --presence --clients 1000  (every client joins one presence topic, then tracks:
+//           time until every client's presence state holds all, messages vs uncoalesced)
 //
 // Cost per received message is kept small because the tool shares the machine with walcast
 // and Postgres: frames are parsed in place (websocket_frame.hpp, client role), the V2 array
@@ -25,6 +29,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
@@ -304,7 +309,45 @@ struct Options {
     std::string label;
     bool floor = false;
     unsigned floor_threads = 2;
+    bool broadcast = false; ///< --broadcast: one sender, all clients members of one topic
+    bool presence = false;  ///< --presence: all clients join one presence topic and track
+    double presence_timeout_s = 120;
 };
+
+/// The topic every client joins in --broadcast and --presence (spec §7.1, §7.2).
+constexpr std::string_view broadcast_topic = "realtime:bench-room";
+constexpr std::string_view presence_topic = "realtime:bench-presence";
+/// The user event of the benchmark's broadcasts.
+constexpr std::string_view broadcast_event = "bench";
+
+/// A V2 binary user broadcast push, kind 3 (C→S, spec §2.2): header bytes, then join_ref, ref,
+/// topic, user event, metadata (none) and the JSON payload.
+std::string user_broadcast_push(std::string_view join_ref, std::string_view topic,
+                                std::string_view event, std::string_view json_payload) {
+    std::string out;
+    out.reserve(7 + join_ref.size() + topic.size() + event.size() + json_payload.size());
+    out += char(3);
+    out += char(join_ref.size());
+    out += char(0); // ref: none (no ack asked for)
+    out += char(topic.size());
+    out += char(event.size());
+    out += char(0); // metadata length
+    out += char(1); // payload encoding: JSON
+    out += join_ref;
+    out += topic;
+    out += event;
+    out += json_payload;
+    return out;
+}
+
+/// The user payload of a V2 binary user broadcast, kind 4 (S→C, spec §2.2): `04 topic_len
+/// event_len metadata_len encoding` then the strings; empty when the frame is not kind 4.
+std::string_view user_broadcast_payload(std::string_view f) {
+    if (f.size() < 5 || f[0] != char(4)) return {};
+    const std::size_t skip = 5 + std::size_t(std::uint8_t(f[1])) + std::size_t(std::uint8_t(f[2])) +
+                             std::size_t(std::uint8_t(f[3]));
+    return skip <= f.size() ? f.substr(skip) : std::string_view{};
+}
 
 // ------------------------------------------------------------------------- V2 scanning
 
@@ -391,6 +434,14 @@ public:
     void send_join();
     void send_heartbeat();
     void shutdown();
+    /// --broadcast sender: one binary user broadcast with payload {"id": id, "t_us": now}.
+    void send_broadcast(std::int64_t id);
+    /// --presence: one track push with payload {"i": index}.
+    void send_track();
+    /// --presence: distinct keys in this client's presence state, and when it held all.
+    int presence_keys() const { return presence_count_; }
+    std::int64_t presence_full_us() const { return presence_full_us_; }
+    std::uint64_t presence_messages() const { return presence_messages_; }
 
     State state() const { return state_; }
     std::uint64_t received() const { return received_; }
@@ -412,6 +463,9 @@ private:
     bool feed(std::uint8_t* data, std::size_t n, std::int64_t now_us);
     void on_text(std::string_view text, std::int64_t now_us);
     void on_change(std::string_view payload, std::size_t text_bytes, std::int64_t now_us);
+    void on_broadcast(std::string_view payload, std::size_t frame_bytes, std::int64_t now_us);
+    void count_delivery(std::int64_t id, std::int64_t t_us, std::size_t bytes, std::int64_t now_us);
+    void on_presence(std::string_view event, std::string_view payload, std::int64_t now_us);
     void send_text(std::string_view payload);
     void start_write();
     void fail(std::string why, State to = State::Failed);
@@ -427,9 +481,15 @@ private:
     bool writing_ = false;
     std::uint64_t next_ref_ = 1;
     std::string join_ref_;
+    std::string topic_;
     std::vector<std::uint64_t> seen_; ///< bit per id of the current step
     std::uint64_t received_ = 0;
     std::int64_t last_id_ = 0;
+    // --presence: key "m<i>" of client i present in this client's state (bit i).
+    std::vector<bool> present_;
+    int presence_count_ = 0;
+    std::int64_t presence_full_us_ = 0;
+    std::uint64_t presence_messages_ = 0;
 };
 
 /// One thread, one io_context, a share of the clients and their step statistics.
@@ -507,6 +567,11 @@ public:
     std::atomic<int> connected{0}, connect_failed{0}, joined{0}, join_failed{0}, closed{0};
     std::atomic<int> system_errors{0};
     std::atomic<std::uint64_t> delivered_total{0};
+    // --presence (worker thread; read by the main thread once the clients are idle or after
+    // the atomic presence_full says all are full).
+    std::atomic<int> presence_full{0};
+    std::atomic<std::uint64_t> presence_messages{0};
+    std::uint64_t presence_duplicate_joins = 0, presence_leaves = 0;
     std::string first_error; ///< first join/system error text (worker thread)
 
 private:
@@ -630,6 +695,12 @@ bool Client::feed(std::uint8_t* data, std::size_t n, std::int64_t now_us) {
         case WebSocketMessage::Kind::Text:
             on_text(m.payload, now_us);
             break;
+        case WebSocketMessage::Kind::Binary:
+            if (auto p = user_broadcast_payload(m.payload); !p.empty())
+                on_broadcast(p, m.payload.size(), now_us);
+            else
+                ++worker_.stats.unparsed;
+            break;
         case WebSocketMessage::Kind::Ping:
             out_ += server::encode_client_frame(Opcode::Pong, m.payload, worker_.mask_key());
             start_write();
@@ -654,6 +725,9 @@ void Client::on_text(std::string_view text, std::int64_t now_us) {
         return;
     }
     if (h.event == "postgres_changes") return on_change(h.payload, text.size(), now_us);
+    if (h.event == "broadcast") return on_broadcast(h.payload, text.size(), now_us);
+    if (h.event == "presence_state" || h.event == "presence_diff")
+        return on_presence(h.event, h.payload, now_us);
     if (h.event == "phx_reply") {
         if (state_ != State::Joining || h.ref != join_ref_) return; // heartbeat replies
         if (h.payload.find("\"status\":\"ok\"") != std::string_view::npos) {
@@ -689,6 +763,61 @@ void Client::on_change(std::string_view payload, std::size_t text_bytes, std::in
             ++st.unparsed;
         return;
     }
+    count_delivery(id, t_us, text_bytes, now_us);
+}
+
+void Client::on_broadcast(std::string_view payload, std::size_t frame_bytes, std::int64_t now_us) {
+    // A 1.0.0-style text envelope or a kind 4 payload: both carry {"id":…,"t_us":…}.
+    std::int64_t id = 0, t_us = 0;
+    if (!find_int(payload, 0, "\"id\":", id) || !find_int(payload, 0, "\"t_us\":", t_us)) {
+        ++worker_.stats.unparsed;
+        return;
+    }
+    count_delivery(id, t_us, frame_bytes, now_us);
+}
+
+void Client::on_presence(std::string_view event, std::string_view payload, std::int64_t now_us) {
+    ++presence_messages_;
+    ++worker_.presence_messages;
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(payload, ec);
+    if (ec || !v.is_object()) {
+        ++worker_.stats.unparsed;
+        return;
+    }
+    if (present_.empty()) present_.assign(std::size_t(worker_.options.clients), false);
+    // presence_state: {key: {metas}}; presence_diff: {"joins": {…}, "leaves": {…}} (§7.2.4).
+    auto apply = [&](const boost::json::object& keys, bool join) {
+        for (const auto& kv : keys) {
+            const std::string_view k = kv.key();
+            if (k.size() < 2 || k[0] != 'm') continue;
+            const long i = std::strtol(std::string(k.substr(1)).c_str(), nullptr, 10);
+            if (i < 0 || i >= long(present_.size())) continue;
+            if (present_[std::size_t(i)] == join) {
+                if (join) ++worker_.presence_duplicate_joins;
+                continue;
+            }
+            present_[std::size_t(i)] = join;
+            presence_count_ += join ? 1 : -1;
+            if (!join) ++worker_.presence_leaves;
+        }
+    };
+    const auto& o = v.as_object();
+    if (event == "presence_state") {
+        apply(o, true);
+    } else {
+        if (auto* j = o.if_contains("joins"); j && j->is_object()) apply(j->as_object(), true);
+        if (auto* l = o.if_contains("leaves"); l && l->is_object()) apply(l->as_object(), false);
+    }
+    if (presence_count_ == worker_.options.clients && presence_full_us_ == 0) {
+        presence_full_us_ = now_us;
+        ++worker_.presence_full;
+    }
+}
+
+void Client::count_delivery(std::int64_t id, std::int64_t t_us, std::size_t bytes,
+                            std::int64_t now_us) {
+    StepStats& st = worker_.stats;
     worker_.last_receive_us = now_us;
     const std::int64_t off = id - worker_.step_first_id;
     if (off < 0 || off >= worker_.step_ids) {
@@ -707,7 +836,7 @@ void Client::on_change(std::string_view payload, std::size_t text_bytes, std::in
     if (worker_.options.hidden_every > 0 && id % worker_.options.hidden_every == 0) ++st.unexpected;
     ++received_;
     ++st.delivered;
-    st.bytes += text_bytes;
+    st.bytes += bytes;
     st.latency.record(now_us - t_us);
     worker_.delivered_total.store(worker_.delivered_total.load(std::memory_order_relaxed) + 1,
                                   std::memory_order_relaxed);
@@ -717,24 +846,53 @@ void Client::send_join() {
     state_ = State::Joining;
     join_ref_ = std::to_string(next_ref_++);
     const Options& o = worker_.options;
-    boost::json::object binding{{"event", "INSERT"}, {"schema", o.schema}, {"table", o.table}};
-    if (!o.filter.empty()) binding["filter"] = o.filter;
+    boost::json::array bindings;
+    std::string topic;
+    boost::json::object presence{{"key", ""}, {"enabled", false}};
+    if (o.broadcast) {
+        topic = std::string(broadcast_topic); // one topic for all, no postgres_changes
+    } else if (o.presence) {
+        topic = std::string(presence_topic);
+        presence = {{"key", "m" + std::to_string(index_)}, {"enabled", true}};
+    } else {
+        boost::json::object binding{{"event", "INSERT"}, {"schema", o.schema}, {"table", o.table}};
+        if (!o.filter.empty()) binding["filter"] = o.filter;
+        bindings.push_back(std::move(binding));
+        topic = "realtime:bench-" + std::to_string(index_);
+    }
     boost::json::object config{
         {"broadcast", {{"ack", false}, {"self", false}}},
-        {"presence", {{"key", ""}, {"enabled", false}}},
-        {"postgres_changes", boost::json::array{binding}},
+        {"presence", std::move(presence)},
+        {"postgres_changes", std::move(bindings)},
         {"private", false},
     };
     boost::json::object payload{{"config", std::move(config)}, {"access_token", *token_}};
-    std::string msg = "[\"" + join_ref_ + "\",\"" + join_ref_ + "\",\"realtime:bench-" +
-                      std::to_string(index_) + "\",\"phx_join\"," +
-                      boost::json::serialize(payload) + "]";
+    topic_ = topic;
+    std::string msg = "[\"" + join_ref_ + "\",\"" + join_ref_ + "\",\"" + topic +
+                      "\",\"phx_join\"," + boost::json::serialize(payload) + "]";
     send_text(msg);
 }
 
 void Client::send_heartbeat() {
     if (state_ != State::Joined && state_ != State::Joining && state_ != State::Open) return;
     send_text("[null,\"" + std::to_string(next_ref_++) + "\",\"phoenix\",\"heartbeat\",{}]");
+}
+
+void Client::send_broadcast(std::int64_t id) {
+    if (state_ != State::Joined) return;
+    const std::string payload =
+        "{\"id\":" + std::to_string(id) + ",\"t_us\":" + std::to_string(realtime_us()) + "}";
+    out_ += server::encode_client_frame(
+        Opcode::Binary, user_broadcast_push(join_ref_, topic_, broadcast_event, payload),
+        worker_.mask_key());
+    start_write();
+}
+
+void Client::send_track() {
+    if (state_ != State::Joined) return;
+    send_text("[\"" + join_ref_ + "\",\"" + std::to_string(next_ref_++) + "\",\"" + topic_ +
+              "\",\"presence\",{\"type\":\"presence\",\"event\":\"track\",\"payload\":{\"i\":" +
+              std::to_string(index_) + "}}]");
 }
 
 void Client::send_text(std::string_view payload) {
@@ -887,7 +1045,7 @@ public:
     std::string publish(std::int64_t first, std::int64_t n) {
         {
             std::lock_guard lock(mu_);
-            published_.push_back({first, n, realtime_us()});
+            published_.push_back({first, n, realtime_us(), nullptr, -1});
         }
         cv_.notify_all();
         return {};
@@ -905,6 +1063,9 @@ public:
 private:
     struct Batch {
         std::int64_t first, n, t_us;
+        /// --broadcast: the ready kind 4 frame relayed to every target but `source`.
+        std::shared_ptr<const std::string> frame;
+        int source = -1;
     };
     struct Conn {
         std::string in;
@@ -996,6 +1157,10 @@ private:
             auto r = c.parser.parse(input);
             if (!r) return;
             input = input.subspan(r->consumed);
+            if (r->message && r->message->kind == WebSocketMessage::Kind::Binary && c.joined) {
+                relay_user_broadcast(fd, r->message->payload);
+                continue;
+            }
             if (!r->message || r->message->kind != WebSocketMessage::Kind::Text || c.joined)
                 continue;
             V2Head h;
@@ -1013,6 +1178,33 @@ private:
             }
             write_all(fd, reply.data(), reply.size());
         }
+    }
+
+    // --broadcast: a kind 3 push becomes the kind 4 frame walcast relays (spec §2.2), encoded
+    // once and written to every other client by the sender threads.
+    void relay_user_broadcast(int source, std::string_view push) {
+        if (push.size() < 7 || push[0] != char(3)) return;
+        const std::size_t jr = std::uint8_t(push[1]), ref = std::uint8_t(push[2]),
+                          topic = std::uint8_t(push[3]), event = std::uint8_t(push[4]),
+                          meta = std::uint8_t(push[5]);
+        const std::size_t head = 7 + jr + ref;
+        if (head + topic + event + meta > push.size()) return;
+        std::string out;
+        out += char(4);
+        out += char(topic);
+        out += char(event);
+        out += char(meta);
+        out += push[6];
+        out += push.substr(head);
+        std::array<std::uint8_t, server::max_server_frame_header_bytes> hdr;
+        const std::size_t h = server::write_frame_header(hdr.data(), Opcode::Binary, out.size());
+        auto frame = std::make_shared<std::string>(reinterpret_cast<const char*>(hdr.data()), h);
+        *frame += out;
+        {
+            std::lock_guard lock(mu_);
+            published_.push_back({0, 0, 0, std::move(frame), source});
+        }
+        cv_.notify_all();
     }
 
     // The data object walcast would send for a row of the bench table (spec §4.1).
@@ -1048,6 +1240,11 @@ private:
                         mine.push_back(targets_[i]);
                     seen_targets = targets_.size();
                 }
+            }
+            if (b.frame) {
+                for (const auto& t : mine)
+                    if (t.fd != b.source) write_all(t.fd, b.frame->data(), b.frame->size());
+                continue;
             }
             for (std::int64_t id = b.first; id < b.first + b.n; ++id) {
                 const std::string data = row_data(id, b.t_us); // ends with the closing `]`
@@ -1200,7 +1397,12 @@ public:
             return fail("RLIMIT_NOFILE is " + std::to_string(rl.rlim_cur) + ", too low for " +
                         std::to_string(o_.clients) + " clients: raise it with ulimit -n");
 
-        if (!o_.floor && (!o_.idle || o_.setup)) {
+        if (o_.broadcast && o_.presence)
+            return fail("--broadcast and --presence exclude each other");
+        if (o_.floor && (o_.presence || o_.idle))
+            return fail("--floor measures streams only (changes or --broadcast)");
+        const bool needs_db = !o_.floor && !o_.broadcast && !o_.presence;
+        if (needs_db && (!o_.idle || o_.setup)) {
             if (o_.db.empty()) return fail("--db (a libpq URL) is required to commit changes");
             pg::ConnectParams p;
             p.database_url = o_.db;
@@ -1208,7 +1410,7 @@ public:
             if (!c) return fail(c.error().message);
             db_ = std::move(c).value();
         }
-        if (o_.setup && !o_.floor) {
+        if (o_.setup && needs_db) {
             if (auto r = db_.exec_script(setup_sql(db_, o_)); !r)
                 return fail("setting up the benchmark table: " + r.error().describe());
         }
@@ -1244,9 +1446,16 @@ public:
             w->run();
 
         const long rss_before = o_.server_pid ? proc_rss_kb(o_.server_pid) : -1;
-        std::printf("== %s: %d clients, %d identities, %s, table %s.%s, %u load thread(s)\n",
-                    o_.label.empty() ? "loadgen" : o_.label.c_str(), o_.clients, o_.identities,
-                    o_.rls ? "RLS on" : "RLS off", o_.schema.c_str(), o_.table.c_str(), nthreads);
+        if (o_.broadcast || o_.presence)
+            std::printf("== %s: %d clients on %s, %u load thread(s)%s\n",
+                        o_.label.empty() ? "loadgen" : o_.label.c_str(), o_.clients,
+                        std::string(o_.broadcast ? broadcast_topic : presence_topic).c_str(),
+                        nthreads, o_.broadcast ? ", one sender socket of its own" : "");
+        else
+            std::printf("== %s: %d clients, %d identities, %s, table %s.%s, %u load thread(s)\n",
+                        o_.label.empty() ? "loadgen" : o_.label.c_str(), o_.clients, o_.identities,
+                        o_.rls ? "RLS on" : "RLS off", o_.schema.c_str(), o_.table.c_str(),
+                        nthreads);
 
         // Phase 1: connect and upgrade.
         auto t0 = std::chrono::steady_clock::now();
@@ -1277,7 +1486,25 @@ public:
         std::fflush(stdout);
         if (joined_ == 0) return fail("no client joined; see the errors above");
 
-        int rc = o_.idle ? run_idle(rss_before, rss_connected) : run_steps();
+        if (o_.broadcast) {
+            // The sender: its own socket and thread, joined after every member.
+            sender_ = std::make_unique<Worker>(o_, ep, url->host + ":" + url->port, url->path);
+            sender_->clients.push_back(std::make_shared<Client>(*sender_, -1, &tokens_[0]));
+            sender_->run();
+            asio::post(sender_->io, [this] { sender_->start_connects(); });
+            wait_for([&] { return sender_->connected + sender_->connect_failed > 0; }, 30);
+            asio::post(sender_->io, [this] { sender_->start_joins(); });
+            wait_for([&] { return sender_->joined + sender_->join_failed > 0; }, 30);
+            if (sender_->joined == 0) {
+                sender_->stop();
+                return fail("the sender did not join: " +
+                            sender_->call([this] { return sender_->clients[0]->failure; }));
+            }
+        }
+        int rc = o_.idle       ? run_idle(rss_before, rss_connected)
+                 : o_.presence ? run_presence()
+                               : run_steps();
+        if (sender_) sender_->stop();
         for (auto& w : workers_)
             w->stop();
         return rc;
@@ -1359,7 +1586,100 @@ private:
         return still == o_.clients ? 0 : 2;
     }
 
+    // --presence: every joined client tracks once, at once; measured until every client's state
+    // holds every key (as realtime-js' presenceState() would), and the presence messages the
+    // clients received against the N × N diffs an uncoalesced server sends.
+    int run_presence() {
+        // Each join is followed by a presence_state (spec §7.2.3): wait for all of them.
+        wait_for([&] { return presence_messages() >= std::uint64_t(joined_); }, 30);
+        const std::uint64_t before = presence_messages();
+        const auto c0 = sample_cpu();
+        const std::int64_t t0 = realtime_us();
+        for (auto& w : workers_)
+            asio::post(w->io, [&w] {
+                for (auto& c : w->clients)
+                    c->send_track();
+            });
+        const bool full = wait_for([&] { return sum(&Worker::presence_full) >= joined_; },
+                                   o_.presence_timeout_s, std::chrono::milliseconds(5));
+        const double full_wall = double(realtime_us() - t0) / 1e6;
+        // Late diffs still on their way to clients that were full already: until quiet.
+        std::uint64_t last = presence_messages();
+        auto quiet_since = std::chrono::steady_clock::now();
+        while (seconds_since(quiet_since) < 1.0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            if (const auto now = presence_messages(); now != last) {
+                last = now;
+                quiet_since = std::chrono::steady_clock::now();
+            }
+        }
+        const auto c1 = sample_cpu();
+        LatencyHistogram full_at; // per client: first track sent → its state held every key
+        std::uint64_t dup = 0, leaves = 0;
+        int short_clients = 0, min_keys = o_.clients;
+        for (auto& w : workers_)
+            w->call([&] {
+                for (auto& c : w->clients) {
+                    if (c->state() != Client::State::Joined) continue;
+                    if (c->presence_full_us())
+                        full_at.record(c->presence_full_us() - t0);
+                    else
+                        ++short_clients;
+                    min_keys = std::min(min_keys, c->presence_keys());
+                }
+                dup += w->presence_duplicate_joins;
+                leaves += w->presence_leaves;
+                return 0;
+            });
+        const std::uint64_t messages = last - before;
+        const std::uint64_t uncoalesced = std::uint64_t(joined_) * std::uint64_t(joined_);
+        const double wall = std::chrono::duration<double>(c1.at - c0.at).count();
+        std::printf("   %d tracks at once: every state full after %s ms (p50 client %s ms, p99 "
+                    "%s ms)%s\n",
+                    joined_, fmt_ms(full_at.max()).c_str(), fmt_ms(full_at.quantile(0.5)).c_str(),
+                    fmt_ms(full_at.quantile(0.99)).c_str(), full ? "" : " — TIMED OUT");
+        std::printf("   presence messages received %" PRIu64 " vs %" PRIu64
+                    " uncoalesced (one diff per track per member): %.4f of it, %.1f× fewer\n",
+                    messages, uncoalesced, double(messages) / double(uncoalesced),
+                    messages ? double(uncoalesced) / double(messages) : 0.0);
+        std::printf("   CPU over %.1f s: walcast %.0f %%, load tool %.0f %%; clients short %d "
+                    "(fewest keys %d), duplicate joins %" PRIu64 ", leaves %" PRIu64 "\n",
+                    wall, c0.server >= 0 ? 100 * (c1.server - c0.server) / wall : -1.0,
+                    100 * (c1.self - c0.self) / wall, short_clients, min_keys, dup, leaves);
+        std::printf("RESULT {\"label\":\"%s\",\"mode\":\"presence\",\"clients\":%d,"
+                    "\"full_ms\":%s,\"full_p50_ms\":%s,\"full_p99_ms\":%s,\"wall_s\":%.2f,"
+                    "\"messages\":%" PRIu64 ",\"uncoalesced\":%" PRIu64
+                    ",\"clients_short\":%d,\"duplicate_joins\":%" PRIu64 ",\"leaves\":%" PRIu64
+                    ",\"cpu_walcast_pct\":%.1f,\"cpu_loadgen_pct\":%.1f}\n",
+                    o_.label.c_str(), joined_, fmt_ms(full_at.max()).c_str(),
+                    fmt_ms(full_at.quantile(0.5)).c_str(), fmt_ms(full_at.quantile(0.99)).c_str(),
+                    full_wall, messages, uncoalesced, short_clients, dup, leaves,
+                    c0.server >= 0 ? 100 * (c1.server - c0.server) / wall : -1.0,
+                    100 * (c1.self - c0.self) / wall);
+        std::fflush(stdout);
+        return full && short_clients == 0 && leaves == 0 ? 0 : 2;
+    }
+
+    std::uint64_t presence_messages() const {
+        std::uint64_t n = 0;
+        for (const auto& w : workers_)
+            n += w->presence_messages.load(std::memory_order_relaxed);
+        return n;
+    }
+
     int run_steps() {
+        if (o_.broadcast) {
+            // Each "change" is one broadcast from the sender socket, stamped as it is written.
+            commit_ = [this](std::int64_t first, std::int64_t n) -> std::string {
+                auto* c = sender_->clients[0].get();
+                asio::post(sender_->io, [c, first, n] {
+                    for (std::int64_t id = first; id < first + n; ++id)
+                        c->send_broadcast(id);
+                });
+                return {};
+            };
+            return run_rates();
+        }
         if (floor_) {
             commit_ = [this](std::int64_t first, std::int64_t n) {
                 return floor_->publish(first, n);
@@ -1559,7 +1879,7 @@ private:
             std::printf("\n");
         }
         std::printf(
-            "RESULT {\"label\":\"%s\",\"mode\":\"stream\",\"clients\":%d,"
+            "RESULT {\"label\":\"%s\",\"mode\":\"%s\",\"clients\":%d,"
             "\"identities\":%d,\"rls\":%s,\"rate\":%.0f,\"seconds\":%.1f,"
             "\"changes\":%" PRId64 ",\"transactions\":%" PRId64 ",\"producer_rate\":%.0f,"
             "\"offered_per_s\":%.0f,\"delivered\":%" PRIu64 ",\"expected\":%" PRIu64
@@ -1572,15 +1892,15 @@ private:
             "\"commit_p99_ms\":%s,\"walcast_cpu_us_per_msg\":%.2f,"
             "\"loadgen_cpu_us_per_msg\":%.2f,\"postgres_cpu_us_per_change\":%.1f,"
             "\"message_bytes\":%.0f}\n",
-            o_.label.c_str(), o_.clients, o_.identities, o_.rls ? "true" : "false", rate,
-            pr.seconds, count, pr.transactions, achieved_rate, offered, st.delivered, expected,
-            deliv_per_s, window_s, drain_s, fmt_ms(st.latency.quantile(0.50)).c_str(),
-            fmt_ms(st.latency.quantile(0.99)).c_str(), fmt_ms(st.latency.quantile(0.999)).c_str(),
-            fmt_ms(st.latency.max()).c_str(), st.latency.mean() / 1000.0, missing, clients_short,
-            st.duplicates, st.out_of_order, st.unexpected, st.error_rows, sum(&Worker::closed),
-            cpu_self, cpu_server, cpu_pg, cpu_other, rss,
-            fmt_ms(pr.commit_us.quantile(0.99)).c_str(), us_per_msg(c1.server - c0.server),
-            us_per_msg(c1.self - c0.self),
+            o_.label.c_str(), o_.broadcast ? "broadcast" : "stream", o_.clients, o_.identities,
+            o_.rls ? "true" : "false", rate, pr.seconds, count, pr.transactions, achieved_rate,
+            offered, st.delivered, expected, deliv_per_s, window_s, drain_s,
+            fmt_ms(st.latency.quantile(0.50)).c_str(), fmt_ms(st.latency.quantile(0.99)).c_str(),
+            fmt_ms(st.latency.quantile(0.999)).c_str(), fmt_ms(st.latency.max()).c_str(),
+            st.latency.mean() / 1000.0, missing, clients_short, st.duplicates, st.out_of_order,
+            st.unexpected, st.error_rows, sum(&Worker::closed), cpu_self, cpu_server, cpu_pg,
+            cpu_other, rss, fmt_ms(pr.commit_us.quantile(0.99)).c_str(),
+            us_per_msg(c1.server - c0.server), us_per_msg(c1.self - c0.self),
             1e6 * cpu_delta(c0.postgres, c1.postgres) / double(std::max<std::int64_t>(1, pr.rows)),
             st.delivered ? double(st.bytes) / double(st.delivered) : 0.0);
         std::fflush(stdout);
@@ -1591,6 +1911,7 @@ private:
 
     Options o_;
     std::unique_ptr<FloorServer> floor_;
+    std::unique_ptr<Worker> sender_; ///< --broadcast: the sending client, on its own thread
     CommitFn commit_;
     pg::Connection db_;
     std::vector<std::string> tokens_;
@@ -1652,6 +1973,15 @@ int main(int argc, char** argv) {
                  "no walcast, no Postgres: an in-process sender that only writes ready frames "
                  "(the machine's floor for latency and CPU per message)");
     app.add_option("--floor-threads", o.floor_threads, "sender threads of --floor")
+        ->capture_default_str();
+    app.add_flag("--broadcast", o.broadcast,
+                 "Broadcast instead of Postgres Changes: every client joins one topic, one more "
+                 "socket sends --rates broadcasts/s (V2 binary), send → receive timed; no --db");
+    app.add_flag("--presence", o.presence,
+                 "every client joins one presence topic, then all track at once: time until every "
+                 "client's state holds all keys, messages vs the uncoalesced count; no --db");
+    app.add_option("--presence-timeout", o.presence_timeout_s,
+                   "longest wait for every presence state to be full")
         ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     walcast::bench::LoadGen gen(std::move(o));
