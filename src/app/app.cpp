@@ -378,7 +378,8 @@ Status App::start() {
             m.source->start();
         });
     }
-    m.partitions = std::make_unique<broadcast::PartitionKeeper>(m.params, std::chrono::hours(1));
+    m.partitions = std::make_unique<broadcast::PartitionKeeper>(
+        m.params, std::chrono::hours(1), std::chrono::hours(m.config.messages_retention_hours));
     m.partitions->start();
     m.work.emplace(m.io.get_executor());
     const unsigned n =

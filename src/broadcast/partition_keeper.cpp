@@ -5,8 +5,9 @@
 
 namespace walcast::broadcast {
 
-PartitionKeeper::PartitionKeeper(pg::ConnectParams params, std::chrono::milliseconds interval)
-    : params_(std::move(params)), interval_(interval) {}
+PartitionKeeper::PartitionKeeper(pg::ConnectParams params, std::chrono::milliseconds interval,
+                                 std::chrono::hours retention)
+    : params_(std::move(params)), interval_(interval), retention_(retention) {}
 
 PartitionKeeper::~PartitionKeeper() {
     stop();
@@ -29,23 +30,55 @@ void PartitionKeeper::run() {
     std::unique_lock lock(mu_);
     while (!stop_) {
         lock.unlock();
-        create_partitions();
+        if (auto r = run_once(); !r)
+            log::warn("realtime.messages partitions: {}", r.error().message);
         lock.lock();
         cv_.wait_for(lock, interval_, [this] { return stop_; });
     }
 }
 
-void PartitionKeeper::create_partitions() {
+std::string PartitionKeeper::expired_partitions_query() {
+    // The partitions the reference would drop: named messages_YYYY_MM_DD (zero-padded, so the
+    // names compare as their dates) in the realtime schema, dated before the UTC date of
+    // now − retention. Nothing when realtime.messages does not exist.
+    return "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+           "JOIN pg_namespace n ON n.oid = c.relnamespace "
+           "WHERE i.inhparent = to_regclass('realtime.messages') AND n.nspname = 'realtime' "
+           "AND c.relname ~ '^messages_[0-9]{4}_[0-9]{2}_[0-9]{2}$' "
+           "AND c.relname < 'messages_' || to_char(((now() AT TIME ZONE 'UTC') - "
+           "$1::int * interval '1 hour')::date, 'YYYY_MM_DD') ORDER BY c.relname";
+}
+
+Result<std::vector<std::string>> PartitionKeeper::run_once() {
     auto conn = pg::Connection::connect(params_);
-    if (!conn) {
-        log::warn("realtime.messages partitions: cannot connect to the database: {}",
-                  conn.error().message);
-        return;
-    }
+    if (!conn)
+        return make_error(Errc::Unavailable,
+                          "cannot connect to the database: " + conn.error().message);
     if (auto st = pg::run_statements(*conn, {pg::partition_statement()}); !st)
-        log::warn("realtime.messages partitions could not be created ({}); run walcast db init "
-                  "as the owner of realtime.messages, or create them by hand",
-                  st.error().message);
+        return make_error(Errc::Config,
+                          "could not be created (" + st.error().message +
+                              "); run walcast db init as the owner of realtime.messages, or "
+                              "create them by hand");
+    std::vector<std::string> dropped;
+    if (retention_.count() <= 0) return dropped;
+    auto expired = conn->exec(expired_partitions_query(), {std::to_string(retention_.count())});
+    if (!expired)
+        return make_error(Errc::Config,
+                          "listing the expired partitions failed: " + expired.error().describe());
+    for (int row = 0; row < expired->size(); ++row) {
+        const std::string name = expired->string(row, 0);
+        auto r = conn->exec_script("DROP TABLE IF EXISTS realtime." + conn->quote_ident(name));
+        if (!r)
+            return make_error(Errc::Config,
+                              "dropping the expired partition realtime." + name + " failed (" +
+                                  r.error().describe() +
+                                  "); run walcast as the owner of realtime.messages, or set "
+                                  "MESSAGES_RETENTION_HOURS=0 and drop old partitions yourself");
+        log::info("dropped the expired partition realtime.{} (MESSAGES_RETENTION_HOURS={})", name,
+                  retention_.count());
+        dropped.push_back(name);
+    }
+    return dropped;
 }
 
 } // namespace walcast::broadcast

@@ -126,6 +126,11 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
             "PRIVATE_CHANNEL_POOL_SIZE",
             "database connections checking the RLS policies of private channels")
             ->group(g);
+        opt(app, "--messages-retention-hours", c.messages_retention_hours,
+            "MESSAGES_RETENTION_HOURS",
+            "daily realtime.messages partitions dated before now minus this many hours are "
+            "dropped (hourly); 0 keeps them all")
+            ->group(g);
     }
     if (has(groups, ConfigOptions::Auth)) {
         const std::string g = "Authentication";

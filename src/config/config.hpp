@@ -85,6 +85,9 @@ struct Config {
     std::uint32_t client_presence_window_ms = 30'000; ///< CLIENT_PRESENCE_WINDOW_MS
     /// PRIVATE_CHANNEL_POOL_SIZE: connections for the RLS checks of private channels (§7.3)
     unsigned private_channel_pool_size = 2;
+    /// MESSAGES_RETENTION_HOURS: realtime.messages partitions dated before now − this are
+    /// dropped (spec §7.4.4; the reference's 72 h); 0 = keep every partition
+    std::uint32_t messages_retention_hours = 72;
 
     // --- authentication / authorization ---
     std::string jwt_secret;           ///< JWT_SECRET: HS256/384/512 secret

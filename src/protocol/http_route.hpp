@@ -22,6 +22,9 @@ struct HttpRequest {
     std::vector<std::string> segments; ///< the path's segments, percent-decoded
     std::function<std::optional<std::string>(std::string_view)> query;  ///< decoded value
     std::function<std::optional<std::string>(std::string_view)> header; ///< case-insensitive
+    /// Calls the visitor with every request header (name as sent, value), in order.
+    std::function<void(const std::function<void(std::string_view name, std::string_view value)>&)>
+        each_header;
     std::string body;
 };
 

@@ -74,6 +74,10 @@ struct UpgradeRequest {
     std::function<std::optional<std::string>(std::string_view name)> query;
     /// A request header's value; nullopt when absent.
     std::function<std::optional<std::string>(std::string_view name)> header;
+    /// Calls the visitor with every request header (name as sent, value), in the request's
+    /// order, duplicates included.
+    std::function<void(const std::function<void(std::string_view name, std::string_view value)>&)>
+        each_header;
     /// Sec-WebSocket-Protocol values the client offered, in its order.
     std::vector<std::string> subprotocols;
 };

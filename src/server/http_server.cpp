@@ -339,6 +339,10 @@ private:
             if (auto h = req.find(name); h != req.end()) return std::string(h->value());
             return std::nullopt;
         };
+        r.each_header = [&req](const auto& visit) {
+            for (const auto& h : req)
+                visit(std::string_view(h.name_string()), std::string_view(h.value()));
+        };
         r.body = std::move(req.body());
         const unsigned version = req.version();
         const bool keep_alive = req.keep_alive();
@@ -401,6 +405,10 @@ private:
         request.header = [&req](std::string_view name) -> std::optional<std::string> {
             if (auto h = req.find(name); h != req.end()) return std::string(h->value());
             return std::nullopt;
+        };
+        request.each_header = [&req](const auto& visit) {
+            for (const auto& h : req)
+                visit(std::string_view(h.name_string()), std::string_view(h.value()));
         };
         request.subprotocols = offered;
         auto decision = (*route.handler)(request);

@@ -44,6 +44,13 @@ public:
     virtual const std::string& token() const = 0;
     /// The connection, for sinks that deliver from other threads (ConnectionIo is thread-safe).
     virtual const std::weak_ptr<ConnectionIo>& io() const = 0;
+    /// The socket's upgrade request headers named `x-*` as a JSON object's text (names lower
+    /// case, the last of repeated names), what private channel policies read as
+    /// `request.headers` (spec §7.3.2); "{}" when there were none.
+    virtual const std::string& request_headers_json() const {
+        static const std::string none = "{}";
+        return none;
+    }
 
     /// `phx_reply` to one of this channel's pushes (ref = the push's ref; nullopt sends none).
     virtual void reply(const std::optional<std::string>& ref, ReplyStatus status,

@@ -2,6 +2,11 @@
 
 #include "common/logging.hpp"
 
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <cctype>
+
 namespace walcast::protocol::phoenix {
 
 namespace {
@@ -23,7 +28,21 @@ broadcast::TopicAuthContext topic_auth_context(const ChannelHandle& ch) {
         ctx.claims_json = c->json;
         ctx.sub = c->sub;
     }
+    ctx.headers_json = ch.request_headers_json();
     return ctx;
+}
+
+std::string request_headers_json(const HeaderWalk& walk, bool x_only) {
+    boost::json::object headers;
+    if (walk)
+        walk([&](std::string_view name, std::string_view value) {
+            std::string lower(name);
+            for (char& c : lower)
+                c = char(std::tolower(static_cast<unsigned char>(c)));
+            if (x_only && !lower.starts_with("x-")) return;
+            headers[lower] = value;
+        });
+    return boost::json::serialize(headers);
 }
 
 std::shared_ptr<ChannelPermissions> ChannelPermissions::of(ChannelHandle& ch,

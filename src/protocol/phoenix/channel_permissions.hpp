@@ -19,9 +19,20 @@
 
 namespace walcast::protocol::phoenix {
 
-/// The TopicPolicies question of a channel: its sub-topic and its current claims (role,
-/// claims JSON, sub). The upgrade's x-* headers are not kept by the session: headers "{}".
+/// The TopicPolicies question of a channel: its sub-topic, its current claims (role, claims
+/// JSON, sub) and the socket's upgrade x-* headers (ChannelHandle::request_headers_json).
 broadcast::TopicAuthContext topic_auth_context(const ChannelHandle& ch);
+
+/// Visits every header of a request (name as sent, value); UpgradeRequest::each_header and
+/// HttpRequest::each_header have this shape.
+using HeaderWalk =
+    std::function<void(const std::function<void(std::string_view name, std::string_view value)>&)>;
+
+/// A request's headers as the JSON object text that `request.headers` is set to (spec
+/// §7.3.2; RT:`authorization.ex` `build_authorization_params/1`): names lower-cased, a repeated
+/// name keeps its last value; x_only keeps only names starting with `x-` (the WebSocket
+/// upgrade; REST passes every header). "{}" when none. Pure function, any thread.
+std::string request_headers_json(const HeaderWalk& walk, bool x_only);
 
 /// The channel's sub-topic ("realtime:" removed).
 std::string channel_subtopic(const ChannelHandle& ch);

@@ -3,6 +3,7 @@
 #include "common/clock.hpp"
 #include "common/json_writer.hpp"
 #include "common/logging.hpp"
+#include "protocol/phoenix/channel_permissions.hpp"
 #include "protocol/phoenix/decoder.hpp"
 #include "protocol/phoenix/encoder.hpp"
 
@@ -51,13 +52,16 @@ UpgradeHandler upgrade_handler(PhoenixContext& ctx) {
             return UpgradeRefuse{f.http_status(), f.http_body()};
         }
         auto claims = std::make_shared<const auth::Claims>(std::move(verified).claims());
+        // Kept for private channel policies, which read them as request.headers (spec §7.3.2).
+        std::string headers = request_headers_json(req.each_header, true);
         UpgradeAccept accept;
         accept.idle_timeout = idle_timeout;
         accept.idle_close_reason = "no heartbeat for 60 s";
-        accept.make_session = [&ctx, vsn = *vsn, claims = std::move(claims),
-                               token = std::move(token)](const std::shared_ptr<ConnectionIo>& io) {
-            return std::make_unique<PhoenixSession>(io, ctx, vsn, claims, token);
-        };
+        accept.make_session =
+            [&ctx, vsn = *vsn, claims = std::move(claims), token = std::move(token),
+             headers = std::move(headers)](const std::shared_ptr<ConnectionIo>& io) {
+                return std::make_unique<PhoenixSession>(io, ctx, vsn, claims, token, headers);
+            };
         return accept;
     };
 }
@@ -77,6 +81,9 @@ public:
     const std::shared_ptr<const auth::Claims>& claims() const override { return claims_; }
     const std::string& token() const override { return token_; }
     const std::weak_ptr<ConnectionIo>& io() const override { return session.io_weak_; }
+    const std::string& request_headers_json() const override {
+        return session.request_headers_json_;
+    }
 
     void reply(const std::optional<std::string>& ref, ReplyStatus status,
                std::string_view response_json) override {
@@ -148,9 +155,10 @@ private:
 
 PhoenixSession::PhoenixSession(const std::shared_ptr<ConnectionIo>& io, PhoenixContext& ctx,
                                Vsn vsn, std::shared_ptr<const auth::Claims> socket_claims,
-                               std::string socket_token)
+                               std::string socket_token, std::string request_headers_json)
     : io_(*io), io_weak_(io), ctx_(ctx), vsn_(vsn), socket_claims_(std::move(socket_claims)),
-      socket_token_(std::move(socket_token)) {}
+      socket_token_(std::move(socket_token)),
+      request_headers_json_(std::move(request_headers_json)) {}
 
 PhoenixSession::~PhoenixSession() = default;
 

@@ -57,9 +57,11 @@ UpgradeHandler upgrade_handler(PhoenixContext& ctx);
 /// One socket's channels. Strand only, except sweep_due().
 class PhoenixSession final : public ProtocolSession {
 public:
-    /// socket_claims/socket_token: the verified socket token (spec §1.3).
+    /// socket_claims/socket_token: the verified socket token (spec §1.3). request_headers_json:
+    /// the upgrade's x-* headers for private channel policies (request_headers_json()).
     PhoenixSession(const std::shared_ptr<ConnectionIo>& io, PhoenixContext& ctx, Vsn vsn,
-                   std::shared_ptr<const auth::Claims> socket_claims, std::string socket_token);
+                   std::shared_ptr<const auth::Claims> socket_claims, std::string socket_token,
+                   std::string request_headers_json = "{}");
     ~PhoenixSession() override;
 
     void on_text(std::string_view payload) override;
@@ -93,6 +95,7 @@ private:
     const Vsn vsn_;
     std::shared_ptr<const auth::Claims> socket_claims_;
     std::string socket_token_;
+    const std::string request_headers_json_;
     std::unordered_map<std::string, std::unique_ptr<Channel>> channels_;
     std::uint64_t join_seq_ = 0;
     bool closed_ = false;

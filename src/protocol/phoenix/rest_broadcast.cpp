@@ -3,6 +3,7 @@
 #include "common/clock.hpp"
 #include "common/json_writer.hpp"
 #include "common/logging.hpp"
+#include "protocol/phoenix/channel_permissions.hpp"
 #include "protocol/phoenix/encoder.hpp"
 
 #include <boost/json/parse.hpp>
@@ -75,12 +76,16 @@ std::optional<std::string> request_token(const HttpRequest& req) {
     return std::nullopt;
 }
 
-broadcast::TopicAuthContext auth_context(const auth::Claims& claims, std::string topic) {
+/// The private topic's write check question: the token's claims and, as request.headers,
+/// every header of the request (spec §7.3.2, §7.5.2).
+broadcast::TopicAuthContext auth_context(const auth::Claims& claims, std::string topic,
+                                         const std::string& headers_json) {
     broadcast::TopicAuthContext ctx;
     ctx.topic = std::move(topic);
     ctx.role = claims.role;
     ctx.claims_json = claims.json;
     ctx.sub = claims.sub;
+    ctx.headers_json = headers_json;
     return ctx;
 }
 
@@ -299,13 +304,14 @@ void RestBroadcast::batch(const auth::Claims& claims, const HttpRequest& req,
         std::function<void(HttpResponse)> respond;
         std::atomic<std::size_t> left;
     };
+    const std::string headers = request_headers_json(req.each_header, false);
     auto pending = std::make_shared<Pending>();
     pending->messages = std::move(messages);
     pending->respond = std::move(respond);
     pending->left = private_topics.size();
     for (const auto& [topic, indices] : private_topics) {
         policies_->check_write(
-            auth_context(claims, topic),
+            auth_context(claims, topic, headers),
             [this, pending, indices, topic](broadcast::PolicyOutcome<broadcast::WriteVerdict> out) {
                 if (out.verdict && out.verdict->broadcast) {
                     for (auto i : indices) {
@@ -373,7 +379,7 @@ void RestBroadcast::single(const auth::Claims& claims, const HttpRequest& req,
     }
     if (!policies_) return respond(message(422, "Tenant database unavailable"));
     policies_->check_write(
-        auth_context(claims, topic),
+        auth_context(claims, topic, request_headers_json(req.each_header, false)),
         [this, topic, event, encoding, payload = std::move(payload),
          respond = std::move(respond)](broadcast::PolicyOutcome<broadcast::WriteVerdict> out) {
             if (out.verdict) {
