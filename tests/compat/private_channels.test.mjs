@@ -146,6 +146,10 @@ describe('private channels', () => {
     const name = uniqueName('priv-replay');
     const r = await user(name, { broadcast: 'r' });
     const since = Date.now() - 60_000;
+    // A service_role member sees the stored messages arrive live: once it has n=4, the stream
+    // is past them, so none of them can still arrive live after the replaying member's join.
+    const watcher = await member(name, serviceToken());
+    assert.equal(watcher.status.s, 'SUBSCRIBED', show(watcher.status));
     // Four stored messages, two of them in one transaction (same inserted_at); a public one
     // and one of another topic are not replayed.
     await server.sql("SELECT realtime.send('{\"n\": 1}'::jsonb, 'e', $1)", [name]);
@@ -154,6 +158,7 @@ describe('private channels', () => {
       "SELECT realtime.send('{\"n\": 4}'::jsonb, 'e', '" + name + "'); COMMIT");
     await server.sql("SELECT realtime.send('{\"n\": 99}'::jsonb, 'e', $1, false)", [name]);
     await server.sql("SELECT realtime.send('{\"n\": 98}'::jsonb, 'e', $1)", [name + '-other']);
+    await waitUntil(() => watcher.got.some((p) => p.n === 4), { what: 'the stream past n=4', dump: () => watcher.got });
     const m = await member(name, r.token, { broadcast: { replay: { since, limit: 3 } } });
     assert.equal(m.status.s, 'SUBSCRIBED', show(m.status));
     await waitUntil(() => m.got.length >= 3, { what: 'three replayed messages', dump: () => m.got });
