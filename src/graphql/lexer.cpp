@@ -1,5 +1,7 @@
 #include "graphql/lexer.hpp"
 
+#include "common/utf8.hpp"
+
 #include <cstdio>
 #include <vector>
 
@@ -17,7 +19,8 @@ bool is_name_continue(int c) {
     return is_name_start(c) || is_digit(c);
 }
 bool is_scalar_value(std::int64_t cp) {
-    return (cp >= 0 && cp <= 0xD7FF) || (cp >= 0xE000 && cp <= 0x10FFFF);
+    return cp >= 0 && cp <= utf8::max_code_point &&
+           utf8::is_scalar_value(static_cast<char32_t>(cp));
 }
 int hex_digit(int c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -26,59 +29,7 @@ int hex_digit(int c) {
     return -1;
 }
 
-// Extends a byte slice end to the end of the code point it cuts, so messages stay UTF-8.
-std::size_t complete_code_point(std::string_view s, std::size_t end) {
-    while (end < s.size() && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80)
-        ++end;
-    return end;
-}
-
 } // namespace
-
-int decode_utf8(std::string_view s, std::size_t i, std::uint32_t& cp) {
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    if (b0 < 0x80) {
-        cp = b0;
-        return 1;
-    }
-    int len;
-    std::uint32_t min;
-    if ((b0 & 0xE0) == 0xC0) {
-        len = 2, cp = b0 & 0x1F, min = 0x80;
-    } else if ((b0 & 0xF0) == 0xE0) {
-        len = 3, cp = b0 & 0x0F, min = 0x800;
-    } else if ((b0 & 0xF8) == 0xF0) {
-        len = 4, cp = b0 & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (i + len > s.size()) return 0;
-    for (int k = 1; k < len; ++k) {
-        const auto b = static_cast<unsigned char>(s[i + k]);
-        if ((b & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (b & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return len;
-}
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
 
 std::string token_kind_description(TokenKind kind) {
     switch (kind) {
@@ -140,8 +91,8 @@ SourceLocation Lexer::location_at(std::uint32_t offset) const {
     }
     std::uint32_t units = 0;
     for (std::uint32_t i = line_start; i < offset && i < src_.size();) {
-        std::uint32_t cp;
-        int len = decode_utf8(src_, i, cp);
+        char32_t cp;
+        std::size_t len = utf8::decode(src_, i, cp);
         if (len == 0) len = 1, cp = 0;
         units += cp >= 0x10000 ? 2 : 1;
         i += len;
@@ -156,8 +107,8 @@ SourceLocation Lexer::token_location(std::uint32_t start) {
         col_units_ = 0;
     }
     while (col_offset_ < start && col_offset_ < src_.size()) {
-        std::uint32_t cp;
-        int len = decode_utf8(src_, col_offset_, cp);
+        char32_t cp;
+        std::size_t len = utf8::decode(src_, col_offset_, cp);
         if (len == 0) len = 1, cp = 0;
         col_units_ += cp >= 0x10000 ? 2 : 1;
         col_offset_ += len;
@@ -174,8 +125,8 @@ bool Lexer::fail(GraphQLError& err, std::uint32_t at, std::string message) const
 
 std::string Lexer::describe_char_at(std::uint32_t at) const {
     if (at >= src_.size()) return "<EOF>";
-    std::uint32_t cp;
-    if (decode_utf8(src_, at, cp) == 0) {
+    char32_t cp;
+    if (utf8::decode(src_, at, cp) == 0) {
         char buf[32];
         std::snprintf(buf, sizeof buf, "invalid UTF-8 byte 0x%02X",
                       static_cast<unsigned>(static_cast<unsigned char>(src_[at])));
@@ -186,7 +137,7 @@ std::string Lexer::describe_char_at(std::uint32_t at) const {
         return std::string("\"") + static_cast<char>(cp) + "\"";
     }
     char buf[16];
-    std::snprintf(buf, sizeof buf, "U+%04X", cp);
+    std::snprintf(buf, sizeof buf, "U+%04X", static_cast<unsigned>(cp));
     return buf;
 }
 
@@ -288,8 +239,8 @@ bool Lexer::next(Token& out, GraphQLError& err) {
                         "Unexpected single quote character ('), did you mean to use a double "
                         "quote (\")?");
         }
-        std::uint32_t cp;
-        if (decode_utf8(src_, pos, cp) == 0) {
+        char32_t cp;
+        if (utf8::decode(src_, pos, cp) == 0) {
             return fail(err, pos, "Invalid character: " + describe_char_at(pos) + ".");
         }
         return fail(err, pos, "Unexpected character: " + describe_char_at(pos) + ".");
@@ -357,7 +308,7 @@ bool Lexer::read_escape(std::string& value, GraphQLError& err, std::uint32_t& po
     };
     auto slice = [&](std::uint32_t from, std::uint32_t len) {
         std::size_t end = std::min<std::size_t>(from + len, size);
-        end = complete_code_point(src_, end);
+        end = utf8::next_boundary(src_, end);
         return std::string(src_.substr(from, end - from));
     };
     const int e = at(pos + 1);
@@ -368,7 +319,7 @@ bool Lexer::read_escape(std::string& value, GraphQLError& err, std::uint32_t& po
             const int c = at(pos + len++);
             if (c == '}') {
                 if (len < 5 || !is_scalar_value(point)) break;
-                append_utf8(value, static_cast<std::uint32_t>(point));
+                utf8::append(value, static_cast<char32_t>(point));
                 pos += len;
                 return true;
             }
@@ -393,15 +344,15 @@ bool Lexer::read_escape(std::string& value, GraphQLError& err, std::uint32_t& po
         };
         const std::int32_t code = read16(pos + 2);
         if (is_scalar_value(code)) {
-            append_utf8(value, static_cast<std::uint32_t>(code));
+            utf8::append(value, static_cast<char32_t>(code));
             pos += 6;
             return true;
         }
         if (code >= 0xD800 && code <= 0xDBFF && at(pos + 6) == '\\' && at(pos + 7) == 'u') {
             const std::int32_t trail = read16(pos + 8);
             if (trail >= 0xDC00 && trail <= 0xDFFF) {
-                append_utf8(value, 0x10000 + ((static_cast<std::uint32_t>(code) - 0xD800) << 10) +
-                                       (static_cast<std::uint32_t>(trail) - 0xDC00));
+                utf8::append(value, 0x10000 + ((static_cast<char32_t>(code) - 0xD800) << 10) +
+                                        (static_cast<char32_t>(trail) - 0xDC00));
                 pos += 12;
                 return true;
             }
@@ -466,8 +417,8 @@ bool Lexer::read_string(Token& out, GraphQLError& err, std::uint32_t start) {
             continue;
         }
         if (c == '\n' || c == '\r') break;
-        std::uint32_t cp;
-        const int len = decode_utf8(src_, pos, cp);
+        char32_t cp;
+        const std::size_t len = utf8::decode(src_, pos, cp);
         if (len == 0) {
             return fail(err, pos,
                         "Invalid character within String: " + describe_char_at(pos) + ".");
@@ -546,8 +497,8 @@ bool Lexer::read_block_string(Token& out, GraphQLError& err, std::uint32_t start
             line_start = pos;
             continue;
         }
-        std::uint32_t cp;
-        const int len = decode_utf8(src_, pos, cp);
+        char32_t cp;
+        const std::size_t len = utf8::decode(src_, pos, cp);
         if (len == 0) {
             return fail(err, pos,
                         "Invalid character within String: " + describe_char_at(pos) + ".");

@@ -91,11 +91,4 @@ private:
     std::uint32_t col_units_ = 0;
 };
 
-/// Decodes the UTF-8 code point at `s[i]`: returns its byte length (1–4) and sets `cp`, or 0
-/// for an invalid or truncated sequence (overlong forms and surrogates are invalid).
-int decode_utf8(std::string_view s, std::size_t i, std::uint32_t& cp);
-
-/// Appends the UTF-8 encoding of a Unicode scalar value.
-void append_utf8(std::string& out, std::uint32_t cp);
-
 } // namespace walcast::graphql

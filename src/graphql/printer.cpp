@@ -1,5 +1,6 @@
 #include "graphql/printer.hpp"
 
+#include "common/utf8.hpp"
 #include "graphql/lexer.hpp"
 
 #include <boost/json.hpp>
@@ -15,8 +16,8 @@ namespace walcast::graphql {
 std::string print_string(std::string_view s) {
     std::string out = "\"";
     for (std::size_t i = 0; i < s.size();) {
-        std::uint32_t cp;
-        int len = decode_utf8(s, i, cp);
+        char32_t cp;
+        std::size_t len = utf8::decode(s, i, cp);
         if (len == 0) len = 1, cp = static_cast<unsigned char>(s[i]);
         switch (cp) {
         case '\b':
@@ -43,7 +44,7 @@ std::string print_string(std::string_view s) {
         default:
             if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
                 char buf[8];
-                std::snprintf(buf, sizeof buf, "\\u%04X", cp);
+                std::snprintf(buf, sizeof buf, "\\u%04X", static_cast<unsigned>(cp));
                 out += buf;
             } else {
                 out.append(s.substr(i, len));
@@ -91,8 +92,8 @@ std::string print_block_string(std::string_view value) {
     // value.length in UTF-16 units
     std::size_t units = 0;
     for (std::size_t i = 0; i < value.size();) {
-        std::uint32_t cp;
-        int len = decode_utf8(value, i, cp);
+        char32_t cp;
+        std::size_t len = utf8::decode(value, i, cp);
         if (len == 0) len = 1, cp = 0;
         units += cp >= 0x10000 ? 2 : 1;
         i += len;

@@ -64,46 +64,6 @@ std::size_t write_frame_header(std::uint8_t* out, Opcode opcode, std::uint64_t p
     return write_length(out, 0, payload_len);
 }
 
-bool is_valid_utf8(std::string_view text) {
-    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-    const auto* end = p + text.size();
-    while (p < end) {
-        // ASCII runs: 8 bytes at a time.
-        while (end - p >= 8) {
-            std::uint64_t w;
-            std::memcpy(&w, p, 8);
-            if (w & 0x8080808080808080ULL) break;
-            p += 8;
-        }
-        if (p == end) break;
-        const unsigned char c = *p;
-        if (c < 0x80) {
-            ++p;
-            continue;
-        }
-        std::size_t n;
-        std::uint32_t cp;
-        std::uint32_t min;
-        if ((c & 0xE0) == 0xC0) {
-            n = 2, cp = c & 0x1F, min = 0x80;
-        } else if ((c & 0xF0) == 0xE0) {
-            n = 3, cp = c & 0x0F, min = 0x800;
-        } else if ((c & 0xF8) == 0xF0) {
-            n = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            return false; // a continuation byte first, or 0xF8..0xFF
-        }
-        if (static_cast<std::size_t>(end - p) < n) return false;
-        for (std::size_t i = 1; i < n; ++i) {
-            if ((p[i] & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-        p += n;
-    }
-    return true;
-}
-
 std::string close_payload(std::uint16_t code, std::string_view reason) {
     constexpr std::size_t max_reason_bytes = max_control_payload_bytes - 2;
     if (reason.size() > max_reason_bytes) {

@@ -63,10 +63,6 @@ std::size_t write_frame_header(std::uint8_t* out, Opcode opcode, std::uint64_t p
 /// reason is cut to the 123 bytes a control frame leaves, at a UTF-8 character boundary.
 std::string close_payload(std::uint16_t code, std::string_view reason);
 
-/// Whether `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
-/// above U+10FFFF) — what RFC 6455 §8.1 requires of a text message.
-bool is_valid_utf8(std::string_view text);
-
 /// A complete unmasked server frame (header + payload), FIN set. For tests and rare control
 /// frames; the fan-out writes headers with write_frame_header instead.
 std::string encode_server_frame(Opcode opcode, std::string_view payload);

@@ -1,6 +1,7 @@
 #include "server/ws_connection.hpp"
 
 #include "common/logging.hpp"
+#include "common/utf8.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -112,7 +113,7 @@ bool WsConnection::feed(std::uint8_t* data, std::size_t n) {
 void WsConnection::handle_frame(const WebSocketMessage& msg) {
     switch (msg.kind) {
     case WebSocketMessage::Kind::Text:
-        if (!is_valid_utf8(msg.payload)) {
+        if (!utf8::is_valid(msg.payload)) {
             // RFC 6455 §8.1: a text message that is not UTF-8 fails the connection with 1007.
             log::info("closing a WebSocket after a text message with invalid UTF-8");
             close(close_code::invalid_payload,

@@ -1,5 +1,7 @@
 #include "protocol/supabase/elixir_inspect.hpp"
 
+#include "common/utf8.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -17,48 +19,6 @@ constexpr int default_limit = 50;
 constexpr int printable_limit_chars = 4096;
 constexpr long pretty_width = 80;
 constexpr long infinite_width = -1;
-
-// ---- UTF-8 ---------------------------------------------------------------------------------
-
-/// Decodes one UTF-8 code point at s[i] the way Erlang's `::utf8` matches it (no overlongs, no
-/// surrogates, ≤ U+10FFFF). Returns the byte length, or 0 when invalid.
-int decode_utf8(std::string_view s, std::size_t i, char32_t& cp) {
-    auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    unsigned char c = b(i);
-    if (c < 0x80) {
-        cp = c;
-        return 1;
-    }
-    int len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
-    if (len == 0 || i + len > s.size()) return 0;
-    char32_t v = c & (0x7F >> len);
-    for (int k = 1; k < len; ++k) {
-        if ((b(i + k) & 0xC0) != 0x80) return 0;
-        v = (v << 6) | (b(i + k) & 0x3F);
-    }
-    static constexpr char32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (v < min_for_len[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-    cp = v;
-    return len;
-}
-
-void append_utf8(std::string& out, char32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
 
 bool is_named_control(char32_t c) {
     return c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\b' || c == '\f' ||
@@ -86,9 +46,9 @@ bool printable(std::string_view s) {
     while (i < s.size()) {
         if (counter == 0) return true;
         char32_t cp;
-        int n = decode_utf8(s, i, cp);
+        const std::size_t n = utf8::decode(s, i, cp);
         if (n == 0 || !is_printable_cp(cp)) return false;
-        i += static_cast<std::size_t>(n);
+        i += n;
         --counter;
     }
     return true;
@@ -112,7 +72,7 @@ std::string quote_string(std::string_view s) {
     std::size_t i = 0;
     while (i < s.size() && counter > 0) {
         char32_t cp;
-        int n = decode_utf8(s, i, cp);
+        const std::size_t n = utf8::decode(s, i, cp);
         if (n == 0) { // cannot happen for a printable string; keep bytes visible anyway
             out += "\\x" + hex_upper(static_cast<unsigned char>(s[i]), 2);
             ++i;
@@ -166,9 +126,9 @@ std::string quote_string(std::string_view s) {
             if (is_invisible(cp))
                 out += "\\u" + hex_upper(static_cast<unsigned>(cp), 4);
             else
-                append_utf8(out, cp);
+                utf8::append(out, cp);
         }
-        i += static_cast<std::size_t>(n);
+        i += n;
         --counter;
     }
     out += '"';

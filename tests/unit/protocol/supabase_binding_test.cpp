@@ -242,6 +242,10 @@ TEST(ElixirInspectTest, Strings) {
     EXPECT_EQ(inspect(Term::string("zero\u200bwidth")), "\"zero\\u200Bwidth\"");
     EXPECT_EQ(inspect(Term::string(std::string("a\x01", 2))), "<<97, 1>>");
     EXPECT_EQ(inspect(Term::string("\xff")), "<<255>>");
+    // FC is never a UTF-8 lead byte (Erlang's ::utf8 does not match it); the old decoder here
+    // read FC 80 80 80 as U+100000 and printed a quoted string.
+    EXPECT_EQ(inspect(Term::string("\xfc\x80\x80\x80")), "<<252, 128, 128, 128>>");
+    EXPECT_EQ(inspect(Term::string("\xed\xa0\x80")), "<<237, 160, 128>>"); // a surrogate
     std::string long_ascii(5000, 'x');
     EXPECT_EQ(inspect(Term::string(long_ascii)), "\"" + std::string(4096, 'x') + "\" <> ...");
 }

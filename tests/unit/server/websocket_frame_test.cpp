@@ -441,18 +441,3 @@ TEST(WebSocketFrameTest, MaskingInPiecesEqualsMaskingWhole) {
 }
 
 } // namespace walcast::server
-
-TEST(Utf8Test, AcceptsWellFormedAndRefusesMalformedUtf8) {
-    using walcast::server::is_valid_utf8;
-    EXPECT_TRUE(is_valid_utf8(""));
-    EXPECT_TRUE(is_valid_utf8("plain ascii, long enough for the 8-byte fast path"));
-    EXPECT_TRUE(is_valid_utf8("\xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e\xf4\x8f\xbf\xbf"));
-    EXPECT_FALSE(is_valid_utf8("\xc3\x28"));         // bad continuation
-    EXPECT_FALSE(is_valid_utf8("\x80"));             // continuation first
-    EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));         // overlong '/'
-    EXPECT_FALSE(is_valid_utf8("\xe0\x80\xaf"));     // overlong, 3 bytes
-    EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));     // UTF-16 surrogate
-    EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80")); // above U+10FFFF
-    EXPECT_FALSE(is_valid_utf8("abc\xe2\x82"));      // truncated
-    EXPECT_FALSE(is_valid_utf8("\xff"));
-}
