@@ -29,7 +29,7 @@ WRONG_KEY = b"walcast-fuzz-wrong-key-0123456789abcdef0"
 NOW = 1_800_000_000
 
 TARGETS = ["pgoutput", "websocket_frame", "phoenix_text", "phoenix_binary", "join_config",
-           "filter_grammar", "jwt_hs256", "jwks"]
+           "filter_grammar", "jwt_hs256", "jwks", "utf8"]
 SELECTED = set(TARGETS)  # the targets whose corpora this run rewrites (command line)
 
 
@@ -331,6 +331,21 @@ def jwks():
     write("jwks", "keys-not-array", '{"keys":{}}')
 
 
+def utf8():
+    # The byte sequences the unit tests of common/utf8 use (tests/unit/common/utf8_test.cpp):
+    # each length at its boundaries, then the malformed forms, and mixed text.
+    good = ["\x00\x7f", "\u0080\u07ff", "\u0800\ud7ff\ue000\uffff", "\U00010000\U0010ffff",
+            "h\u00e9llo \u20ac \U0001d11e", "plain ascii, long enough for the 8-byte fast path"]
+    for i, t in enumerate(good):
+        write("utf8", "good-%d" % i, t.encode("utf-8"))
+    bad = [b"\x80", b"\xc3\x28", b"\xe2\x82\x28", b"\xc0\xaf", b"\xc1\xbf", b"\xe0\x80\xaf",
+           b"\xe0\x9f\xbf", b"\xf0\x8f\xbf\xbf", b"\xed\xa0\x80", b"\xed\xbf\xbf",
+           b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\xf8\x88\x80\x80\x80",
+           b"\xfc\x80\x80\x80", b"\xfe\xff", b"abc\xe2\x82", b"\xf0\x9d\x84"]
+    for i, b in enumerate(bad):
+        write("utf8", "bad-%d" % i, b"12345678" + b + "\u00e9".encode("utf-8"))
+
+
 def main():
     global SELECTED
     if len(sys.argv) > 1:
@@ -347,6 +362,7 @@ def main():
         realtime_js()
     join_configs()
     filters()
+    utf8()
     if SELECTED & {"jwt_hs256", "jwks"}:
         jwt()
         jwks()
