@@ -2,48 +2,14 @@
 // bundled at build time) loads with no request outside walcast, fills in the embedded anon JWT
 // as the Authorization header, and runs an operation over walcast's GraphQL socket (the real
 // graphql-ws client in the page), showing walcast's answer.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
-import path from 'node:path'
-import { chromium } from 'playwright-core'
-import { changeDeadlineMs, cleanUp, freshDir, startWalcast } from './support.mjs'
+import { browserSuite, changeDeadlineMs } from './support.mjs'
 
-const chromiumPath = process.env.WALCAST_CHROMIUM || '/usr/bin/chromium'
-const skip = process.env.WALCAST_SKIP_BROWSER === '1' && !existsSync(chromiumPath)
-  ? 'WALCAST_SKIP_BROWSER=1 and no Chromium installed' : false
-const dir = freshDir('walcast-e2e-graphiql-')
-const dataDir = path.join(dir, 'pgdata')
-let w = null
-let browser = null
-const requests = []
-
-before(async () => {
-  if (skip) return
-  if (!existsSync(chromiumPath)) {
-    throw new Error(`${chromiumPath} not found: install Debian's chromium (./scripts/install-deps.sh) ` +
-      'or point WALCAST_CHROMIUM at a Chromium binary')
-  }
-  w = await startWalcast(['--data-dir', dataDir], { cwd: dir })
-  browser = await chromium.launchPersistentContext(path.join(dir, 'chromium-profile'), {
-    executablePath: chromiumPath,
-    headless: true,
-    viewport: { width: 1360, height: 900 },
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run',
-    ],
-  })
-  browser.on('request', (r) => requests.push(r.url()))
-})
-
-after(async () => {
-  if (browser) await browser.close()
-  await cleanUp([w], dataDir, dir)
-})
+const { skip, suite } = browserSuite('walcast-e2e-graphiql-')
 
 test('GET /graphql from a browser is GraphiQL; a plain GET is not the page', { skip }, async () => {
-  const origin = new URL(w.inspector).origin
+  const origin = new URL(suite.w.inspector).origin
   const page = await fetch(`${origin}/graphql`, { headers: { accept: 'text/html,application/xhtml+xml' } })
   assert.equal(page.status, 200)
   assert.match(page.headers.get('content-type'), /^text\/html/)
@@ -53,8 +19,8 @@ test('GET /graphql from a browser is GraphiQL; a plain GET is not the page', { s
 })
 
 test('GraphiQL loads, takes the anon JWT and runs an operation over the GraphQL socket', { skip }, async () => {
-  const origin = new URL(w.inspector).origin
-  const page = await browser.newPage()
+  const origin = new URL(suite.w.inspector).origin
+  const page = await suite.browser.newPage()
   const errors = []
   page.on('pageerror', (e) => errors.push(e.message))
   const sockets = []
@@ -80,6 +46,6 @@ test('GraphiQL loads, takes the anon JWT and runs an operation over the GraphQL 
   assert.equal(JSON.parse(Buffer.from(token.split('.')[1], 'base64url')).role, 'anon')
   assert.ok(sent.some((m) => m.type === 'subscribe' && /__schema/.test(m.payload.query)), 'the operation was sent')
   assert.deepEqual(errors, [])
-  const outside = requests.filter((u) => !u.startsWith(origin) && !u.startsWith(origin.replace(/^http/, 'ws')) && !u.startsWith('data:'))
+  const outside = suite.requests.filter((u) => !u.startsWith(origin) && !u.startsWith(origin.replace(/^http/, 'ws')) && !u.startsWith('data:'))
   assert.deepEqual(outside, [], 'no request leaves walcast (no CDN)')
 })

@@ -4,56 +4,21 @@
 // A bad token gets no further than any other client's: the WebSocket refuses it. The Broadcast
 // & Presence card joins a room with a Node realtime-js client in it: members, messages both ways.
 // Leaves a screenshot at $WALCAST_BUILD_DIR/inspector.png.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { chromium } from 'playwright-core'
 import {
-  buildDir, changeDeadlineMs, cleanUp, freshDir, realtimeClient, runPrintedPsql, startWalcast,
+  browserSuite, buildDir, changeDeadlineMs, realtimeClient, runPrintedPsql,
   waitUntil,
 } from './support.mjs'
 
-const chromiumPath = process.env.WALCAST_CHROMIUM || '/usr/bin/chromium'
-// Only an explicit opt-out (install-deps.sh's WALCAST_SKIP_BROWSER=1) skips; a missing browser
-// is otherwise a failure that names the fix.
-const skip = process.env.WALCAST_SKIP_BROWSER === '1' && !existsSync(chromiumPath)
-  ? 'WALCAST_SKIP_BROWSER=1 and no Chromium installed' : false
-const dir = freshDir('walcast-e2e-inspector-')
-const dataDir = path.join(dir, 'pgdata')
-let w = null
-let browser = null
-const requests = []
-
-before(async () => {
-  if (skip) return
-  if (!existsSync(chromiumPath)) {
-    throw new Error(`${chromiumPath} not found: install Debian's chromium (./scripts/install-deps.sh) ` +
-      'or point WALCAST_CHROMIUM at a Chromium binary')
-  }
-  w = await startWalcast(['--data-dir', dataDir], { cwd: dir })
-  browser = await chromium.launchPersistentContext(path.join(dir, 'chromium-profile'), {
-    executablePath: chromiumPath,
-    headless: true,
-    viewport: { width: 1360, height: 900 },
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run',
-    ],
-  })
-  browser.on('request', (r) => requests.push(r.url()))
-})
-
-after(async () => {
-  if (browser) await browser.close()
-  await cleanUp([w], dataDir, dir)
-})
+const { skip, suite } = browserSuite('walcast-e2e-inspector-')
 
 async function openInspector() {
-  const page = await browser.newPage()
+  const page = await suite.browser.newPage()
   const errors = []
   page.on('pageerror', (e) => errors.push(e.message))
-  await page.goto(w.inspector)
+  await page.goto(suite.w.inspector)
   // The config fetch fills in the anon JWT the embedded server hands the page.
   await page.waitForFunction(() => document.getElementById('token').value.length > 0,
     null, { timeout: changeDeadlineMs })
@@ -80,7 +45,7 @@ test('subscribes to todos and shows changes newest first', { skip }, async () =>
   assert.equal(reply.response.postgres_changes[0].table, 'todos')
   assert.equal(typeof reply.response.postgres_changes[0].id, 'number')
 
-  await runPrintedPsql(w.psql, "insert into todos (task) values ('buy milk')")
+  await runPrintedPsql(suite.w.psql, "insert into todos (task) values ('buy milk')")
   await page.locator('#rows tr', { hasText: 'buy milk' }).waitFor({ timeout: changeDeadlineMs })
   const first = page.locator('#rows tr').first()
   assert.match(await first.locator('.c-record').textContent(), /task"buy milk"/)
@@ -88,9 +53,9 @@ test('subscribes to todos and shows changes newest first', { skip }, async () =>
   assert.equal(await first.locator('.c-table').textContent(), 'public.todos')
   assert.match(await first.locator('.c-time').textContent(), /^\d\d:\d\d:\d\d\.\d{3}$/)
 
-  await runPrintedPsql(w.psql, "insert into todos (task) values ('walk the dog')")
-  await runPrintedPsql(w.psql, "update todos set task = 'buy oat milk' where task = 'buy milk'")
-  await runPrintedPsql(w.psql, "delete from todos where task = 'walk the dog'")
+  await runPrintedPsql(suite.w.psql, "insert into todos (task) values ('walk the dog')")
+  await runPrintedPsql(suite.w.psql, "update todos set task = 'buy oat milk' where task = 'buy milk'")
+  await runPrintedPsql(suite.w.psql, "delete from todos where task = 'walk the dog'")
   await page.waitForFunction(() => document.querySelectorAll('#rows tr').length === 4,
     null, { timeout: changeDeadlineMs })
   const types = await page.locator('#rows tr').evaluateAll((rows) => rows.map((r) => r.dataset.type))
@@ -107,8 +72,8 @@ test('subscribes to todos and shows changes newest first', { skip }, async () =>
     { timeout: changeDeadlineMs }) // the arrival highlight has faded
   if (buildDir) await page.screenshot({ path: path.join(buildDir, 'inspector.png'), fullPage: true })
   assert.deepEqual(errors, [], 'no script errors on the page')
-  const origin = new URL(w.inspector).origin
-  const foreign = requests.filter((u) => !u.startsWith(origin) && !u.startsWith(origin.replace('http', 'ws')) &&
+  const origin = new URL(suite.w.inspector).origin
+  const foreign = suite.requests.filter((u) => !u.startsWith(origin) && !u.startsWith(origin.replace('http', 'ws')) &&
     !u.startsWith('data:'))
   assert.deepEqual(foreign, [], 'the page makes no request to another origin')
   await page.close()
@@ -123,7 +88,7 @@ test('a token the server does not accept gets no subscription', { skip }, async 
   await page.waitForFunction(() => /check the JWT|was the JWT accepted/.test(document.getElementById('conn-text').textContent),
     null, { timeout: changeDeadlineMs })
   assert.notEqual(await page.getAttribute('#channel-state', 'data-state'), 'ok')
-  await runPrintedPsql(w.psql, "insert into todos (task) values ('not for strangers')")
+  await runPrintedPsql(suite.w.psql, "insert into todos (task) values ('not for strangers')")
   assert.equal(await page.locator('#rows tr').count(), 0)
   await page.close()
 })
@@ -145,7 +110,7 @@ test('a subscription the server rejects shows its system error', { skip }, async
 
 test('the Broadcast & Presence card sends, receives and shows the members of a room', { skip }, async () => {
   const { page, errors } = await openInspector()
-  const node = realtimeClient(w.ws, await page.inputValue('#token'))
+  const node = realtimeClient(suite.w.ws, await page.inputValue('#token'))
   const got = []
   const other = node.channel('e2e-room', { config: { presence: { key: 'node' } } })
   other.on('broadcast', { event: '*' }, (m) => got.push(m))

@@ -6,6 +6,8 @@ import { mkdtempSync, readdirSync, readFileSync, existsSync, chmodSync, rmSync }
 import path from 'node:path'
 import { RealtimeClient } from '@supabase/realtime-js'
 import WebSocket from 'ws'
+import { before, after } from 'node:test'
+import { chromium } from 'playwright-core'
 
 export const walcastBin = process.env.WALCAST_BIN
 export const buildDir = process.env.WALCAST_BUILD_DIR
@@ -164,4 +166,42 @@ export async function subscribeChanges(client, name, binding) {
   const bad = system.find((m) => m.status === 'error')
   if (bad) throw new Error(`subscription error: ${bad.message}`)
   return { channel, changes, system }
+}
+
+/// The set-up of the browser suites: an embedded-default walcast in a fresh directory and a
+/// headless Chromium (Debian's, driven by playwright-core) recording every request URL, both
+/// started before the file's tests and stopped after them (node:test hooks). Returns `skip`
+/// (a reason, or false: only an explicit WALCAST_SKIP_BROWSER=1 without Chromium skips; a
+/// missing browser is otherwise a failure naming the fix) and `suite` with `w` (the Walcast),
+/// `browser` (the persistent context) and `requests` (URLs, in request order), set by `before`.
+export function browserSuite(prefix) {
+  const chromiumPath = process.env.WALCAST_CHROMIUM || '/usr/bin/chromium'
+  const skip = process.env.WALCAST_SKIP_BROWSER === '1' && !existsSync(chromiumPath)
+    ? 'WALCAST_SKIP_BROWSER=1 and no Chromium installed' : false
+  const dir = freshDir(prefix)
+  const dataDir = path.join(dir, 'pgdata')
+  const suite = { w: null, browser: null, requests: [] }
+  before(async () => {
+    if (skip) return
+    if (!existsSync(chromiumPath)) {
+      throw new Error(`${chromiumPath} not found: install Debian's chromium (./scripts/install-deps.sh) ` +
+        'or point WALCAST_CHROMIUM at a Chromium binary')
+    }
+    suite.w = await startWalcast(['--data-dir', dataDir], { cwd: dir })
+    suite.browser = await chromium.launchPersistentContext(path.join(dir, 'chromium-profile'), {
+      executablePath: chromiumPath,
+      headless: true,
+      viewport: { width: 1360, height: 900 },
+      args: [
+        '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', '--no-first-run',
+      ],
+    })
+    suite.browser.on('request', (r) => suite.requests.push(r.url()))
+  })
+  after(async () => {
+    if (suite.browser) await suite.browser.close()
+    await cleanUp([suite.w], dataDir, dir)
+  })
+  return { skip, suite }
 }
