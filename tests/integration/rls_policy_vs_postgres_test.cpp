@@ -38,6 +38,15 @@ using core::RowCheckRequest;
 using core::RowVerdict;
 using core::RowVersion;
 
+// SQL creating the NOLOGIN role `role` (once per cluster) and the schema `schema` it may use:
+// the set-up of each test below that checks policies as one reader on tables of its own.
+std::string reader_schema_sql(const std::string& role, const std::string& schema) {
+    std::string text = "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '";
+    text += role + "') THEN CREATE ROLE " + role + " NOLOGIN; END IF; END $$;";
+    text += "CREATE SCHEMA " + schema + "; GRANT USAGE ON SCHEMA " + schema + " TO " + role + ";";
+    return text;
+}
+
 const char* verdict_name(RowVerdict v) {
     switch (v) {
     case RowVerdict::Visible:
@@ -456,14 +465,7 @@ namespace {
 // version is undecidable: an error row, never a guess from the live row.
 TEST(RlsPolicyVsPostgresTest, UnchangedToastValuesAreReadFromTheOldTupleOrFailTheCheck) {
     auto conn = connect_test_db();
-    sql(conn, R"SQL(
-      DO $$ BEGIN
-        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'toast_reader') THEN
-          CREATE ROLE toast_reader NOLOGIN;
-        END IF;
-      END $$;
-      CREATE SCHEMA toast;
-      GRANT USAGE ON SCHEMA toast TO toast_reader;
+    sql(conn, reader_schema_sql("toast_reader", "toast") + R"SQL(
       CREATE TABLE toast.by_owner (id int PRIMARY KEY, owner text, body text);
       CREATE TABLE toast.by_body (id int PRIMARY KEY, owner text, body text,
                                   body_len int GENERATED ALWAYS AS (length(body)) STORED);
@@ -612,14 +614,7 @@ namespace {
 // must be visible.
 TEST(RlsPolicyVsPostgresTest, ValuesOfEveryTypeReachThePolicyExactlyAsStored) {
     auto conn = connect_test_db();
-    sql(conn, R"SQL(
-      DO $$ BEGIN
-        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'types_reader') THEN
-          CREATE ROLE types_reader NOLOGIN;
-        END IF;
-      END $$;
-      CREATE SCHEMA ty;
-      GRANT USAGE ON SCHEMA ty TO types_reader;
+    sql(conn, reader_schema_sql("types_reader", "ty") + R"SQL(
       CREATE TYPE ty.mood AS ENUM ('sad', 'ok', 'happy');
       CREATE DOMAIN ty.positive AS int CHECK (VALUE > 0);
       CREATE TABLE ty.v (id int PRIMARY KEY, i2 int2, i8 int8, num numeric, f4 float4, f8 float8,
@@ -696,14 +691,7 @@ TEST(RlsPolicyVsPostgresTest, ValuesOfEveryTypeReachThePolicyExactlyAsStored) {
 // statement failing (a dropped column), rebuilds the policy and decides the change.
 TEST(RlsPolicyVsPostgresTest, ColumnRenamesAndDropsRebuildThePolicy) {
     auto conn = connect_test_db();
-    sql(conn, R"SQL(
-      DO $$ BEGIN
-        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'alter_reader') THEN
-          CREATE ROLE alter_reader NOLOGIN;
-        END IF;
-      END $$;
-      CREATE SCHEMA al;
-      GRANT USAGE ON SCHEMA al TO alter_reader;
+    sql(conn, reader_schema_sql("alter_reader", "al") + R"SQL(
       CREATE TABLE al.t (id int PRIMARY KEY, extra text, owner text, note text);
       ALTER TABLE al.t ENABLE ROW LEVEL SECURITY;
       CREATE POLICY mine ON al.t USING (owner = 'me');
