@@ -187,8 +187,10 @@ Status App::start() {
     m.router = std::make_unique<core::Router>(router_opts, m.index, m.access, *m.router_db,
                                               *m.late_compiler, *m.authorizer, m.tracker, confirm,
                                               m.registry);
-    m.subscriptions = std::make_unique<core::SubscriptionService>(m.params, m.config.publication,
-                                                                  m.index, m.access, m.registry);
+    core::SubscriptionOptions subscription_opts;
+    subscription_opts.allowed_privileged_roles = core::parse_role_list(m.config.jwt_allowed_roles);
+    m.subscriptions = std::make_unique<core::SubscriptionService>(
+        m.params, m.config.publication, m.index, m.access, m.registry, subscription_opts);
 
     // Broadcast, Presence and Broadcast from Database share one Hub and the tenant's rates.
     m.broadcast_hub = std::make_unique<broadcast::Hub>();

@@ -145,6 +145,10 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
         opt(app, "--jwt-claim-validators", c.jwt_claim_validators, "JWT_CLAIM_VALIDATORS",
             "JSON object of claim values every token must carry, e.g. {\"iss\":\"me\"}")
             ->group(g);
+        opt(app, "--jwt-allowed-roles", c.jwt_allowed_roles, "JWT_ALLOWED_ROLES",
+            "comma-separated superuser or BYPASSRLS roles tokens may name (others with those "
+            "attributes are refused at join; roles without them are always allowed)")
+            ->group(g);
         opt(app, "--auth-pool-size", c.auth_pool_size, "AUTH_POOL_SIZE",
             "database connections used for row-level security checks")
             ->group(g);

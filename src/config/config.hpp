@@ -94,7 +94,11 @@ struct Config {
     std::string api_jwt_secret;       ///< API_JWT_SECRET: the Supabase server's name of JWT_SECRET
     std::string jwt_jwks;             ///< JWT_JWKS: JWKS JSON document or a path to one
     std::string jwt_claim_validators; ///< JWT_CLAIM_VALIDATORS: JSON object of required claims
-    unsigned auth_pool_size = 4;      ///< AUTH_POOL_SIZE: connections for RLS checks
+    /// JWT_ALLOWED_ROLES: comma-separated roles with SUPERUSER or BYPASSRLS that tokens may
+    /// name; a token naming another such role is refused at join (it would see every row).
+    /// Roles without those attributes are always allowed.
+    std::string jwt_allowed_roles = "anon,authenticated,service_role";
+    unsigned auth_pool_size = 4;          ///< AUTH_POOL_SIZE: connections for RLS checks
     std::uint32_t auth_timeout_ms = 5000; ///< AUTH_TIMEOUT_MS: statement_timeout of a check
     /// RLS_STRATEGY: "batched" (each row version a change carries decided by the identity's
     /// policies; per identity, many changes per statement, concurrent), or a benchmark

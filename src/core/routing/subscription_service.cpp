@@ -24,6 +24,21 @@ struct PublishedTable {
 
 } // namespace
 
+std::vector<std::string> parse_role_list(std::string_view list) {
+    std::vector<std::string> out;
+    while (!list.empty()) {
+        const auto comma = list.find(',');
+        std::string_view name = list.substr(0, comma);
+        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+        while (!name.empty() && (name.front() == ' ' || name.front() == '\t'))
+            name.remove_prefix(1);
+        while (!name.empty() && (name.back() == ' ' || name.back() == '\t'))
+            name.remove_suffix(1);
+        if (!name.empty()) out.emplace_back(name);
+    }
+    return out;
+}
+
 struct SubscriptionService::State {
     pg::Connection conn;
     std::unique_ptr<pg::Catalog> catalog;
@@ -113,9 +128,9 @@ struct SubscriptionService::State {
 
 SubscriptionService::SubscriptionService(pg::ConnectParams params, std::string publication,
                                          SubscriptionIndex& index, AccessCache& access,
-                                         MetricsRegistry& metrics)
+                                         MetricsRegistry& metrics, SubscriptionOptions options)
     : params_(std::move(params)), publication_(std::move(publication)), index_(index),
-      access_(access), state_(std::make_unique<State>()),
+      access_(access), options_(std::move(options)), state_(std::make_unique<State>()),
       subscribed_(metrics.counter("walcast_subscriptions_created_total",
                                   "channels whose postgres_changes bindings went live")),
       refused_(metrics.counter("walcast_subscriptions_refused_total",
@@ -162,6 +177,18 @@ void SubscriptionService::refused(std::function<void()> done) {
     cv_.notify_one();
 }
 
+void SubscriptionService::check_role(std::string role,
+                                     std::function<void(std::optional<SubscribeError>)> done) {
+    {
+        std::lock_guard lock(mu_);
+        Job job;
+        job.role = std::move(role);
+        job.role_check = std::move(done);
+        jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+}
+
 void SubscriptionService::unsubscribe(const SubscriptionPtr& subscription) {
     if (subscription) index_.remove(subscription);
 }
@@ -198,11 +225,65 @@ void SubscriptionService::worker_loop() {
             job.in_order();
             continue;
         }
+        if (job.role_check) {
+            job.role_check(check_role_now(job.role));
+            continue;
+        }
         if (!job.done) continue;
         auto outcome = handle(job.request);
         (outcome.error ? refused_ : subscribed_).inc();
         job.done(std::move(outcome));
     }
+}
+
+std::optional<SubscribeError> SubscriptionService::check_role_now(const std::string& role) {
+    auto& st = *state_;
+    if (st.roles.count(role)) return std::nullopt;
+    using Kind = SubscribeError::Kind;
+    SubscribeError e;
+    if (auto s = st.ensure_connected(params_); !s) {
+        e.kind = Kind::Unreachable;
+        e.message = s.error().message;
+        return e;
+    }
+    // The token's role must exist (the reference casts claims_role to regrole); it must not
+    // see every row unless the operator allows it (a superuser or a BYPASSRLS role is exempt
+    // from every policy — PostgreSQL docs, CREATE ROLE; the attribute is the role's own, never
+    // inherited); and walcast's user must be able to assume it: row-level security is checked
+    // as the role (SET ROLE needs membership of the session user, with or without INHERIT —
+    // PostgreSQL docs, SET ROLE; pg_has_role(…, 'MEMBER') is that test and true for
+    // superusers).
+    auto r = st.conn.exec("SELECT pg_has_role(session_user, r.oid, 'MEMBER'), session_user,"
+                          " r.rolsuper, r.rolbypassrls"
+                          " FROM pg_catalog.pg_roles r WHERE r.rolname = $1",
+                          {role});
+    if (!r) {
+        e.kind = Kind::QueryFailed;
+        e.message = r.error().describe();
+        return e;
+    }
+    e.role = role;
+    if (r->empty()) {
+        e.kind = Kind::UnknownRole;
+        return e;
+    }
+    const bool super = r->boolean(0, 2) == true;
+    if ((super || r->boolean(0, 3) == true) &&
+        std::find(options_.allowed_privileged_roles.begin(),
+                  options_.allowed_privileged_roles.end(),
+                  role) == options_.allowed_privileged_roles.end()) {
+        e.kind = Kind::PrivilegedRole;
+        e.attribute = super ? "SUPERUSER" : "BYPASSRLS";
+        return e;
+    }
+    if (r->boolean(0, 0) != true) {
+        e.kind = Kind::CannotAssumeRole;
+        e.user = r->string(0, 1);
+        e.fix = "GRANT " + st.conn.quote_ident(role) + " TO " + st.conn.quote_ident(e.user) + ";";
+        return e;
+    }
+    st.roles.insert(role); // re-read when privileges, RLS switches or role attributes change
+    return std::nullopt;
 }
 
 SubscribeOutcome SubscriptionService::handle(SubscribeRequest& req) {
@@ -225,33 +306,12 @@ SubscribeOutcome SubscriptionService::handle(SubscribeRequest& req) {
         return out;
     }
 
-    const std::string& role = req.identity->role;
-    // 1. The token's role must exist (the reference casts claims_role to regrole), and
-    // walcast's user must be able to assume it: row-level security is checked as the role
-    // (SET ROLE needs membership of the session user, with or without INHERIT — PostgreSQL
-    // docs, SET ROLE; pg_has_role(…, 'MEMBER') is that test and true for superusers).
-    if (!st.roles.count(role)) {
-        auto r = st.conn.exec("SELECT pg_has_role(session_user, r.oid, 'MEMBER'), session_user"
-                              " FROM pg_catalog.pg_roles r WHERE r.rolname = $1",
-                              {role});
-        if (!r) {
-            fail(Kind::QueryFailed).message = r.error().describe();
-            return out;
-        }
-        if (r->empty()) {
-            fail(Kind::UnknownRole).role = role;
-            return out;
-        }
-        if (r->boolean(0, 0) != true) {
-            auto& e = fail(Kind::CannotAssumeRole);
-            e.role = role;
-            e.user = r->string(0, 1);
-            e.fix =
-                "GRANT " + st.conn.quote_ident(role) + " TO " + st.conn.quote_ident(e.user) + ";";
-            return out;
-        }
-        st.roles.insert(role);
+    // 1. The role (cached once accepted).
+    if (auto e = check_role_now(req.identity->role)) {
+        out.error = std::move(e);
+        return out;
     }
+    const std::string& role = req.identity->role;
 
     // 2. Resolve each binding to the publication's tables, validate and compile as the role.
     std::vector<Binding> bindings;

@@ -42,6 +42,9 @@ struct SubscribeError {
         /// walcast's database user may not SET ROLE to the identity's role (role, user), so
         /// row-level security cannot be checked as it; `fix` is the GRANT that allows it
         CannotAssumeRole,
+        /// the identity's role is a superuser or has BYPASSRLS (attribute: "SUPERUSER" or
+        /// "BYPASSRLS") and is not in JWT_ALLOWED_ROLES: it would see every row (role)
+        PrivilegedRole,
         NoTable,       ///< no table of the publication matches bindings[binding]
         InvalidFilter, ///< bindings[binding]'s filter does not compile (filter)
         InvalidSelect, ///< bindings[binding] selects a column it may not (column)
@@ -49,7 +52,8 @@ struct SubscribeError {
     Kind kind = Kind::QueryFailed;
     std::size_t binding = 0; ///< which binding (NoTable, InvalidFilter, InvalidSelect)
     std::string message;     ///< Unreachable, QueryFailed: what failed, with the server's words
-    std::string role;        ///< UnknownRole, CannotAssumeRole
+    std::string role;        ///< UnknownRole, CannotAssumeRole, PrivilegedRole
+    std::string attribute;   ///< PrivilegedRole: "SUPERUSER" or "BYPASSRLS"
     std::string user;        ///< CannotAssumeRole: walcast's database user (session_user)
     std::string fix;         ///< CannotAssumeRole: the SQL that fixes it
     std::string column;      ///< InvalidSelect

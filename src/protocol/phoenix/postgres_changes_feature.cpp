@@ -7,6 +7,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <atomic>
+
 namespace walcast::protocol::phoenix {
 
 namespace {
@@ -112,7 +114,26 @@ public:
     }
 
     void on_token_refreshed(ChannelHandle& ch) override {
-        if (subscription_) subscription_->set_identity(identity_of(*ch.claims()));
+        if (!subscription_) return;
+        auto identity = identity_of(*ch.claims());
+        const auto seq = ++refreshes_;
+        if (identity->role == subscription_->identity()->role) {
+            subscription_->set_identity(std::move(identity));
+            return;
+        }
+        // A new role is checked as a join's is (a superuser or BYPASSRLS role not allowed is
+        // refused); until then the channel reads as before. A refused role ends the channel.
+        std::string role = identity->role;
+        subscriptions_.check_role(
+            std::move(role),
+            [self = weak_from_this(), sub = subscription_, identity = std::move(identity), seq,
+             specs = specs_,
+             shut_down = ch.shut_down_from_any_thread()](std::optional<core::SubscribeError> e) {
+                auto f = self.lock();
+                if (!f || f->refreshes_.load() != seq) return; // closed, or refreshed again
+                if (!e) return sub->set_identity(identity);
+                shut_down(supabase::describe_failure(*e, specs).message);
+            });
     }
 
     void close() override {
@@ -138,7 +159,9 @@ private:
     /// The bindings echoed in the reply and their ids; kept from join() to on_subscribed().
     std::vector<boost::json::object> bindings_;
     std::vector<std::int64_t> ids_;
-    std::vector<core::BindingSpec> specs_; ///< parsed, for wording the service's errors
+    std::vector<core::BindingSpec> specs_;    ///< parsed, for wording the service's errors
+    std::atomic<std::uint64_t> refreshes_{0}; ///< token refreshes; a role check's answer is
+                                              ///< applied only if none followed it
 };
 
 void PostgresChangesFeature::on_subscribed(core::SubscriptionPtr subscription,
@@ -159,7 +182,6 @@ void PostgresChangesFeature::on_subscribed(core::SubscriptionPtr subscription,
         echoed.emplace_back(std::move(b));
     }
     bindings_.clear();
-    specs_.clear();
     done({std::nullopt, boost::json::serialize(echoed)});
 }
 

@@ -147,6 +147,17 @@ JoinFailure describe_failure(const core::SubscribeError& e,
                     "\" of this token to check row-level security (its database user \"" + e.user +
                     "\" is not a member of it). Fix: " + e.fix,
                 std::string(invalid_params_code)};
+    case Kind::PrivilegedRole: {
+        // walcast's own refusal, worded as a Postgres error in the shape of the reference's
+        // subscription errors (spec §3.5), its hint naming the setting that allows the role.
+        pg::PgError err{std::string(pg::sqlstate::insufficient_privilege),
+                        "role \"" + e.role + "\" has " + e.attribute +
+                            ", which bypasses row-level security: tokens naming it are refused",
+                        "", "", false};
+        err.hint = "sign the token with a role row-level security applies to, or allow this "
+                   "role by adding it to JWT_ALLOWED_ROLES";
+        return {subscribe_exception_message(specs.front(), err), std::string(invalid_params_code)};
+    }
     case Kind::NoTable:
         return {unable_to_subscribe_message(spec), std::string(disabled_code)};
     case Kind::InvalidFilter:
