@@ -189,6 +189,8 @@ Status App::start() {
                                               m.registry);
     core::SubscriptionOptions subscription_opts;
     subscription_opts.allowed_privileged_roles = core::parse_role_list(m.config.jwt_allowed_roles);
+    subscription_opts.workers = m.config.join_workers;
+    subscription_opts.statement_timeout_ms = m.config.join_statement_timeout_ms;
     m.subscriptions = std::make_unique<core::SubscriptionService>(
         m.params, m.config.publication, m.index, m.access, m.registry, subscription_opts);
 
@@ -265,7 +267,7 @@ Status App::start() {
     m.phoenix =
         std::make_unique<protocol::phoenix::PhoenixContext>(protocol::phoenix::PhoenixContext{
             *m.verifier, *m.phoenix_metrics, std::move(features), m.config.max_channels_per_client,
-            m.config.channel_error_backoff_ms});
+            m.config.channel_error_backoff_ms, m.config.max_joins_per_second});
     m.upgrades.add({"/socket/websocket", "/realtime/v1/websocket", "/socket"}, {},
                    protocol::phoenix::upgrade_handler(*m.phoenix));
     // GraphQL over WebSocket on the seed's two paths: graphql-transport-ws (npm graphql-ws)

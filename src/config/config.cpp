@@ -97,6 +97,18 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
         opt(app, "--max-channels-per-client", c.max_channels_per_client, "MAX_CHANNELS_PER_CLIENT",
             "channels one socket may join")
             ->group(g);
+        opt(app, "--max-joins-per-second", c.max_joins_per_second, "MAX_JOINS_PER_SECOND",
+            "joins one socket may send per second; past it the socket is closed (1001); 0 = no "
+            "limit")
+            ->group(g);
+        opt(app, "--join-workers", c.join_workers, "JOIN_WORKERS",
+            "threads validating joins concurrently (one database connection each)")
+            ->check(CLI::Range(1u, 64u))
+            ->group(g);
+        opt(app, "--join-statement-timeout-ms", c.join_statement_timeout_ms,
+            "JOIN_STATEMENT_TIMEOUT_MS",
+            "statement timeout of join validation (filter values cast by Postgres); 0 = none")
+            ->group(g);
         opt(app, "--graphql-ws-init-timeout-ms", c.graphql_ws_init_timeout_ms,
             "GRAPHQL_WS_INIT_TIMEOUT_MS",
             "time a GraphQL socket has to send connection_init (then closed with 4408; 0 = none)")

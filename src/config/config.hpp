@@ -69,6 +69,14 @@ struct Config {
     std::uint32_t max_pending_connections = 1024;
     std::uint32_t channel_error_backoff_ms = 5000; ///< CHANNEL_ERROR_BACKOFF_MS (spec §3.6)
     std::uint32_t max_channels_per_client = 100;   ///< MAX_CHANNELS_PER_CLIENT (spec §8)
+    /// MAX_JOINS_PER_SECOND: joins one socket may send per second; past it the join is refused
+    /// (ClientJoinRateLimitReached) and the socket closed with 1001; 0 = no limit
+    std::uint32_t max_joins_per_second = 100;
+    /// JOIN_WORKERS: threads (each with a database connection) validating joins concurrently,
+    /// taking the sockets' joins in turn
+    unsigned join_workers = 4;
+    /// JOIN_STATEMENT_TIMEOUT_MS: statement_timeout of the join validation connections
+    std::uint32_t join_statement_timeout_ms = 2000;
     /// GRAPHQL_WS_INIT_TIMEOUT_MS: a GraphQL socket must send connection_init within this, else
     /// it is closed with 4408 (graphql-ws's default 3000); 0 = no limit
     std::uint32_t graphql_ws_init_timeout_ms = 3000;

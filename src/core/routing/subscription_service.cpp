@@ -5,9 +5,11 @@
 #include "core/filter/value_normalizer.hpp"
 #include "pg/catalog.hpp"
 #include "pg/relation_loader.hpp"
+#include "pg/sqlstate.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <unordered_set>
 
 namespace walcast::core {
@@ -48,9 +50,21 @@ struct SubscriptionService::State {
     std::vector<PublishedTable> tables;
     std::chrono::steady_clock::time_point tables_loaded{};
     std::unordered_map<pg::Oid, capture::RelationPtr> relations;
-    std::unordered_set<std::string> roles;             ///< exist and walcast's user may assume them
-    std::unordered_set<std::string> unreadable_logged; ///< role '\0' table oid, logged once
-    std::chrono::steady_clock::time_point access_checked{};
+    std::unordered_set<std::string> roles; ///< exist and walcast's user may assume them
+    std::uint64_t generation = 0;          ///< access_generation_ the caches were filled under
+    /// Shared by the workers: role '\0' table oid of the unreadable tables logged (once).
+    struct Logged {
+        std::mutex mu;
+        std::unordered_set<std::string> keys;
+    };
+    std::shared_ptr<Logged> logged;
+    std::uint32_t statement_timeout_ms = 0;
+
+    void drop_caches() {
+        relations.clear();
+        tables_loaded = {};
+        roles.clear(); // role memberships and attributes may have changed too
+    }
 
     Status ensure_connected(const pg::ConnectParams& params) {
         if (conn.healthy()) return {};
@@ -61,6 +75,13 @@ struct SubscriptionService::State {
         auto c = pg::Connection::connect(params);
         if (!c) return std::move(c).error();
         conn = std::move(c).value();
+        // Every validation statement is bounded: a filter value Postgres needs long to cast
+        // (or a regular expression to compile) fails its join instead of holding a worker.
+        if (statement_timeout_ms > 0) {
+            auto t = conn.exec("SELECT set_config('statement_timeout', $1, false)",
+                               {std::to_string(statement_timeout_ms)});
+            if (!t) return t.error().to_error().context("setting statement_timeout");
+        }
         catalog = std::make_unique<pg::Catalog>(conn);
         loader = std::make_unique<pg::RelationLoader>(*catalog);
         normalizer = std::make_unique<PgValueNormalizer>(conn);
@@ -89,7 +110,12 @@ struct SubscriptionService::State {
             u.fix += std::string(u.fix.empty() ? "" : " ") + "GRANT SELECT ON " +
                      conn.quote_ident(t.schema) + "." + conn.quote_ident(t.table) + " TO " + who +
                      ";";
-        if (unreadable_logged.insert(role + '\0' + std::to_string(t.oid)).second)
+        bool first = false;
+        {
+            std::lock_guard lock(logged->mu);
+            first = logged->keys.insert(role + '\0' + std::to_string(t.oid)).second;
+        }
+        if (first)
             log::warn("a channel of role {} subscribed to {}.{}, which the role may not read: none "
                       "of its changes are delivered to it. Fix: {}",
                       role, t.schema, t.table, u.fix);
@@ -130,15 +156,27 @@ SubscriptionService::SubscriptionService(pg::ConnectParams params, std::string p
                                          SubscriptionIndex& index, AccessCache& access,
                                          MetricsRegistry& metrics, SubscriptionOptions options)
     : params_(std::move(params)), publication_(std::move(publication)), index_(index),
-      access_(access), options_(std::move(options)), state_(std::make_unique<State>()),
+      access_(access), options_(std::move(options)),
       subscribed_(metrics.counter("walcast_subscriptions_created_total",
                                   "channels whose postgres_changes bindings went live")),
       refused_(metrics.counter("walcast_subscriptions_refused_total",
-                               "channels whose postgres_changes bindings were invalid")) {
+                               "channels whose postgres_changes bindings were invalid")),
+      dropped_(metrics.counter("walcast_subscriptions_dropped_total",
+                               "join validations dropped unrun: their channel was left, joined "
+                               "again or its socket closed first")) {
+    if (options_.workers == 0) options_.workers = 1;
+    auto logged = std::make_shared<State::Logged>();
+    for (unsigned i = 0; i < options_.workers; ++i) {
+        states_.push_back(std::make_unique<State>());
+        states_.back()->logged = logged;
+        states_.back()->statement_timeout_ms = options_.statement_timeout_ms;
+    }
     metrics.gauge_callback("walcast_subscriptions", "live postgres_changes subscriptions",
                            [this] { return static_cast<double>(index_.subscriptions()); });
     metrics.gauge_callback("walcast_bindings", "live postgres_changes bindings",
                            [this] { return static_cast<double>(index_.bindings()); });
+    metrics.gauge_callback("walcast_subscriptions_queued", "join validations waiting for a worker",
+                           [this] { return static_cast<double>(queued()); });
 }
 
 SubscriptionService::~SubscriptionService() {
@@ -146,7 +184,8 @@ SubscriptionService::~SubscriptionService() {
 }
 
 void SubscriptionService::start() {
-    worker_ = std::thread([this] { worker_loop(); });
+    for (auto& st : states_)
+        workers_.emplace_back([this, s = st.get()] { worker_loop(*s); });
 }
 
 void SubscriptionService::stop() {
@@ -155,36 +194,85 @@ void SubscriptionService::stop() {
         stopping_ = true;
     }
     cv_.notify_all();
-    if (worker_.joinable()) worker_.join();
+    for (auto& w : workers_)
+        if (w.joinable()) w.join();
+    workers_.clear();
+    // Requests never run: their callbacks are destroyed here, unrun.
+    std::lock_guard lock(mu_);
+    sources_.clear();
+    ready_.clear();
+    queued_ = 0;
 }
+
+namespace {
+
+/// Whether w was ever given an object (an empty weak_ptr is expired too).
+template <class T> bool assigned(const std::weak_ptr<T>& w) {
+    return w.owner_before(std::weak_ptr<T>{}) || std::weak_ptr<T>{}.owner_before(w);
+}
+
+} // namespace
 
 void SubscriptionService::subscribe(SubscribeRequest request,
                                     std::function<void(SubscribeOutcome)> done) {
-    {
-        std::lock_guard lock(mu_);
-        jobs_.push_back(Job{std::move(request), std::move(done)});
-    }
-    cv_.notify_one();
+    Job job;
+    job.sink = request.sink;
+    job.owned = assigned(request.sink);
+    const auto source = request.source;
+    job.request = std::move(request);
+    job.done = std::move(done);
+    enqueue(source, std::move(job));
 }
 
-void SubscriptionService::refused(std::function<void()> done) {
-    {
-        std::lock_guard lock(mu_);
-        Job job;
-        job.in_order = std::move(done);
-        jobs_.push_back(std::move(job));
-    }
-    cv_.notify_one();
+void SubscriptionService::refused(std::uintptr_t source, std::weak_ptr<ChannelSink> sink,
+                                  std::function<void()> done) {
+    Job job;
+    job.owned = assigned(sink);
+    job.sink = std::move(sink);
+    job.in_order = std::move(done);
+    enqueue(source, std::move(job));
 }
 
-void SubscriptionService::check_role(std::string role,
+void SubscriptionService::check_role(std::uintptr_t source, std::weak_ptr<ChannelSink> sink,
+                                     std::string role,
                                      std::function<void(std::optional<SubscribeError>)> done) {
+    Job job;
+    job.owned = assigned(sink);
+    job.sink = std::move(sink);
+    job.role = std::move(role);
+    job.role_check = std::move(done);
+    enqueue(source, std::move(job));
+}
+
+std::size_t SubscriptionService::queued() const {
+    std::lock_guard lock(mu_);
+    return queued_;
+}
+
+void SubscriptionService::drop_ended(Source& q) {
+    const auto before = q.jobs.size();
+    std::erase_if(q.jobs, [](const Job& j) { return j.ended(); });
+    const auto n = before - q.jobs.size();
+    queued_ -= n;
+    if (n) dropped_.inc(n);
+}
+
+void SubscriptionService::enqueue(std::uintptr_t source, Job job) {
+    std::vector<Job> ended; // destroyed outside the lock (their callbacks own channel state)
     {
         std::lock_guard lock(mu_);
-        Job job;
-        job.role = std::move(role);
-        job.role_check = std::move(done);
-        jobs_.push_back(std::move(job));
+        if (stopping_) return;
+        Source& q = sources_[source];
+        // A re-join ends the channel it replaces before asking again: what it queued is dead.
+        for (auto& j : q.jobs)
+            if (j.ended()) ended.push_back(std::move(j));
+        drop_ended(q);
+        q.jobs.push_back(std::move(job));
+        ++queued_;
+        if (!q.busy && !q.ready) {
+            q.ready = true;
+            ready_.push_back(source);
+        }
     }
     cv_.notify_one();
 }
@@ -193,51 +281,111 @@ void SubscriptionService::unsubscribe(const SubscriptionPtr& subscription) {
     if (subscription) index_.remove(subscription);
 }
 
-void SubscriptionService::worker_loop() {
+void SubscriptionService::refresh_access(State& st) {
+    {
+        std::lock_guard lock(mu_);
+        const auto now = std::chrono::steady_clock::now();
+        if (refreshing_ || now - access_checked_ < access_refresh_interval) return;
+        refreshing_ = true;
+        access_checked_ = now;
+    }
+    if (st.ensure_connected(params_)) {
+        auto changed = access_.refresh_if_changed(*st.access_source);
+        if (changed && *changed) {
+            // Grants, RLS switches, role attributes or keys changed: every worker re-reads
+            // relations, tables and roles.
+            access_generation_.fetch_add(1);
+            log::info("privileges or row-level security settings changed; access rules "
+                      "reloaded");
+        }
+    }
+    std::lock_guard lock(mu_);
+    refreshing_ = false;
+}
+
+void SubscriptionService::worker_loop(State& st) {
     for (;;) {
         Job job;
+        std::uintptr_t source = 0;
+        bool have = false;
         {
             std::unique_lock lock(mu_);
             cv_.wait_for(lock, access_refresh_interval,
-                         [&] { return stopping_ || !jobs_.empty(); });
+                         [&] { return stopping_ || !ready_.empty(); });
             if (stopping_) return;
-            if (!jobs_.empty()) {
-                job = std::move(jobs_.front());
-                jobs_.pop_front();
+            while (!have && !ready_.empty()) {
+                source = ready_.front();
+                ready_.pop_front();
+                auto it = sources_.find(source);
+                if (it == sources_.end()) continue;
+                Source& q = it->second;
+                q.ready = false;
+                // Ended jobs are dropped here too (their channel ended after they queued).
+                while (!q.jobs.empty() && q.jobs.front().ended()) {
+                    Job dead = std::move(q.jobs.front());
+                    q.jobs.pop_front();
+                    --queued_;
+                    dropped_.inc();
+                    lock.unlock(); // its callback may release channel state
+                    dead = Job{};
+                    lock.lock();
+                }
+                if (q.jobs.empty()) {
+                    if (!q.busy) sources_.erase(it);
+                    continue;
+                }
+                job = std::move(q.jobs.front());
+                q.jobs.pop_front();
+                --queued_;
+                q.busy = true;
+                have = true;
             }
         }
-        auto& st = *state_;
-        auto now = std::chrono::steady_clock::now();
-        if (now - st.access_checked >= access_refresh_interval && st.ensure_connected(params_)) {
-            st.access_checked = now;
-            auto changed = access_.refresh_if_changed(*st.access_source);
-            if (changed && *changed) {
-                // Grants, RLS switches or keys changed: re-read relations and tables too.
-                st.relations.clear();
-                st.tables_loaded = {};
-                st.roles.clear(); // role memberships may have changed too
-                log::info("privileges or row-level security settings changed; access rules "
-                          "reloaded");
+        refresh_access(st);
+        if (!have) continue;
+        run(st, job);
+        job = Job{};
+        {
+            std::lock_guard lock(mu_);
+            auto it = sources_.find(source);
+            if (it != sources_.end()) {
+                Source& q = it->second;
+                q.busy = false;
+                if (q.jobs.empty()) {
+                    sources_.erase(it);
+                } else if (!q.ready) {
+                    // The source's next request waits behind every other source's.
+                    q.ready = true;
+                    ready_.push_back(source);
+                }
             }
         }
-        if (job.in_order) {
-            refused_.inc();
-            job.in_order();
-            continue;
-        }
-        if (job.role_check) {
-            job.role_check(check_role_now(job.role));
-            continue;
-        }
-        if (!job.done) continue;
-        auto outcome = handle(job.request);
-        (outcome.error ? refused_ : subscribed_).inc();
-        job.done(std::move(outcome));
+        cv_.notify_one();
     }
 }
 
-std::optional<SubscribeError> SubscriptionService::check_role_now(const std::string& role) {
-    auto& st = *state_;
+void SubscriptionService::run(State& st, Job& job) {
+    if (const auto g = access_generation_.load(); g != st.generation) {
+        st.drop_caches();
+        st.generation = g;
+    }
+    if (job.in_order) {
+        refused_.inc();
+        job.in_order();
+        return;
+    }
+    if (job.role_check) {
+        job.role_check(check_role_now(st, job.role));
+        return;
+    }
+    if (!job.done) return;
+    auto outcome = handle(st, job.request);
+    (outcome.error ? refused_ : subscribed_).inc();
+    job.done(std::move(outcome));
+}
+
+std::optional<SubscribeError> SubscriptionService::check_role_now(State& st,
+                                                                  const std::string& role) {
     if (st.roles.count(role)) return std::nullopt;
     using Kind = SubscribeError::Kind;
     SubscribeError e;
@@ -286,7 +434,7 @@ std::optional<SubscribeError> SubscriptionService::check_role_now(const std::str
     return std::nullopt;
 }
 
-SubscribeOutcome SubscriptionService::handle(SubscribeRequest& req) {
+SubscribeOutcome SubscriptionService::handle(State& st, SubscribeRequest& req) {
     SubscribeOutcome out;
     using Kind = SubscribeError::Kind;
     auto fail = [&](Kind kind, std::size_t binding = 0) -> SubscribeError& {
@@ -300,14 +448,13 @@ SubscribeOutcome SubscriptionService::handle(SubscribeRequest& req) {
         return out;
     }
 
-    auto& st = *state_;
     if (auto s = st.ensure_connected(params_); !s) {
         fail(Kind::Unreachable).message = s.error().message;
         return out;
     }
 
     // 1. The role (cached once accepted).
-    if (auto e = check_role_now(req.identity->role)) {
+    if (auto e = check_role_now(st, req.identity->role)) {
         out.error = std::move(e);
         return out;
     }
@@ -369,7 +516,13 @@ SubscribeOutcome SubscriptionService::handle(SubscribeRequest& req) {
                 auto compiled =
                     CompiledFilter::compile(spec.filters, **rel, *st.normalizer, &readable);
                 if (!compiled) {
-                    fail(Kind::InvalidFilter, i).filter = std::move(compiled).error();
+                    auto& e = fail(Kind::InvalidFilter, i);
+                    e.filter = std::move(compiled).error();
+                    if (e.filter.postgres.sqlstate == pg::sqlstate::query_canceled &&
+                        e.filter.postgres.hint.empty())
+                        e.filter.postgres.hint =
+                            "validating this filter took longer than JOIN_STATEMENT_TIMEOUT_MS (" +
+                            std::to_string(options_.statement_timeout_ms) + " ms)";
                     return out;
                 }
                 b.compiled.emplace(

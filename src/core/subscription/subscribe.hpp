@@ -26,6 +26,9 @@ struct BindingRequest {
 
 /// A channel's request to receive changes.
 struct SubscribeRequest {
+    /// Whose request (a socket; 0 = none): requests of one source are validated one at a
+    /// time in order, sources in turn (SubscriptionService).
+    std::uintptr_t source = 0;
     std::string topic;                     ///< the channel (for logs and the subscription)
     std::vector<BindingRequest> bindings;  ///< in the client's order; at least one
     IdentityPtr identity;                  ///< the channel token's role and claims

@@ -225,7 +225,14 @@ void PhoenixSession::unsupported(const InboundMessage& m,
     reply(m, join_ref, ReplyStatus::Error, response);
 }
 
+void PhoenixSession::close_socket(std::uint16_t code, std::string reason) {
+    if (closing_) return;
+    closing_ = true;
+    io_.close(code, std::move(reason));
+}
+
 void PhoenixSession::on_text(std::string_view payload) {
+    if (closing_) return; // closed by a limit: nothing more is read
     auto decoded = decode_text(vsn_, payload);
     if (!decoded) {
         ctx_.metrics.frames_ignored.inc();
@@ -275,8 +282,22 @@ void PhoenixSession::join_error(const InboundMessage& m, std::string reason) {
         io_.send_text({frame});
         return;
     }
-    io_.post_after(std::chrono::milliseconds(delay),
-                   [this, frame = std::move(frame)] { io_.send_text({frame}); });
+    // What waits is bounded per socket: a client that keeps being refused faster than the
+    // back-off lets it is closed instead (issue 11: 300k refusals held ~220 MB).
+    if (pending_refusals_ + 1 > max_pending_refusals ||
+        pending_refusal_bytes_ + frame.size() > max_pending_refusal_bytes) {
+        close_socket(1008, "too many refused joins waiting for their reply (" +
+                               std::to_string(pending_refusals_) +
+                               "); wait for a join's reply before joining again");
+        return;
+    }
+    ++pending_refusals_;
+    pending_refusal_bytes_ += frame.size();
+    io_.post_after(std::chrono::milliseconds(delay), [this, frame = std::move(frame)] {
+        --pending_refusals_;
+        pending_refusal_bytes_ -= frame.size();
+        io_.send_text({frame});
+    });
 }
 
 void PhoenixSession::handle_join(InboundMessage& m) {
@@ -286,9 +307,24 @@ void PhoenixSession::handle_join(InboundMessage& m) {
             {encode_unmatched_topic(vsn_, m.ref ? OptionalRef(*m.ref) : std::nullopt, m.topic)});
         return;
     }
+    ctx_.metrics.joins.inc();
+    if (ctx_.max_joins_per_second > 0) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - join_window_ >= std::chrono::seconds(1)) {
+            join_window_ = now;
+            joins_in_window_ = 0;
+        }
+        if (++joins_in_window_ > ctx_.max_joins_per_second) {
+            // The reference's reply, at once, then the socket is told to go (spec §3.6, §8).
+            ctx_.metrics.join_errors.inc();
+            reply(m, m.join_ref, ReplyStatus::Error,
+                  "{\"reason\":\"ClientJoinRateLimitReached: Too many joins per second\"}");
+            close_socket(1001, "Too many joins per second");
+            return;
+        }
+    }
     if (topic == "realtime:")
         return join_error(m, "TopicNameRequired: You must provide a topic name");
-    ctx_.metrics.joins.inc();
     // Joining a joined topic again: the old channel ends (phx_close with its join ref) and
     // the new join proceeds (spec §2.4).
     if (channels_.count(topic)) drop_channel(topic, true);

@@ -43,7 +43,17 @@ struct PhoenixContext {
     std::vector<std::shared_ptr<ChannelFeatureFactory>> features;
     std::uint32_t max_channels_per_client = 100;   ///< MAX_CHANNELS_PER_CLIENT (spec §8)
     std::uint32_t channel_error_backoff_ms = 5000; ///< CHANNEL_ERROR_BACKOFF_MS (spec §3.6)
+    /// MAX_JOINS_PER_SECOND: joins one socket may send per second (the reference's tenant
+    /// limit, spec §8, applied per socket); past it the join is answered
+    /// `ClientJoinRateLimitReached: Too many joins per second` and the socket closed (1001).
+    /// 0 = no limit.
+    std::uint32_t max_joins_per_second = 100;
 };
+
+/// Join error replies waiting out CHANNEL_ERROR_BACKOFF_MS that one socket may have; past
+/// either bound the socket is closed (1008) instead of holding more.
+inline constexpr std::size_t max_pending_refusals = 100;
+inline constexpr std::size_t max_pending_refusal_bytes = 1 << 20;
 
 /// Phoenix closes a socket that sent nothing for this long (spec §1.5, WebSocket timeout).
 inline constexpr std::chrono::milliseconds idle_timeout{60'000};
@@ -87,6 +97,8 @@ private:
     void drop_channel(const std::string& topic, bool send_close);
     void shut_down(const std::string& topic, std::uint64_t join_seq, const std::string& message);
     void update_min_exp();
+    /// Closes the socket once (a limit), ignoring what it sends meanwhile.
+    void close_socket(std::uint16_t code, std::string reason);
     void send(std::string_view frame) { io_.send_text({frame}); }
 
     ConnectionIo& io_;
@@ -98,7 +110,14 @@ private:
     const std::string request_headers_json_;
     std::unordered_map<std::string, std::unique_ptr<Channel>> channels_;
     std::uint64_t join_seq_ = 0;
+    /// MAX_JOINS_PER_SECOND: joins counted in the current one-second window.
+    std::chrono::steady_clock::time_point join_window_{};
+    std::uint32_t joins_in_window_ = 0;
+    /// Join error replies waiting out the back-off (count, frame bytes).
+    std::size_t pending_refusals_ = 0;
+    std::size_t pending_refusal_bytes_ = 0;
     bool closed_ = false;
+    bool closing_ = false;                 ///< close_socket() ran
     std::atomic<std::int64_t> min_exp_{0}; ///< earliest channel token exp (0 = none); any thread
 };
 

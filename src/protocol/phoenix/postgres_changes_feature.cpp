@@ -35,8 +35,12 @@ public:
         bindings_ = cfg.bindings;
         // The bindings as Supabase Realtime parses them (spec §5.1–§5.4); their ids (§3.2) go
         // in the reply whatever becomes of the join. The first parse error fails the channel.
-        core::SubscribeRequest req{
-            ch.topic(), {}, identity_of(*ch.claims()), sink_, &supabase::postgres_changes_format()};
+        // The socket is the source: its joins are validated in order, one at a time, and
+        // never ahead of another socket's (SubscriptionService).
+        const auto source = reinterpret_cast<std::uintptr_t>(ch.io().lock().get());
+        core::SubscribeRequest req{source, ch.topic(),
+                                   {},     identity_of(*ch.claims()),
+                                   sink_,  &supabase::postgres_changes_format()};
         std::optional<supabase::JoinFailure> refused;
         for (const auto& raw : cfg.bindings) {
             ids_.push_back(supabase::binding_id(raw));
@@ -75,6 +79,7 @@ public:
             // Answered through the service too, after the joins queued before it: replies keep
             // the order of the joins.
             subscriptions_.refused(
+                source, sink_,
                 [deliver = std::move(deliver), refused = std::move(refused)]() mutable {
                     deliver(nullptr, std::move(refused));
                 });
@@ -125,7 +130,7 @@ public:
         // refused); until then the channel reads as before. A refused role ends the channel.
         std::string role = identity->role;
         subscriptions_.check_role(
-            std::move(role),
+            reinterpret_cast<std::uintptr_t>(ch.io().lock().get()), sink_, std::move(role),
             [self = weak_from_this(), sub = subscription_, identity = std::move(identity), seq,
              specs = specs_,
              shut_down = ch.shut_down_from_any_thread()](std::optional<core::SubscribeError> e) {
