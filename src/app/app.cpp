@@ -16,6 +16,7 @@
 #include "core/routing/router.hpp"
 #include "core/routing/subscription_service.hpp"
 #include "core/subscription/channel_registry.hpp"
+#include "graphql/catalog/schema_cache.hpp"
 #include "pg/db_check.hpp"
 #include "protocol/graphql_ws/graphiql.hpp"
 #include "protocol/graphql_ws/session.hpp"
@@ -80,6 +81,8 @@ struct App::Impl {
     std::unique_ptr<broadcast::PartitionKeeper> partitions; ///< realtime.messages, hourly
     std::unique_ptr<protocol::phoenix::PhoenixContext> phoenix;
     std::unique_ptr<protocol::graphql_ws::GraphqlWsMetrics> graphql_ws_metrics;
+    /// The GraphQL schema generated from the catalog (GRAPHQL_SCHEMAS), following DDL.
+    std::unique_ptr<graphql::catalog::SchemaCache> graphql_schema;
     std::unique_ptr<protocol::graphql_ws::GraphqlWsContext> graphql_ws;
     UpgradeDispatcher upgrades;
     ConnectionRegistry connections;
@@ -273,12 +276,23 @@ Status App::start() {
     // GraphQL over WebSocket on the seed's two paths: graphql-transport-ws (npm graphql-ws)
     // preferred when a client offers both, then the legacy graphql-ws subprotocol.
     m.graphql_ws_metrics = std::make_unique<protocol::graphql_ws::GraphqlWsMetrics>(m.registry);
+    {
+        graphql::catalog::SchemaCache::Options schema_opts;
+        schema_opts.schemas = graphql_schema_list(m.config.graphql_schemas);
+        schema_opts.poll = std::chrono::milliseconds(m.config.graphql_schema_poll_ms);
+        m.graphql_schema = std::make_unique<graphql::catalog::SchemaCache>(m.params, schema_opts);
+        (void)m.graphql_schema->refresh(); // a failure is logged; the poll tries again
+        m.graphql_schema->start();
+    }
     m.graphql_ws = std::make_unique<protocol::graphql_ws::GraphqlWsContext>(
         protocol::graphql_ws::GraphqlWsContext{
             *m.verifier,
             *m.graphql_ws_metrics,
-            // The catalog schema (issue 14, schema and execution) plugs in here.
-            [] { return protocol::graphql_ws::SchemaSnapshot{}; },
+            [cache = m.graphql_schema.get()] {
+                auto generated = cache->current();
+                if (!generated) return protocol::graphql_ws::SchemaSnapshot{};
+                return protocol::graphql_ws::SchemaSnapshot{generated->schema, generated};
+            },
             nullptr,
             std::chrono::milliseconds(m.config.graphql_ws_init_timeout_ms),
             std::chrono::milliseconds(m.config.graphql_ws_keepalive_ms),

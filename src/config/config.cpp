@@ -1,6 +1,7 @@
 #include "config/config.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <boost/json/parse.hpp>
 
 namespace walcast {
@@ -116,6 +117,12 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
         opt(app, "--graphql-ws-keepalive-ms", c.graphql_ws_keepalive_ms, "GRAPHQL_WS_KEEPALIVE_MS",
             "interval of `ka` messages on legacy graphql-ws sockets (0 = none)")
             ->group(g);
+        opt(app, "--graphql-schemas", c.graphql_schemas, "GRAPHQL_SCHEMAS",
+            "Postgres schemas the GraphQL schema exposes, comma-separated")
+            ->group(g);
+        opt(app, "--graphql-schema-poll-ms", c.graphql_schema_poll_ms, "GRAPHQL_SCHEMA_POLL_MS",
+            "interval of the catalog check that rebuilds the GraphQL schema after DDL (0 = never)")
+            ->group(g);
         opt(app, "--max-payload-size-kb", c.max_payload_size_kb, "MAX_PAYLOAD_SIZE_KB",
             "largest broadcast payload in kB (1000 bytes)")
             ->group(g);
@@ -217,6 +224,24 @@ Status resolve_synonyms(Config& c) {
     return {};
 }
 
+std::vector<std::string> graphql_schema_list(std::string_view text) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        std::size_t end = text.find(',', start);
+        if (end == std::string_view::npos) end = text.size();
+        auto item = text.substr(start, end - start);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+            item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+            item.remove_suffix(1);
+        if (!item.empty() && std::find(out.begin(), out.end(), item) == out.end())
+            out.emplace_back(item);
+        start = end + 1;
+    }
+    return out;
+}
+
 Status validate(const Config& c) {
     auto bad = [](std::string msg) { return make_error(Errc::Config, std::move(msg)); };
     if (c.publication.empty())
@@ -238,6 +263,9 @@ Status validate(const Config& c) {
     if (c.client_queue_hard_bytes < c.client_queue_soft_bytes)
         return bad("--client-queue-hard-bytes (CLIENT_QUEUE_HARD_BYTES) must be >= "
                    "--client-queue-soft-bytes (CLIENT_QUEUE_SOFT_BYTES)");
+    if (graphql_schema_list(c.graphql_schemas).empty())
+        return bad("--graphql-schemas (GRAPHQL_SCHEMAS) names no schema; give one or more "
+                   "comma-separated names, e.g. public");
     if (c.client_queue_soft_bytes == 0)
         return bad("--client-queue-soft-bytes (CLIENT_QUEUE_SOFT_BYTES) must be > 0");
     if (c.auth_pool_size == 0 || c.auth_pool_size > 64)

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -82,6 +84,12 @@ struct Config {
     std::uint32_t graphql_ws_init_timeout_ms = 3000;
     /// GRAPHQL_WS_KEEPALIVE_MS: legacy graphql-ws sockets get `ka` this often; 0 = never
     std::uint32_t graphql_ws_keepalive_ms = 12'000;
+    /// GRAPHQL_SCHEMAS: the Postgres schemas whose tables and views the GraphQL schema exposes,
+    /// comma-separated, in name-claiming order (docs/graphql.md)
+    std::string graphql_schemas = "public";
+    /// GRAPHQL_SCHEMA_POLL_MS: how often the catalog's fingerprint is checked so that the
+    /// GraphQL schema follows DDL; 0 = built once at start
+    std::uint32_t graphql_schema_poll_ms = 2000;
     /// MAX_PAYLOAD_SIZE_KB: largest broadcast payload, kB of 1000 bytes (+500 bytes, spec §7.1.7)
     std::uint32_t max_payload_size_kb = 3000;
     /// TENANT_MAX_EVENTS_PER_SECOND: broadcasts sent + delivered, 60 s average; 0 = no limit
@@ -163,5 +171,9 @@ Status resolve_synonyms(Config& config);
 /// Checks cross-field rules and value ranges after parsing. Errors name the option, e.g.
 /// "--client-queue-hard-bytes (CLIENT_QUEUE_HARD_BYTES) must be >= --client-queue-soft-bytes".
 Status validate(const Config& config);
+
+/// GRAPHQL_SCHEMAS as a list: the comma-separated names, trimmed of spaces, empty items and
+/// repeats dropped, in the order given.
+std::vector<std::string> graphql_schema_list(std::string_view text);
 
 } // namespace walcast
