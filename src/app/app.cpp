@@ -17,11 +17,13 @@
 #include "core/routing/subscription_service.hpp"
 #include "core/subscription/channel_registry.hpp"
 #include "graphql/catalog/schema_cache.hpp"
+#include "livequery/engine.hpp"
 #include "pg/db_check.hpp"
 #include "protocol/graphql_ws/graphiql.hpp"
 #include "protocol/graphql_ws/session.hpp"
 #include "protocol/phoenix/broadcast_feature.hpp"
 #include "protocol/phoenix/database_broadcasts.hpp"
+#include "protocol/phoenix/live_query_feature.hpp"
 #include "protocol/phoenix/phoenix_session.hpp"
 #include "protocol/phoenix/postgres_changes_feature.hpp"
 #include "protocol/phoenix/presence_feature.hpp"
@@ -73,6 +75,7 @@ struct App::Impl {
     std::unique_ptr<broadcast::RateCounter> tenant_events;   ///< TENANT_MAX_EVENTS_PER_SECOND
     std::unique_ptr<broadcast::RateCounter> tenant_presence; ///< …_PRESENCE_EVENTS_PER_SECOND
     std::unique_ptr<protocol::phoenix::DatabaseBroadcasts> database_broadcasts;
+    std::unique_ptr<livequery::Engine> live_queries; ///< live SQL queries (issue 13)
     std::unique_ptr<protocol::phoenix::RestBroadcast> rest_broadcast;
     protocol::HttpRoutes http_routes;
     /// Private channels' RLS checks; destroyed (its workers joined) before what its callbacks
@@ -210,8 +213,39 @@ Status App::start() {
     m.database_broadcasts = std::make_unique<protocol::phoenix::DatabaseBroadcasts>(
         *m.broadcast_hub, *m.tenant_events, broadcast_limits, m.registry);
 
+    // Live queries: re-run from the database when a change touches them, so they confirm
+    // every commit at once (never hold the slot).
+    livequery::Settings live;
+    live.publication = m.config.publication;
+    live.queries_dir = m.config.live_queries_dir;
+    live.sql_roles.clear();
+    for (std::size_t p = 0; p <= m.config.live_sql_roles.size();) {
+        auto comma = m.config.live_sql_roles.find(',', p);
+        if (comma == std::string::npos) comma = m.config.live_sql_roles.size();
+        std::string role = m.config.live_sql_roles.substr(p, comma - p);
+        while (!role.empty() && role.front() == ' ')
+            role.erase(role.begin());
+        while (!role.empty() && role.back() == ' ')
+            role.pop_back();
+        if (!role.empty()) live.sql_roles.push_back(std::move(role));
+        p = comma + 1;
+    }
+    live.throttle_ms = m.config.live_query_throttle_ms;
+    live.statement_timeout_ms = m.config.live_query_timeout_ms;
+    live.max_rows = m.config.live_query_max_rows;
+    live.max_bytes = m.config.live_query_max_bytes;
+    live.workers = std::max(1u, m.config.live_query_pool_size);
+    m.live_queries = std::make_unique<livequery::Engine>(
+        std::move(live), m.params,
+        [&m](capture::Position p) {
+            return m.source ? m.source->format_position(p) : std::to_string(p.value);
+        },
+        m.registry);
+    if (auto st = m.live_queries->start(); !st) return st;
+
     m.router_confirm = m.fanout->add(*m.router);
     m.database_broadcasts->set_confirm(m.fanout->add(*m.database_broadcasts));
+    m.live_queries->set_confirm(m.fanout->add(*m.live_queries));
     // realtime.messages streams through its own publication (db init creates it), so the
     // app's publication needs no change for Broadcast from Database (spec §7.4.3).
     m.source = make_source(m.config, m.params, *m.fanout, ConfigErrors::Retry,
@@ -266,7 +300,8 @@ Status App::start() {
             *m.broadcast_hub, m.registry, *m.tenant_events, broadcast_limits,
             m.topic_policies.get()),
         std::make_shared<protocol::phoenix::PresenceFeatureFactory>(
-            *m.broadcast_hub, *m.tenant_presence, presence_limits, m.topic_policies.get())};
+            *m.broadcast_hub, *m.tenant_presence, presence_limits, m.topic_policies.get()),
+        std::make_shared<protocol::phoenix::LiveQueryFeatureFactory>(*m.live_queries)};
     m.phoenix =
         std::make_unique<protocol::phoenix::PhoenixContext>(protocol::phoenix::PhoenixContext{
             *m.verifier, *m.phoenix_metrics, std::move(features), m.config.max_channels_per_client,
@@ -430,6 +465,7 @@ void App::stop() {
         t.join();
     m.threads.clear();
     m.source->stop();
+    m.live_queries->stop();
     if (m.partitions) m.partitions->stop();
     m.authorizer->stop();
     m.subscriptions->stop();

@@ -150,6 +150,28 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
             "daily realtime.messages partitions dated before now minus this many hours are "
             "dropped (hourly); 0 keeps them all")
             ->group(g);
+        const std::string lq = "Live queries";
+        opt(app, "--live-queries-dir", c.live_queries_dir, "LIVE_QUERIES_DIR",
+            "directory of named live queries (<name>.sql), which any role may subscribe to")
+            ->group(lq);
+        opt(app, "--live-sql-roles", c.live_sql_roles, "LIVE_SQL_ROLES",
+            "JWT roles that may subscribe to raw SQL live queries, comma-separated")
+            ->group(lq);
+        opt(app, "--live-query-throttle-ms", c.live_query_throttle_ms, "LIVE_QUERY_THROTTLE_MS",
+            "default throttle window of a live query (leading + trailing edge); 0 = none")
+            ->group(lq);
+        opt(app, "--live-query-timeout-ms", c.live_query_timeout_ms, "LIVE_QUERY_TIMEOUT_MS",
+            "statement timeout of one live-query run")
+            ->group(lq);
+        opt(app, "--live-query-max-rows", c.live_query_max_rows, "LIVE_QUERY_MAX_ROWS",
+            "a live query's result with more rows is refused with an error")
+            ->group(lq);
+        opt(app, "--live-query-max-bytes", c.live_query_max_bytes, "LIVE_QUERY_MAX_BYTES",
+            "a live query's result with more bytes of values is refused with an error")
+            ->group(lq);
+        opt(app, "--live-query-pool-size", c.live_query_pool_size, "LIVE_QUERY_POOL_SIZE",
+            "database connections running live queries")
+            ->group(lq);
     }
     if (has(groups, ConfigOptions::Auth)) {
         const std::string g = "Authentication";

@@ -105,6 +105,17 @@ struct Config {
     /// dropped (spec §7.4.4; the reference's 72 h); 0 = keep every partition
     std::uint32_t messages_retention_hours = 72;
 
+    // --- live queries (issue 13, docs/livequery.md) ---
+    /// LIVE_QUERIES_DIR: directory of named live queries (<name>.sql); "" = none
+    std::string live_queries_dir;
+    /// LIVE_SQL_ROLES: JWT roles that may subscribe with raw SQL, comma-separated
+    std::string live_sql_roles = "service_role";
+    std::uint32_t live_query_throttle_ms = 500;    ///< LIVE_QUERY_THROTTLE_MS: default window
+    std::uint32_t live_query_timeout_ms = 5000;    ///< LIVE_QUERY_TIMEOUT_MS: statement_timeout
+    std::uint64_t live_query_max_rows = 10'000;    ///< LIVE_QUERY_MAX_ROWS: larger is refused
+    std::uint64_t live_query_max_bytes = 8u << 20; ///< LIVE_QUERY_MAX_BYTES: value bytes
+    unsigned live_query_pool_size = 2;             ///< LIVE_QUERY_POOL_SIZE: connections
+
     // --- authentication / authorization ---
     std::string jwt_secret;           ///< JWT_SECRET: HS256/384/512 secret
     std::string api_jwt_secret;       ///< API_JWT_SECRET: the Supabase server's name of JWT_SECRET

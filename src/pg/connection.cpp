@@ -172,6 +172,143 @@ Connection::MultiResult Connection::exec_multi(std::string_view script) const {
     return out;
 }
 
+namespace {
+
+// What the temporary probe function reads: its pg_depend rows on relations, views replaced by
+// their _RETURN rule's dependencies and tables with row-level security joined by their
+// policies' (a view's rule and a policy also depend on their own relation: left out, except a
+// policy's columns of its table). refobjsubid 0 is the relation as a whole.
+constexpr const char* reads_sql = R"SQL(
+WITH RECURSIVE deps(relid, attnum, depth) AS (
+  SELECT d.refobjid, d.refobjsubid, 0 FROM pg_depend d
+   WHERE d.classid = 'pg_proc'::regclass AND d.objid = $1::oid
+     AND d.refclassid = 'pg_class'::regclass
+  UNION
+  SELECT d.refobjid, d.refobjsubid, x.depth + 1
+    FROM deps x
+    JOIN pg_class c ON c.oid = x.relid
+    JOIN LATERAL (
+      SELECT 'pg_rewrite'::regclass AS classid, r.oid AS objid FROM pg_rewrite r
+       WHERE c.relkind = 'v' AND r.ev_class = c.oid
+      UNION ALL
+      SELECT 'pg_policy'::regclass, p.oid FROM pg_policy p
+       WHERE c.relrowsecurity AND p.polrelid = c.oid) src ON true
+    JOIN pg_depend d ON d.classid = src.classid AND d.objid = src.objid
+     AND d.refclassid = 'pg_class'::regclass
+     AND NOT (d.refobjid = c.oid AND (c.relkind = 'v' OR d.refobjsubid = 0))
+   WHERE x.depth < 16)
+SELECT x.relid, n.nspname, c.relname, c.relkind::text, x.attnum, a.attname
+  FROM (SELECT DISTINCT relid, attnum FROM deps) x
+  JOIN pg_class c ON c.oid = x.relid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_attribute a ON a.attrelid = x.relid AND a.attnum = x.attnum AND x.attnum > 0
+ WHERE c.relkind IN ('r', 'p', 'm', 'f')
+ ORDER BY x.relid, x.attnum)SQL";
+
+constexpr const char* functions_sql = R"SQL(
+SELECT DISTINCT n.nspname || '.' || p.proname
+  FROM pg_depend d
+  JOIN pg_proc p ON p.oid = d.refobjid
+  JOIN pg_namespace n ON n.oid = p.pronamespace
+ WHERE d.classid = 'pg_proc'::regclass AND d.objid = $1::oid
+   AND d.refclassid = 'pg_proc'::regclass
+ ORDER BY 1)SQL";
+
+std::string_view without_trailing_semicolons(std::string_view sql) {
+    while (!sql.empty() && (sql.back() == ';' || sql.back() == ' ' || sql.back() == '\n' ||
+                            sql.back() == '\t' || sql.back() == '\r'))
+        sql.remove_suffix(1);
+    return sql;
+}
+
+} // namespace
+
+SqlResult<StatementShape> Connection::prepare(std::string_view name, std::string_view sql) const {
+    const std::string stmt(name);
+    const std::string text(sql);
+    {
+        PgResult res(PQprepare(conn_.get(), stmt.c_str(), text.c_str(), 0, nullptr));
+        if (!succeeded(res.get())) return error_of(res.get());
+    }
+    PgResult desc(PQdescribePrepared(conn_.get(), stmt.c_str()));
+    if (!succeeded(desc.get())) return error_of(desc.get());
+    StatementShape shape;
+    for (int i = 0; i < PQnparams(desc.get()); ++i)
+        shape.parameter_types.push_back(PQparamtype(desc.get(), i));
+    for (int i = 0; i < PQnfields(desc.get()); ++i) {
+        StatementShape::Column c;
+        c.name = PQfname(desc.get(), i);
+        c.type = PQftype(desc.get(), i);
+        c.table = PQftable(desc.get(), i);
+        if (c.table != 0) c.table_column = PQftablecol(desc.get(), i);
+        shape.columns.push_back(std::move(c));
+    }
+    if (shape.columns.empty()) return shape;
+
+    // The analysis: a temporary function with the statement as its body, rolled back.
+    const auto txn = PQtransactionStatus(conn_.get());
+    if (txn == PQTRANS_INERROR) {
+        PgError e;
+        e.message = "cannot analyse a statement in an aborted transaction";
+        return e;
+    }
+    const bool nested = txn == PQTRANS_INTRANS;
+    if (auto r = exec(nested ? "SAVEPOINT walcast_prepare" : "BEGIN"); !r) return r.error();
+    auto rollback = [&] {
+        (void)exec(nested ? "ROLLBACK TO SAVEPOINT walcast_prepare" : "ROLLBACK");
+        if (nested) (void)exec("RELEASE SAVEPOINT walcast_prepare");
+    };
+    auto analyse = [&]() -> SqlResult<StatementShape> {
+        std::string oids = "{";
+        for (std::size_t i = 0; i < shape.parameter_types.size(); ++i)
+            oids += (i ? "," : "") + std::to_string(shape.parameter_types[i]);
+        oids += "}";
+        auto types = exec("SELECT format_type(t, NULL) FROM unnest($1::oid[]) WITH ORDINALITY "
+                          "u(t, n) ORDER BY n",
+                          {oids});
+        if (!types) return types.error();
+        std::string create = "CREATE FUNCTION pg_temp.walcast_statement_probe(";
+        for (int i = 0; i < types->size(); ++i)
+            create += (i ? ", " : "") + types->string(i, 0);
+        // A newline before the end: a trailing -- comment in sql must not swallow it.
+        create += ") RETURNS SETOF record LANGUAGE sql BEGIN ATOMIC ";
+        create += without_trailing_semicolons(sql);
+        create += "\n; END";
+        if (auto r = exec(create); !r) return r.error();
+        auto fn = exec("SELECT p.oid FROM pg_proc p WHERE p.pronamespace = pg_my_temp_schema() "
+                       "AND p.proname = 'walcast_statement_probe'");
+        if (!fn) return fn.error();
+        const std::string fn_oid = fn->string(0, 0);
+        auto reads = exec(reads_sql, {fn_oid});
+        if (!reads) return reads.error();
+        for (int r = 0; r < reads->size(); ++r) {
+            const auto oid = reads->integer<Oid>(r, 0).value_or(0);
+            if (shape.reads.empty() || shape.reads.back().relation != oid) {
+                StatementShape::Read read;
+                read.relation = oid;
+                read.schema = reads->string(r, 1);
+                read.name = reads->string(r, 2);
+                const std::string kind = reads->string(r, 3);
+                read.kind = kind.empty() ? 'r' : kind[0];
+                shape.reads.push_back(std::move(read));
+            }
+            auto& read = shape.reads.back();
+            if (reads->integer<int>(r, 4).value_or(0) <= 0)
+                read.whole_row = true;
+            else if (auto col = reads->text(r, 5))
+                read.columns.emplace_back(*col);
+        }
+        auto fns = exec(functions_sql, {fn_oid});
+        if (!fns) return fns.error();
+        for (int r = 0; r < fns->size(); ++r)
+            shape.functions.push_back(fns->string(r, 0));
+        return shape;
+    };
+    auto out = analyse();
+    rollback();
+    return out;
+}
+
 std::string Connection::quote_ident(std::string_view ident) const {
     char* q = PQescapeIdentifier(conn_.get(), ident.data(), ident.size());
     if (!q) return {};

@@ -6,6 +6,7 @@
 
 #include "common/result.hpp"
 #include "pg/pg_error.hpp"
+#include "pg/pg_type.hpp"
 
 #include <libpq-fe.h>
 
@@ -105,6 +106,33 @@ struct ConnectParams {
     std::string describe() const;
 };
 
+/// What Postgres says about one prepared statement (Connection::prepare): its parameter and
+/// result types, where each result column comes from, and what the statement reads.
+struct StatementShape {
+    /// One result column (PQfname, PQftype, PQftable, PQftablecol).
+    struct Column {
+        std::string name;
+        Oid type = 0;
+        Oid table = 0;        ///< the table the column is a plain reference to; 0 = an expression
+        int table_column = 0; ///< its attnum in that table; 0 when table is 0
+    };
+    /// A relation the statement reads, views replaced by what they read (recursively) and the
+    /// row-level security policies of each table by what they read.
+    struct Read {
+        Oid relation = 0;
+        std::string schema;
+        std::string name;
+        char kind = 'r';                  ///< pg_class.relkind: r, p, m (matview), f (foreign)
+        std::vector<std::string> columns; ///< the columns read, attnum order
+        bool whole_row = false;           ///< the relation as a whole (a whole-row reference)
+    };
+    std::vector<Oid> parameter_types; ///< $1, $2, … as Postgres inferred them
+    std::vector<Column> columns;      ///< empty: the statement returns no rows (not a query)
+    std::vector<Read> reads;          ///< sorted by relation oid
+    /// Functions the statement calls (schema-qualified names): what they read is not known.
+    std::vector<std::string> functions;
+};
+
 /// A move-only owner of a PGconn. Not thread-safe: one thread uses it at a time.
 class Connection {
 public:
@@ -144,6 +172,19 @@ public:
     /// Sends one or more ;-separated statements in one round trip (simple query protocol: one
     /// message, the results streamed back) and reads every result. Errors as exec().
     MultiResult exec_multi(std::string_view script) const;
+
+    /// Prepares sql (one statement, $n parameters) as the named prepared statement `name` on
+    /// this connection ("" = the unnamed one) and describes it: PQprepare + PQdescribePrepared
+    /// for the parameter and column types, and — for a statement that returns rows — the
+    /// relations and columns it reads, from the dependencies Postgres records for a temporary
+    /// SQL-standard function (BEGIN ATOMIC) with the statement as its body, created and rolled
+    /// back at once (inside a savepoint when the connection is in a transaction). That is the
+    /// parse-time view (no dependence on plans or parameter values): every column any clause
+    /// references, views resolved through their rewrite rules, policies through pg_policy.
+    /// Errors: the server's PgError from the prepare (syntax, unknown relation, a parameter whose
+    /// type cannot be inferred, several statements) or from the analysis (a statement that
+    /// cannot be a function body, e.g. a utility command).
+    SqlResult<StatementShape> prepare(std::string_view name, std::string_view sql) const;
 
     /// The PgError of a failed result on this connection (res may be null: no answer).
     PgError error_of(const PGresult* res) const;

@@ -1,6 +1,7 @@
 #include "core/authorization/pg_row_checker.hpp"
 
 #include "common/logging.hpp"
+#include "pg/xid_visibility.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -18,50 +19,6 @@ void append_array_element(std::string& out, std::string_view v) {
         out += c;
     }
     out += '"';
-}
-
-// The first statement of a check transaction: are the changes' transactions visible to a
-// snapshot taken now? A walsender can decode a commit before the committing backend has left
-// the ProcArray, so a check run at once could judge the previous version of the row (an
-// allowed INSERT withheld, an UPDATE judged by its old row). Each later statement of the READ
-// COMMITTED transaction takes a newer snapshot, so "visible here" means visible to the checks.
-// pgoutput's xids are 32-bit; their epoch comes from the snapshot's xmax (an xid above xmax's
-// low half belongs to the previous epoch). A source that knows the full xid8 passes it as is.
-struct XidList {
-    std::vector<std::uint64_t> short_xids; ///< 32-bit, epoch unknown
-    std::vector<std::uint64_t> full_xids;  ///< xid8
-    void add(const capture::TransactionInfo& t) {
-        (t.xid_has_epoch ? full_xids : short_xids).push_back(t.xid);
-    }
-    void sort_unique() {
-        for (auto* v : {&short_xids, &full_xids}) {
-            std::sort(v->begin(), v->end());
-            v->erase(std::unique(v->begin(), v->end()), v->end());
-        }
-    }
-};
-
-std::string bigint_array(const std::vector<std::uint64_t>& xs) {
-    std::string list = "{";
-    for (std::size_t i = 0; i < xs.size(); ++i) {
-        if (i) list += ',';
-        list += std::to_string(xs[i]);
-    }
-    list += '}';
-    return list;
-}
-
-std::string visibility_statement(const XidList& xids) {
-    std::string sql = "SELECT coalesce(bool_and(pg_visible_in_snapshot(((("
-                      "(pg_snapshot_xmax(s)::text::bigint >> 32) - (x > "
-                      "(pg_snapshot_xmax(s)::text::bigint & 4294967295))::int) << 32) | "
-                      "x)::text::xid8, s)), true) FROM pg_current_snapshot() s, unnest('" +
-                      bigint_array(xids.short_xids) + "'::bigint[]) x";
-    if (xids.full_xids.empty()) return sql + ";";
-    return "SELECT (" + sql +
-           ") AND (SELECT coalesce(bool_and(pg_visible_in_snapshot(x::text::xid8, "
-           "s)), true) FROM pg_current_snapshot() s, unnest('" +
-           bigint_array(xids.full_xids) + "'::bigint[]) x);";
 }
 
 // "SELECT k.n FROM unnest(<keys>) WITH ORDINALITY AS k(c0, …, n), LATERAL (SELECT 1 FROM t
@@ -176,7 +133,8 @@ RowChecker::Round PgRowChecker::check_once(std::span<RowCheckRequest*> requests)
 
     // Statements per request; a request whose rows cannot be checked at all stays Failed.
     PgAccessSource source(conn_);
-    XidList xids;
+    // The changes' transactions must be visible to the checks (pg::visibility_statement).
+    pg::XidList xids;
     std::vector<Expect> expect{{Expect::What::Visibility}};
     std::string body;
     std::size_t statements = 0;
@@ -208,7 +166,7 @@ RowChecker::Round PgRowChecker::check_once(std::span<RowCheckRequest*> requests)
                     }
                 }
                 if (where.empty()) continue;
-                if (v.txn) xids.add(*v.txn);
+                if (v.txn) xids.add(v.txn->xid, v.txn->xid_has_epoch);
                 body += role_and_claims + " SELECT EXISTS (SELECT 1 FROM " +
                         conn_.quote_ident(rel.schema) + "." + conn_.quote_ident(rel.table) +
                         " WHERE " + where + "); RESET ROLE;";
@@ -261,7 +219,7 @@ RowChecker::Round PgRowChecker::check_once(std::span<RowCheckRequest*> requests)
             continue;
         }
         for (const auto& v : req->rows)
-            if (v.txn) xids.add(*v.txn);
+            if (v.txn) xids.add(v.txn->xid, v.txn->xid_has_epoch);
         body += mine;
         statements += groups.size();
         expect.insert(expect.end(), std::make_move_iterator(mine_expect.begin()),
@@ -274,7 +232,7 @@ RowChecker::Round PgRowChecker::check_once(std::span<RowCheckRequest*> requests)
     xids.sort_unique();
     const std::string script =
         "BEGIN READ ONLY; SET LOCAL statement_timeout = " + std::to_string(timeout_ms_) + ";" +
-        visibility_statement(xids) + body + "COMMIT";
+        pg::visibility_statement(xids) + body + "COMMIT";
 
     // The visibility window is microseconds; wait with a growing pause, bounded by the check
     // timeout.

@@ -1,0 +1,1060 @@
+#include "livequery/engine.hpp"
+
+#include "capture/change_json.hpp"
+#include "common/json_writer.hpp"
+#include "common/logging.hpp"
+#include "livequery/named_queries.hpp"
+#include "pg/catalog.hpp"
+#include "pg/sqlstate.hpp"
+#include "pg/xid_visibility.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace walcast::livequery {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t unix_ms_now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+    std::string s;
+    for (const auto& n : names)
+        s += (s.empty() ? "" : ", ") + n;
+    return s;
+}
+
+std::string_view trimmed_sql(std::string_view sql) {
+    auto blank = [](char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == ';'; };
+    while (!sql.empty() && blank(sql.back()))
+        sql.remove_suffix(1);
+    while (!sql.empty() && blank(sql.front()))
+        sql.remove_prefix(1);
+    return sql;
+}
+
+} // namespace
+
+// ---- results and diffs ------------------------------------------------------------------------
+
+namespace {
+
+Row key_of(const Row& row, const std::vector<std::size_t>& key) {
+    Row k;
+    k.reserve(key.size());
+    for (auto i : key)
+        k.push_back(i < row.size() ? row[i] : std::nullopt);
+    return k;
+}
+
+struct RowKeyHash {
+    std::size_t operator()(const Row& r) const {
+        std::size_t h = 1469598103934665603ull;
+        for (const auto& v : r) {
+            h ^= v ? std::hash<std::string>{}(*v) : 0x9e3779b97f4a7c15ull;
+            h *= 1099511628211ull;
+        }
+        return h;
+    }
+};
+
+} // namespace
+
+std::optional<Diff> diff_results(const std::vector<Row>& before, const std::vector<Row>& after,
+                                 const std::vector<std::size_t>& key_columns) {
+    if (key_columns.empty()) return std::nullopt;
+    std::unordered_map<Row, std::size_t, RowKeyHash> old_index, new_index;
+    old_index.reserve(before.size());
+    new_index.reserve(after.size());
+    for (std::size_t i = 0; i < before.size(); ++i)
+        if (!old_index.emplace(key_of(before[i], key_columns), i).second) return std::nullopt;
+    for (std::size_t i = 0; i < after.size(); ++i)
+        if (!new_index.emplace(key_of(after[i], key_columns), i).second) return std::nullopt;
+    Diff d;
+    // What the client rule produces: old order minus deleted (updated in place), then inserted.
+    std::vector<const Row*> applied_keys;
+    for (const auto& row : before) {
+        Row k = key_of(row, key_columns);
+        auto it = new_index.find(k);
+        if (it == new_index.end()) {
+            d.deleted.push_back(std::move(k));
+            continue;
+        }
+        if (after[it->second] != row) d.updated.push_back(after[it->second]);
+        applied_keys.push_back(&after[it->second]);
+    }
+    for (const auto& row : after)
+        if (!old_index.contains(key_of(row, key_columns))) {
+            d.inserted.push_back(row);
+            applied_keys.push_back(&row);
+        }
+    bool same_order = applied_keys.size() == after.size();
+    for (std::size_t i = 0; same_order && i < after.size(); ++i)
+        same_order = applied_keys[i] == &after[i];
+    if (!same_order) {
+        std::vector<Row> order;
+        order.reserve(after.size());
+        for (const auto& row : after)
+            order.push_back(key_of(row, key_columns));
+        d.order = std::move(order);
+    }
+    return d;
+}
+
+namespace {
+
+void append_row_object(std::string& out, const std::vector<Column>& columns, const Row& row) {
+    out += '{';
+    for (std::size_t i = 0; i < columns.size() && i < row.size(); ++i) {
+        if (i) out += ',';
+        json::append_string(out, columns[i].name);
+        out += ':';
+        if (row[i])
+            capture::append_value_json(out, columns[i].type, *row[i]);
+        else
+            out += "null";
+    }
+    out += '}';
+}
+
+void append_key_object(std::string& out, const std::vector<Column>& columns,
+                       const std::vector<std::string>& key, const Row& values) {
+    out += '{';
+    for (std::size_t i = 0; i < key.size() && i < values.size(); ++i) {
+        if (i) out += ',';
+        json::append_string(out, key[i]);
+        out += ':';
+        const Column* col = nullptr;
+        for (const auto& c : columns)
+            if (c.name == key[i]) col = &c;
+        if (!values[i])
+            out += "null";
+        else if (col)
+            capture::append_value_json(out, col->type, *values[i]);
+        else
+            json::append_string(out, *values[i]);
+    }
+    out += '}';
+}
+
+void append_rows(std::string& out, const std::vector<Column>& columns,
+                 const std::vector<Row>& rows) {
+    out += '[';
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        if (i) out += ',';
+        append_row_object(out, columns, rows[i]);
+    }
+    out += ']';
+}
+
+} // namespace
+
+void append_columns_json(std::string& out, const std::vector<Column>& columns) {
+    out += '[';
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        if (i) out += ',';
+        out += "{\"name\":";
+        json::append_string(out, columns[i].name);
+        out += ",\"type\":";
+        json::append_string(out, columns[i].type.name);
+        out += '}';
+    }
+    out += ']';
+}
+
+void append_names_json(std::string& out, const std::vector<std::string>& names) {
+    out += '[';
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (i) out += ',';
+        json::append_string(out, names[i]);
+    }
+    out += ']';
+}
+
+void append_update_json(std::string& out, const Update& u) {
+    static const std::vector<std::string> no_key;
+    const auto& key = u.key ? *u.key : no_key;
+    const auto& columns = *u.result->columns;
+    out += "{\"position\":";
+    json::append_string(out, u.position_text);
+    out += ",\"at\":";
+    json::append_int(out, u.time_ms);
+    out += ",\"key\":";
+    append_names_json(out, key);
+    if (!u.diff) {
+        out += ",\"columns\":";
+        append_columns_json(out, columns);
+        out += ",\"rows\":";
+        append_rows(out, columns, u.result->rows);
+        out += '}';
+        return;
+    }
+    out += ",\"inserted\":";
+    append_rows(out, columns, u.diff->inserted);
+    out += ",\"updated\":";
+    append_rows(out, columns, u.diff->updated);
+    out += ",\"deleted\":[";
+    for (std::size_t i = 0; i < u.diff->deleted.size(); ++i) {
+        if (i) out += ',';
+        append_key_object(out, columns, key, u.diff->deleted[i]);
+    }
+    out += ']';
+    if (u.diff->order) {
+        out += ",\"order\":[";
+        for (std::size_t i = 0; i < u.diff->order->size(); ++i) {
+            if (i) out += ',';
+            append_key_object(out, columns, key, (*u.diff->order)[i]);
+        }
+        out += ']';
+    }
+    out += '}';
+}
+
+void append_error_json(std::string& out, const LiveError& e) {
+    out += "{\"code\":";
+    json::append_string(out, e.code);
+    out += ",\"message\":";
+    json::append_string(out, e.message);
+    out += '}';
+}
+
+// ---- the engine -------------------------------------------------------------------------------
+
+namespace {
+
+/// One table a live result reads, and which of its columns.
+struct Dependency {
+    pg::Oid relation = 0;
+    std::vector<std::string> columns; ///< sorted
+    bool whole_row = false;
+};
+
+struct LiveResult;
+
+struct SubscriptionState {
+    std::weak_ptr<Sink> sink;
+    bool held = true;        ///< until subscribe's done returned
+    bool needs_first = true; ///< has not had a whole result yet
+};
+
+/// What the engine knows of one (query, parameters, identity, options): the analysis, the
+/// current result and the scheduling state. Guarded by Engine::Impl::mu except where noted.
+struct LiveResult {
+    std::uint64_t number = 0; ///< statement name walcast_lq_<number> on each worker connection
+    std::string share_key;
+    std::string sql; ///< what runs (the subscriber's statement wrapped in the row limit)
+    std::vector<std::optional<std::string>> params;
+    core::IdentityPtr identity;
+    std::uint32_t throttle_ms = 500;
+    std::shared_ptr<const std::vector<Column>> columns;
+    std::shared_ptr<const std::vector<std::string>> key_names;
+    std::vector<std::size_t> key_indexes;
+    bool full = false;
+    std::vector<Dependency> deps;
+
+    std::vector<std::shared_ptr<SubscriptionState>> subs;
+    // Worker-owned while running (only one worker runs a result at a time):
+    std::shared_ptr<const ResultSet> current;
+    capture::Position position;
+    bool errored = false;
+    // Scheduling:
+    bool dirty = false;
+    bool queued = false;
+    bool running = false;
+    bool timer = false;
+    bool removed = false;
+    pg::XidList xids;
+    Clock::time_point last_run{};
+    std::uint64_t touched_in = 0; ///< the transaction (Impl::txn_counter) that last touched it
+};
+using LiveResultPtr = std::shared_ptr<LiveResult>;
+
+/// A run's outcome for one live result.
+struct RunOutcome {
+    std::optional<ResultSet> rows;
+    std::optional<LiveError> error;
+    bool retry = false; ///< not run (the round failed before it): schedule again
+};
+
+} // namespace
+
+struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
+    Settings settings;
+    pg::ConnectParams params;
+    std::function<std::string(capture::Position)> format_position;
+    NamedQueries named;
+    Counter& executions;
+    Counter& round_trips;
+    Counter& pushes;
+
+    mutable std::mutex mu;
+    std::condition_variable cv;
+    bool stopping = false;
+    std::vector<std::thread> threads;
+    std::deque<std::function<void(pg::Connection&)>> tasks;
+    std::deque<LiveResultPtr> ready;
+    std::multimap<Clock::time_point, LiveResultPtr> timers;
+    std::unordered_map<std::string, LiveResultPtr> results; ///< by share_key
+    std::unordered_map<pg::Oid, std::vector<LiveResult*>> by_relation;
+    std::vector<LiveResultPtr> touched; ///< by the transaction being streamed
+    std::uint64_t txn_counter = 0;
+    std::uint64_t next_number = 0;
+    capture::Position last_commit;
+    bool stream_was_down = false;
+    std::uint64_t subscription_count = 0;
+
+    Impl(Settings s, pg::ConnectParams p, std::function<std::string(capture::Position)> f,
+         MetricsRegistry& registry)
+        : settings(std::move(s)), params(std::move(p)), format_position(std::move(f)),
+          executions(
+              registry.counter("walcast_live_query_executions_total", "live-query statements run")),
+          round_trips(registry.counter("walcast_live_query_round_trips_total",
+                                       "live-query run transactions (one round trip each)")),
+          pushes(registry.counter("walcast_live_query_pushes_total",
+                                  "live-query results, diffs and errors pushed to subscribers")) {}
+
+    // Under mu.
+    void schedule(const LiveResultPtr& r, bool ignore_throttle = false) {
+        if (r->removed || r->running || r->queued) return;
+        bool held = false;
+        for (const auto& s : r->subs)
+            held = held || s->held;
+        if (held && !r->current) return; // the first run waits for subscribe's done
+        const auto now = Clock::now();
+        const auto window = std::chrono::milliseconds(r->throttle_ms);
+        if (ignore_throttle || !r->dirty || r->throttle_ms == 0 || now - r->last_run >= window) {
+            if (r->timer) {
+                for (auto it = timers.begin(); it != timers.end(); ++it)
+                    if (it->second == r) {
+                        timers.erase(it);
+                        break;
+                    }
+                r->timer = false;
+            }
+            r->queued = true;
+            ready.push_back(r);
+            cv.notify_one();
+            return;
+        }
+        if (r->timer) return;
+        r->timer = true;
+        timers.emplace(r->last_run + window, r);
+        cv.notify_one();
+    }
+
+    void remove_result(const LiveResultPtr& r) {
+        r->removed = true;
+        for (const auto& d : r->deps) {
+            auto it = by_relation.find(d.relation);
+            if (it == by_relation.end()) continue;
+            auto& v = it->second;
+            v.erase(std::remove(v.begin(), v.end(), r.get()), v.end());
+            if (v.empty()) by_relation.erase(it);
+        }
+        results.erase(r->share_key);
+    }
+
+    void unsubscribe(const LiveResultPtr& r, const std::shared_ptr<SubscriptionState>& s) {
+        std::lock_guard lock(mu);
+        auto& subs = r->subs;
+        subs.erase(std::remove(subs.begin(), subs.end(), s), subs.end());
+        --subscription_count;
+        if (subs.empty() && !r->removed) remove_result(r);
+    }
+
+    void worker();
+    void run_batch(pg::Connection& conn, std::unordered_set<std::uint64_t>& prepared,
+                   std::vector<LiveResultPtr>& batch, capture::Position position);
+    void deliver(const LiveResultPtr& r, RunOutcome outcome, capture::Position position);
+    void do_subscribe(pg::Connection& conn, Request request, std::weak_ptr<Sink> sink,
+                      std::function<void(Result<SubscriptionPtr>)> done);
+};
+
+namespace {
+
+class SubscriptionImpl final : public Subscription {
+public:
+    SubscriptionImpl(std::weak_ptr<Engine::Impl> engine, LiveResultPtr result,
+                     std::shared_ptr<SubscriptionState> state)
+        : engine_(std::move(engine)), result_(std::move(result)), state_(std::move(state)) {}
+    ~SubscriptionImpl() override {
+        if (auto e = engine_.lock()) e->unsubscribe(result_, state_);
+    }
+    const std::vector<Column>& columns() const override { return *result_->columns; }
+    const std::vector<std::string>& key() const override { return *result_->key_names; }
+
+private:
+    std::weak_ptr<Engine::Impl> engine_;
+    LiveResultPtr result_;
+    std::shared_ptr<SubscriptionState> state_;
+};
+
+bool connect(pg::Connection& conn, const pg::ConnectParams& params) {
+    if (conn.healthy()) return true;
+    auto c = pg::Connection::connect(params);
+    if (!c) {
+        log::warn("live queries: {}", c.error().message);
+        return false;
+    }
+    conn = std::move(c).value();
+    return true;
+}
+
+LiveError error_of(const pg::PgError& e, std::uint32_t timeout_ms) {
+    if (e.is(pg::sqlstate::query_canceled))
+        return LiveError{"timeout",
+                         "the live query ran longer than LIVE_QUERY_TIMEOUT_MS (" +
+                             std::to_string(timeout_ms) +
+                             " ms) and was cancelled; make it faster or raise the setting"};
+    if (e.is(pg::sqlstate::insufficient_privilege))
+        return LiveError{"permission_denied", e.describe()};
+    if (e.sqlstate == "42P01" || e.sqlstate == "42703")
+        return LiveError{"dependency_changed", e.describe()};
+    if (e.connection_lost) return LiveError{"unavailable", e.describe()};
+    return LiveError{"query_error", e.describe()};
+}
+
+} // namespace
+
+void Engine::Impl::do_subscribe(pg::Connection& conn, Request req, std::weak_ptr<Sink> sink,
+                                std::function<void(Result<SubscriptionPtr>)> done) {
+    auto refuse = [&](std::string message) { done(make_error(Errc::InvalidInput, message)); };
+    if (!req.identity) return refuse("a live query needs an identity (a verified token)");
+    std::string sql;
+    std::vector<std::string> key = req.key;
+    std::optional<std::uint32_t> throttle = req.throttle_ms;
+    if (!req.name.empty()) {
+        const NamedQuery* q = named.find(req.name);
+        if (!q)
+            return refuse(
+                "no named live query '" + req.name + "'" +
+                (settings.queries_dir.empty()
+                     ? std::string(" (LIVE_QUERIES_DIR is not set: no named queries are defined)")
+                     : " in LIVE_QUERIES_DIR (" + settings.queries_dir.string() + "); the file " +
+                           req.name + ".sql defines it"));
+        sql = q->sql;
+        if (key.empty()) key = q->key;
+        if (!throttle) throttle = q->throttle_ms;
+    } else if (!req.sql.empty()) {
+        const bool allowed =
+            req.trusted || std::find(settings.sql_roles.begin(), settings.sql_roles.end(),
+                                     req.identity->role) != settings.sql_roles.end();
+        if (!allowed)
+            return refuse(
+                "raw SQL live queries are allowed only for the roles in LIVE_SQL_ROLES (" +
+                join_names(settings.sql_roles) + "); role " + req.identity->role +
+                " may subscribe to a named query of LIVE_QUERIES_DIR by name");
+        sql = req.sql;
+    } else {
+        return refuse("a live query needs a name (a named query of LIVE_QUERIES_DIR) or sql");
+    }
+    const std::string body(trimmed_sql(sql));
+    if (body.empty()) return refuse("the live query's SQL is empty");
+
+    std::string share_key = body;
+    share_key += '\x1f';
+    for (const auto& p : req.params) {
+        share_key += p ? "v" + *p : std::string("n");
+        share_key += '\x1e';
+    }
+    share_key += '\x1f' + req.identity->key + '\x1f' +
+                 std::to_string(throttle.value_or(settings.throttle_ms)) + '\x1f' +
+                 (req.full ? "full" : "diff") + '\x1f' + join_names(key);
+
+    auto state = std::make_shared<SubscriptionState>();
+    state->sink = std::move(sink);
+    LiveResultPtr r;
+    {
+        std::lock_guard lock(mu);
+        if (auto it = results.find(share_key); it != results.end()) {
+            r = it->second;
+            r->subs.push_back(state);
+            ++subscription_count;
+        }
+    }
+    if (!r) {
+        if (!connect(conn, params))
+            return done(
+                make_error(Errc::Unavailable, "live queries cannot reach the database; try again"));
+        auto shape = conn.prepare("", body);
+        if (!shape) return refuse("the live query does not prepare: " + shape.error().describe());
+        if (shape->columns.empty())
+            return refuse("the live query returns no rows: a live query is one SELECT");
+        if (shape->parameter_types.size() != req.params.size())
+            return refuse("the live query takes " + std::to_string(shape->parameter_types.size()) +
+                          " parameter(s) ($1…); params has " + std::to_string(req.params.size()));
+        // What walcast captures: the publication's tables.
+        auto published =
+            conn.exec("SELECT c.oid FROM pg_publication_tables t JOIN pg_namespace n ON "
+                      "n.nspname = t.schemaname JOIN pg_class c ON c.relnamespace = n.oid AND "
+                      "c.relname = t.tablename WHERE t.pubname = $1",
+                      {settings.publication});
+        if (!published)
+            return refuse("cannot read the publication: " + published.error().describe());
+        std::unordered_set<pg::Oid> captured;
+        for (int i = 0; i < published->size(); ++i)
+            captured.insert(published->integer<pg::Oid>(i, 0).value_or(0));
+        auto lr = std::make_shared<LiveResult>();
+        std::vector<std::string> uncaptured;
+        for (const auto& read : shape->reads) {
+            if (!captured.contains(read.relation)) {
+                uncaptured.push_back(read.schema + "." + read.name);
+                continue;
+            }
+            Dependency d{read.relation, read.columns, read.whole_row};
+            std::sort(d.columns.begin(), d.columns.end());
+            lr->deps.push_back(std::move(d));
+        }
+        if (lr->deps.empty()) {
+            std::string why = "the live query reads nothing walcast captures (publication " +
+                              settings.publication + ")";
+            if (!uncaptured.empty())
+                why += "; it reads " + join_names(uncaptured) +
+                       ": add them with ALTER PUBLICATION " + settings.publication + " ADD TABLE …";
+            if (!shape->functions.empty())
+                why += "; what the functions it calls (" + join_names(shape->functions) +
+                       ") read is not known";
+            return refuse(why);
+        }
+        if (!uncaptured.empty())
+            log::info("live query reads tables outside publication {} ({}): changes to them do "
+                      "not run it again",
+                      settings.publication, join_names(uncaptured));
+        // Columns and their types.
+        std::vector<pg::Oid> oids;
+        for (const auto& c : shape->columns)
+            oids.push_back(c.type);
+        pg::Catalog catalog(conn);
+        auto types = catalog.types(oids);
+        if (!types) return refuse("cannot resolve the result's types: " + types.error().message);
+        auto columns = std::make_shared<std::vector<Column>>();
+        for (std::size_t i = 0; i < shape->columns.size(); ++i)
+            columns->push_back({shape->columns[i].name, (*types)[i]});
+        // The key: named, or the primary key of a table whose key columns are all selected.
+        std::vector<std::size_t> key_indexes;
+        if (!req.full && key.empty()) {
+            std::vector<pg::Oid> tables;
+            for (const auto& c : shape->columns)
+                if (c.table && std::find(tables.begin(), tables.end(), c.table) == tables.end())
+                    tables.push_back(c.table);
+            for (auto t : tables) {
+                auto pk = conn.exec("SELECT unnest(conkey) FROM pg_constraint WHERE contype = 'p' "
+                                    "AND conrelid = $1::oid",
+                                    {std::to_string(t)});
+                if (!pk || pk->empty()) continue;
+                std::vector<std::size_t> found;
+                for (int i = 0; i < pk->size(); ++i) {
+                    const int attnum = pk->integer<int>(i, 0).value_or(0);
+                    for (std::size_t c = 0; c < shape->columns.size(); ++c)
+                        if (shape->columns[c].table == t &&
+                            shape->columns[c].table_column == attnum) {
+                            found.push_back(c);
+                            break;
+                        }
+                }
+                if (found.size() == static_cast<std::size_t>(pk->size())) {
+                    key_indexes = std::move(found);
+                    break;
+                }
+            }
+            for (auto i : key_indexes)
+                key.push_back((*columns)[i].name);
+        } else if (!req.full) {
+            for (const auto& k : key) {
+                auto it = std::find_if(columns->begin(), columns->end(),
+                                       [&](const Column& c) { return c.name == k; });
+                if (it == columns->end()) {
+                    std::vector<std::string> names;
+                    for (const auto& c : *columns)
+                        names.push_back(c.name);
+                    return refuse("key column '" + k + "' is not in the live query's result (" +
+                                  join_names(names) + ")");
+                }
+                key_indexes.push_back(static_cast<std::size_t>(it - columns->begin()));
+            }
+        }
+        if (req.full) key.clear();
+        lr->share_key = share_key;
+        lr->sql = "SELECT * FROM (\n" + body + "\n) walcast_live_query LIMIT " +
+                  std::to_string(settings.max_rows + 1);
+        lr->params = req.params;
+        lr->identity = req.identity;
+        lr->throttle_ms = throttle.value_or(settings.throttle_ms);
+        lr->columns = std::move(columns);
+        lr->key_names = std::make_shared<const std::vector<std::string>>(key);
+        lr->key_indexes = std::move(key_indexes);
+        lr->full = req.full;
+        lr->dirty = true;
+        lr->subs.push_back(state);
+        std::lock_guard lock(mu);
+        if (auto it = results.find(share_key); it != results.end()) {
+            // Subscribed meanwhile by another worker: share that one.
+            r = it->second;
+            r->subs.push_back(state);
+        } else {
+            r = lr;
+            r->number = ++next_number;
+            results.emplace(share_key, r);
+            for (const auto& d : r->deps)
+                by_relation[d.relation].push_back(r.get());
+        }
+        ++subscription_count;
+    }
+    done(SubscriptionPtr(std::make_shared<SubscriptionImpl>(weak_from_this(), r, state)));
+    std::lock_guard lock(mu);
+    state->held = false;
+    schedule(r, true);
+}
+
+void Engine::Impl::worker() {
+    pg::Connection conn;
+    std::unordered_set<std::uint64_t> prepared; ///< live results prepared on conn
+    std::unique_lock lock(mu);
+    while (!stopping) {
+        const auto now = Clock::now();
+        while (!timers.empty() && timers.begin()->first <= now) {
+            auto r = timers.begin()->second;
+            timers.erase(timers.begin());
+            r->timer = false;
+            if (r->dirty) schedule(r, true);
+        }
+        if (!tasks.empty()) {
+            auto task = std::move(tasks.front());
+            tasks.pop_front();
+            lock.unlock();
+            if (!conn.healthy()) prepared.clear();
+            task(conn);
+            lock.lock();
+            continue;
+        }
+        if (ready.empty()) {
+            if (timers.empty())
+                cv.wait(lock);
+            else
+                cv.wait_until(lock, timers.begin()->first);
+            continue;
+        }
+        std::vector<LiveResultPtr> batch;
+        while (!ready.empty() && batch.size() < settings.max_batch) {
+            auto r = std::move(ready.front());
+            ready.pop_front();
+            r->queued = false;
+            if (r->removed) continue;
+            r->running = true;
+            batch.push_back(std::move(r));
+        }
+        const capture::Position position = last_commit;
+        lock.unlock();
+        if (!conn.healthy()) prepared.clear();
+        run_batch(conn, prepared, batch, position);
+        lock.lock();
+        for (auto& r : batch) {
+            r->running = false;
+            bool waiting = false;
+            for (const auto& s : r->subs)
+                waiting = waiting || (s->needs_first && !s->held);
+            if (r->dirty || (waiting && r->current)) schedule(r, !r->dirty);
+        }
+    }
+}
+
+void Engine::Impl::run_batch(pg::Connection& conn, std::unordered_set<std::uint64_t>& prepared,
+                             std::vector<LiveResultPtr>& batch, capture::Position position) {
+    // Take the run's inputs: a result that is not dirty only delivers its current result to
+    // subscribers waiting for their first.
+    std::vector<LiveResultPtr> run;
+    pg::XidList xids;
+    {
+        std::lock_guard lock(mu);
+        for (auto& r : batch) {
+            if (!r->dirty && r->current) continue;
+            r->dirty = false;
+            r->last_run = Clock::now();
+            for (auto x : r->xids.short_xids)
+                xids.add(x, false);
+            for (auto x : r->xids.full_xids)
+                xids.add(x, true);
+            r->xids.clear();
+            run.push_back(r);
+        }
+    }
+    for (auto& r : batch)
+        if (std::find(run.begin(), run.end(), r) == run.end()) deliver(r, {}, r->position);
+    if (run.empty()) return;
+    if (!connect(conn, params)) {
+        for (auto& r : run)
+            deliver(r,
+                    {std::nullopt,
+                     LiveError{"unavailable", "live queries cannot reach the database"}, false},
+                    position);
+        return;
+    }
+    // Prepare what this connection has not prepared yet (once per connection and result).
+    std::vector<LiveResultPtr> runnable;
+    for (auto& r : run) {
+        if (!prepared.contains(r->number)) {
+            auto shape = conn.prepare("walcast_lq_" + std::to_string(r->number), r->sql);
+            if (!shape) {
+                deliver(
+                    r,
+                    {std::nullopt, error_of(shape.error(), settings.statement_timeout_ms), false},
+                    position);
+                continue;
+            }
+            prepared.insert(r->number);
+        }
+        runnable.push_back(r);
+    }
+    // Group by identity: one SET LOCAL ROLE + claims per identity.
+    std::stable_sort(runnable.begin(), runnable.end(), [](const auto& a, const auto& b) {
+        return a->identity->key < b->identity->key;
+    });
+    xids.sort_unique();
+    struct Slot {
+        LiveResult* result = nullptr; ///< null: a set-up statement of group `group`
+        std::size_t group = 0;
+        bool visibility = false;
+    };
+    std::string script = "BEGIN READ ONLY; SET LOCAL statement_timeout = " +
+                         std::to_string(settings.statement_timeout_ms) + "; " +
+                         pg::visibility_statement(xids);
+    std::vector<Slot> slots{{}, {}, {nullptr, 0, true}};
+    std::vector<std::vector<LiveResult*>> groups;
+    const core::Identity* current = nullptr;
+    for (auto& r : runnable) {
+        if (!current || current->key != r->identity->key) {
+            current = r->identity.get();
+            groups.emplace_back();
+            script += " SET LOCAL ROLE " + conn.quote_ident(current->role) +
+                      "; SET LOCAL request.jwt.claims TO " +
+                      conn.quote_literal(current->claims_json) + ";";
+            slots.push_back({nullptr, groups.size() - 1});
+            slots.push_back({nullptr, groups.size() - 1});
+        }
+        groups.back().push_back(r.get());
+        script += " EXECUTE walcast_lq_" + std::to_string(r->number);
+        if (!r->params.empty()) {
+            script += '(';
+            for (std::size_t i = 0; i < r->params.size(); ++i) {
+                if (i) script += ", ";
+                script += r->params[i] ? conn.quote_literal(*r->params[i]) : std::string("NULL");
+            }
+            script += ')';
+        }
+        script += ';';
+        slots.push_back({r.get(), groups.size() - 1});
+    }
+    script += " COMMIT";
+
+    auto pause = std::chrono::microseconds(200);
+    const auto give_up = Clock::now() + std::chrono::milliseconds(settings.statement_timeout_ms);
+    for (;;) {
+        round_trips.inc();
+        executions.inc(runnable.size());
+        auto out = conn.exec_multi(script);
+        bool visible = true;
+        std::unordered_map<LiveResult*, RunOutcome> outcomes;
+        for (std::size_t i = 0; i < out.results.size() && i < slots.size(); ++i) {
+            const auto& slot = slots[i];
+            const pg::Rows& rows = out.results[i];
+            if (slot.visibility) visible = rows.boolean(0, 0).value_or(true);
+            if (!slot.result) continue;
+            RunOutcome o;
+            if (static_cast<std::size_t>(rows.size()) > settings.max_rows) {
+                o.error =
+                    LiveError{"too_large", "the live query's result has more than "
+                                           "LIVE_QUERY_MAX_ROWS (" +
+                                               std::to_string(settings.max_rows) +
+                                               ") rows; narrow it (WHERE, LIMIT) or raise the "
+                                               "setting"};
+            } else {
+                ResultSet rs;
+                rs.columns = slot.result->columns;
+                std::size_t bytes = 0;
+                rs.rows.reserve(static_cast<std::size_t>(rows.size()));
+                for (int row = 0; row < rows.size(); ++row) {
+                    Row values;
+                    values.reserve(static_cast<std::size_t>(rows.columns()));
+                    for (int c = 0; c < rows.columns(); ++c) {
+                        auto v = rows.text(row, c);
+                        if (v) bytes += v->size();
+                        values.push_back(v ? std::optional<std::string>(*v) : std::nullopt);
+                    }
+                    rs.rows.push_back(std::move(values));
+                }
+                if (bytes > settings.max_bytes)
+                    o.error = LiveError{"too_large", "the live query's result has " +
+                                                         std::to_string(bytes) +
+                                                         " bytes of values, more than "
+                                                         "LIVE_QUERY_MAX_BYTES (" +
+                                                         std::to_string(settings.max_bytes) +
+                                                         "); narrow it or raise the setting"};
+                else
+                    o.rows = std::move(rs);
+            }
+            outcomes[slot.result] = std::move(o);
+        }
+        if (out.error) {
+            if (conn.healthy()) (void)conn.exec_script("ROLLBACK");
+            const std::size_t failed = out.results.size();
+            const LiveError err = error_of(*out.error, settings.statement_timeout_ms);
+            if (out.error->connection_lost || !conn.healthy()) {
+                prepared.clear();
+                for (auto& r : runnable)
+                    if (!outcomes.contains(r.get()))
+                        outcomes[r.get()] = RunOutcome{std::nullopt, err, false};
+            } else {
+                // The statement that failed: a set-up statement of the round (all fail), of an
+                // identity (its group fails), or one live query (it fails). The statements
+                // after it did not run: their results run again in a later round.
+                const Slot* slot = failed < slots.size() ? &slots[failed] : nullptr;
+                for (auto& r : runnable) {
+                    if (outcomes.contains(r.get())) continue;
+                    bool hit = false;
+                    if (slot && failed < 3)
+                        hit = true;
+                    else if (slot && slot->result)
+                        hit = slot->result == r.get();
+                    else if (slot)
+                        hit = std::find(groups[slot->group].begin(), groups[slot->group].end(),
+                                        r.get()) != groups[slot->group].end();
+                    outcomes[r.get()] = hit ? RunOutcome{std::nullopt, err, false}
+                                            : RunOutcome{std::nullopt, std::nullopt, true};
+                }
+            }
+        }
+        if (!visible && !out.error && Clock::now() < give_up) {
+            std::this_thread::sleep_for(pause);
+            pause = std::min(pause * 2, std::chrono::microseconds(20'000));
+            continue;
+        }
+        for (auto& r : runnable) {
+            auto it = outcomes.find(r.get());
+            if (it == outcomes.end()) continue;
+            if (it->second.retry) {
+                std::lock_guard lock(mu);
+                r->dirty = true;
+                for (auto x : xids.short_xids)
+                    r->xids.add(x, false);
+                for (auto x : xids.full_xids)
+                    r->xids.add(x, true);
+                continue;
+            }
+            deliver(r, std::move(it->second), position);
+        }
+        return;
+    }
+}
+
+void Engine::Impl::deliver(const LiveResultPtr& r, RunOutcome outcome, capture::Position position) {
+    // Runs on the worker that runs r (only one at a time): pushes stay in order per result.
+    std::vector<std::shared_ptr<SubscriptionState>> subs;
+    {
+        std::lock_guard lock(mu);
+        for (const auto& s : r->subs)
+            if (!s->held) subs.push_back(s);
+    }
+    if (outcome.error) {
+        r->errored = true;
+        for (const auto& s : subs)
+            if (auto sink = s->sink.lock()) {
+                sink->on_error(*outcome.error);
+                pushes.inc();
+            }
+        return;
+    }
+    position = std::max(position, r->position);
+    std::shared_ptr<const Diff> diff;
+    bool changed = false;
+    if (outcome.rows) {
+        auto next = std::make_shared<const ResultSet>(std::move(*outcome.rows));
+        changed = !r->current || r->errored || r->current->rows != next->rows;
+        if (changed && r->current && !r->errored && !r->full)
+            if (auto d = diff_results(r->current->rows, next->rows, r->key_indexes))
+                diff = std::make_shared<const Diff>(std::move(*d));
+        if (changed || !r->current) r->current = std::move(next);
+        r->errored = false;
+    }
+    r->position = position;
+    if (!r->current) return;
+    Update u;
+    u.position = position;
+    u.position_text = format_position(position);
+    u.time_ms = unix_ms_now();
+    u.result = r->current;
+    u.key = r->key_names;
+    for (const auto& s : subs) {
+        const bool first = s->needs_first;
+        if (!first && !changed) continue;
+        auto sink = s->sink.lock();
+        if (!sink) continue;
+        u.diff = first ? nullptr : diff;
+        {
+            std::lock_guard lock(mu);
+            s->needs_first = false;
+        }
+        sink->on_update(u);
+        pushes.inc();
+    }
+}
+
+// ---- Engine -----------------------------------------------------------------------------------
+
+Engine::Engine(Settings settings, pg::ConnectParams params,
+               std::function<std::string(capture::Position)> format_position,
+               MetricsRegistry& registry)
+    : impl_(std::make_shared<Impl>(std::move(settings), std::move(params),
+                                   std::move(format_position), registry)) {}
+
+Engine::~Engine() {
+    stop();
+}
+
+Status Engine::start() {
+    if (!impl_->settings.queries_dir.empty()) {
+        auto named = NamedQueries::load(impl_->settings.queries_dir);
+        if (!named) return std::move(named).error();
+        impl_->named = std::move(named).value();
+    }
+    const unsigned n = std::max(1u, impl_->settings.workers);
+    for (unsigned i = 0; i < n; ++i)
+        impl_->threads.emplace_back([impl = impl_.get()] { impl->worker(); });
+    return {};
+}
+
+void Engine::stop() {
+    {
+        std::lock_guard lock(impl_->mu);
+        impl_->stopping = true;
+    }
+    impl_->cv.notify_all();
+    for (auto& t : impl_->threads)
+        if (t.joinable()) t.join();
+    impl_->threads.clear();
+}
+
+void Engine::subscribe(Request request, std::weak_ptr<Sink> sink,
+                       std::function<void(Result<SubscriptionPtr>)> done) {
+    std::lock_guard lock(impl_->mu);
+    impl_->tasks.push_back([impl = impl_.get(), request = std::move(request),
+                            sink = std::move(sink),
+                            done = std::move(done)](pg::Connection& conn) mutable {
+        impl->do_subscribe(conn, std::move(request), std::move(sink), std::move(done));
+    });
+    impl_->cv.notify_one();
+}
+
+Stats Engine::stats() const {
+    std::lock_guard lock(impl_->mu);
+    return {impl_->executions.value(), impl_->round_trips.value(), impl_->results.size(),
+            impl_->subscription_count};
+}
+
+namespace {
+
+/// Whether an UPDATE changed one of the columns d reads: known only when the old row is whole
+/// (REPLICA IDENTITY FULL, trigger capture); otherwise yes (the conservative answer).
+bool update_touches(const capture::Change& c, const Dependency& d) {
+    if (d.whole_row || !c.old_is_full || !c.old_tuple || !c.new_tuple) return true;
+    const auto& rel = *c.relation;
+    for (const auto& name : d.columns) {
+        const int i = rel.column_index(name);
+        if (i < 0) return true; // a column the relation no longer has: DDL, run to find out
+        const auto idx = static_cast<std::size_t>(i);
+        if (idx >= c.new_tuple->size() || idx >= c.old_tuple->size()) return true;
+        if (c.new_tuple->is_unchanged_toast(idx)) continue;
+        if (c.new_tuple->state(idx) != c.old_tuple->state(idx) ||
+            c.new_tuple->text(idx) != c.old_tuple->text(idx))
+            return true;
+    }
+    return false;
+}
+
+} // namespace
+
+void Engine::on_change(const capture::ChangePtr& change) {
+    auto& m = *impl_;
+    std::lock_guard lock(m.mu);
+    if (m.by_relation.empty()) return;
+    auto touch = [&](pg::Oid oid, const capture::Change* update) {
+        auto it = m.by_relation.find(oid);
+        if (it == m.by_relation.end()) return;
+        for (LiveResult* r : it->second) {
+            if (r->touched_in == m.txn_counter + 1) continue;
+            if (update) {
+                const Dependency* dep = nullptr;
+                for (const auto& d : r->deps)
+                    if (d.relation == oid) dep = &d;
+                if (dep && !update_touches(*update, *dep)) continue;
+            }
+            r->touched_in = m.txn_counter + 1;
+            m.touched.push_back(m.results.at(r->share_key));
+        }
+    };
+    if (change->kind == capture::ChangeKind::Truncate) {
+        for (const auto& rel : change->truncated)
+            if (rel) touch(rel->oid, nullptr);
+        return;
+    }
+    if (!change->relation) return;
+    touch(change->relation->oid,
+          change->kind == capture::ChangeKind::Update ? change.get() : nullptr);
+}
+
+void Engine::on_commit(const capture::TransactionInfo& txn, capture::Position end) {
+    auto& m = *impl_;
+    {
+        std::lock_guard lock(m.mu);
+        ++m.txn_counter;
+        m.last_commit = std::max(m.last_commit, txn.commit_position);
+        for (auto& r : m.touched) {
+            if (r->removed) continue;
+            r->dirty = true;
+            r->xids.add(txn.xid, txn.xid_has_epoch);
+            m.schedule(r);
+        }
+        m.touched.clear();
+    }
+    confirm_(end);
+}
+
+void Engine::on_stream_state(bool up, const std::string& /*reason*/) {
+    auto& m = *impl_;
+    std::lock_guard lock(m.mu);
+    if (!up) {
+        m.stream_was_down = true;
+        return;
+    }
+    if (!m.stream_was_down) return;
+    m.stream_was_down = false;
+    // Changes may have been missed while the stream was down: every live result runs again.
+    for (auto& [k, r] : m.results) {
+        r->dirty = true;
+        m.schedule(r);
+    }
+}
+
+void Engine::on_gap(const capture::Gap& gap) {
+    if (gap.open()) return;
+    auto& m = *impl_;
+    std::lock_guard lock(m.mu);
+    for (auto& [k, r] : m.results) {
+        r->dirty = true;
+        m.schedule(r);
+    }
+}
+
+} // namespace walcast::livequery

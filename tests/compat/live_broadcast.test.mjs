@@ -1,0 +1,250 @@
+// Live SQL queries through the pinned realtime-js, unmodified (issue 13): the query rides in
+// `config.broadcast.live_query`, its pushes arrive as `broadcast` events result / diff / error.
+// Against the real binary and its Postgres: first result then keyed diffs with positions that
+// never go backwards; column-precise re-runs (executions counted on /metrics); throttle
+// coalescing; RLS per identity with no sharing across identities; no gap at subscribe; errors
+// per subscriber; refusals naming the setting; the row limit.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+
+import { Walcast } from './lib/server.mjs';
+import { makeClient, uniqueName, VSNS } from './lib/client.mjs';
+import { serviceToken, userToken } from './lib/tokens.mjs';
+import { waitUntil, show } from './lib/wait.mjs';
+
+const A = randomUUID();
+const B = randomUUID();
+const MAX_ROWS = 50;
+
+let server;
+const clients = [];
+
+before(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'walcast-live-queries-'));
+  chmodSync(dir, 0o755);
+  writeFileSync(join(dir, 'my_notes.sql'), '-- key: id\nSELECT id, body FROM public.lq_notes ORDER BY id\n');
+  writeFileSync(join(dir, 'ratio.sql'), 'SELECT id, 10 / n AS q FROM public.lq_nums WHERE id = $1\n');
+  writeFileSync(join(dir, 'nothing.sql'), 'SELECT 1 AS one\n');
+  server = await Walcast.start({
+    LIVE_QUERIES_DIR: dir,
+    LIVE_QUERY_MAX_ROWS: MAX_ROWS,
+  });
+  // service_role reads what the tests create (as on Supabase, through default privileges).
+  await server.sql(`
+    ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO service_role;
+    CREATE TABLE public.lq_items (id int PRIMARY KEY, status text, qty int, note text);
+    ALTER TABLE public.lq_items REPLICA IDENTITY FULL;
+    CREATE TABLE public.lq_plain (id int PRIMARY KEY, status text, note text);
+    CREATE TABLE public.lq_notes (id int PRIMARY KEY, owner uuid NOT NULL, body text);
+    ALTER TABLE public.lq_notes ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY own ON public.lq_notes FOR SELECT TO authenticated USING (owner = auth.uid());
+    GRANT SELECT ON public.lq_notes TO authenticated;
+    CREATE TABLE public.lq_nums (id int PRIMARY KEY, n int);
+    GRANT SELECT ON public.lq_nums TO authenticated;
+    CREATE TABLE public.lq_many (id int PRIMARY KEY);
+    INSERT INTO public.lq_many SELECT generate_series(1, ${MAX_ROWS + 1});
+  `);
+});
+
+after(async () => {
+  for (const c of clients) c.disconnect();
+  await server?.stop();
+});
+
+/// A channel joined with `live_query`; its broadcast events go to `got` in arrival order.
+async function live(liveQuery, { vsn = '2.0.0', token = serviceToken() } = {}) {
+  const client = await makeClient(server, { vsn, token });
+  clients.push(client);
+  const channel = client.channel(uniqueName('lq'), { config: { broadcast: { live_query: liveQuery } } });
+  const got = [];
+  channel.on('broadcast', { event: '*' }, (m) => got.push(m));
+  const status = await new Promise((resolve) => channel.subscribe((s, err) => {
+    if (s === 'SUBSCRIBED' || s === 'CHANNEL_ERROR' || s === 'TIMED_OUT') resolve({ s, err: err?.message });
+  }));
+  return { client, channel, got, status };
+}
+
+/// The client rule of docs/livequery.md: the rows after applying each push in order.
+function replay(got, key) {
+  let rows = [];
+  const k = (r) => JSON.stringify(key.map((c) => r[c]));
+  for (const m of got) {
+    if (m.event === 'result') rows = m.payload.rows.slice();
+    if (m.event !== 'diff') continue;
+    const d = m.payload;
+    const gone = new Set(d.deleted.map(k));
+    const upd = new Map(d.updated.map((r) => [k(r), r]));
+    rows = rows.filter((r) => !gone.has(k(r))).map((r) => upd.get(k(r)) ?? r).concat(d.inserted);
+    if (d.order) {
+      const byKey = new Map(rows.map((r) => [k(r), r]));
+      rows = d.order.map((o) => byKey.get(k(o)));
+    }
+  }
+  return rows;
+}
+
+const lsn = (p) => {
+  const [hi, lo] = p.split('/');
+  return (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`);
+};
+
+async function executions() {
+  return (await server.metrics()).get('walcast_live_query_executions_total');
+}
+
+function waitFor(l, pred, what) {
+  return waitUntil(() => l.got.find(pred), { what, dump: () => l.got });
+}
+
+for (const vsn of VSNS) {
+  describe(`realtime-js ${vsn}`, () => {
+    it('pushes the first result, then keyed diffs whose positions never go backwards', async () => {
+      const t = `lq_seq_${vsn.replaceAll('.', '')}`;
+      await server.sql(`CREATE TABLE public.${t} (id int PRIMARY KEY, v text);
+        INSERT INTO public.${t} VALUES (1, 'a'), (2, 'b');`);
+      const l = await live({ sql: `SELECT id, v FROM public.${t} ORDER BY id`, throttle_ms: 0 }, { vsn });
+      assert.equal(l.status.s, 'SUBSCRIBED', show(l.status));
+      await waitFor(l, (m) => m.event === 'result', 'the first result');
+      assert.deepEqual(l.got[0].payload.rows, [{ id: 1, v: 'a' }, { id: 2, v: 'b' }]);
+      assert.deepEqual(l.got[0].payload.key, ['id']);
+      assert.deepEqual(l.got[0].payload.columns, [{ name: 'id', type: 'int4' }, { name: 'v', type: 'text' }]);
+      await server.sql(`INSERT INTO public.${t} VALUES (3, 'c')`);
+      await waitFor(l, (m) => m.event === 'diff' && m.payload.inserted.length, 'the insert diff');
+      await server.sql(`UPDATE public.${t} SET v = 'B' WHERE id = 2`);
+      await waitFor(l, (m) => m.event === 'diff' && m.payload.updated.length, 'the update diff');
+      await server.sql(`DELETE FROM public.${t} WHERE id = 1`);
+      await waitFor(l, (m) => m.event === 'diff' && m.payload.deleted.length, 'the delete diff');
+      const diffs = l.got.filter((m) => m.event === 'diff').map((m) => m.payload);
+      assert.deepEqual(diffs.map((d) => [d.inserted, d.updated, d.deleted]), [
+        [[{ id: 3, v: 'c' }], [], []],
+        [[], [{ id: 2, v: 'B' }], []],
+        [[], [], [{ id: 1 }]],
+      ]);
+      assert.deepEqual(replay(l.got, ['id']), [{ id: 2, v: 'B' }, { id: 3, v: 'c' }]);
+      const positions = l.got.map((m) => lsn(m.payload.position));
+      for (let i = 1; i < positions.length; i++) assert.ok(positions[i] >= positions[i - 1], show(l.got));
+      assert.ok(positions.at(-1) > positions[0], show(l.got));
+    });
+  });
+}
+
+describe('re-runs', () => {
+  it('an UPDATE of a column the query does not read runs nothing under REPLICA IDENTITY FULL', async () => {
+    await server.sql(`INSERT INTO public.lq_items VALUES (1, 'open', 1, 'x'), (2, 'open', 2, 'y')`);
+    const l = await live({ sql: 'SELECT id, status FROM public.lq_items ORDER BY id', throttle_ms: 0 });
+    await waitFor(l, (m) => m.event === 'result', 'the first result');
+    const before = await executions();
+    await server.sql(`UPDATE public.lq_items SET note = 'changed', qty = 5 WHERE id = 1`); // unused columns
+    await server.sql(`UPDATE public.lq_items SET status = 'done' WHERE id = 2`); // a used column
+    await waitFor(l, (m) => m.event === 'diff', 'the status diff');
+    assert.equal(await executions() - before, 1, 'only the status UPDATE ran the query');
+    assert.deepEqual(l.got.filter((m) => m.event === 'diff').map((m) => m.payload.updated),
+      [[{ id: 2, status: 'done' }]]);
+  });
+
+  it('under the default replica identity the unused-column UPDATE runs it (conservative) and pushes nothing', async () => {
+    await server.sql(`INSERT INTO public.lq_plain VALUES (1, 'open', 'x'), (2, 'open', 'y')`);
+    const l = await live({ sql: 'SELECT id, status FROM public.lq_plain ORDER BY id', throttle_ms: 0 });
+    await waitFor(l, (m) => m.event === 'result', 'the first result');
+    const before = await executions();
+    await server.sql(`UPDATE public.lq_plain SET note = 'changed' WHERE id = 1`);
+    // Its run (waited for, so that the next change cannot coalesce with it) pushes nothing.
+    await waitUntil(async () => await executions() - before >= 1, { what: 'the conservative run' });
+    await server.sql(`UPDATE public.lq_plain SET status = 'done' WHERE id = 2`);
+    await waitFor(l, (m) => m.event === 'diff', 'the status diff');
+    assert.equal(await executions() - before, 2);
+    assert.equal(l.got.filter((m) => m.event === 'diff').length, 1, show(l.got));
+  });
+
+  it('throttle: the first change runs at once, the rest of the window coalesces into one run at its end', async () => {
+    await server.sql(`CREATE TABLE public.lq_thr (id int PRIMARY KEY, n int); INSERT INTO public.lq_thr VALUES (1, 0)`);
+    const l = await live({ sql: 'SELECT id, n FROM public.lq_thr', throttle_ms: 3000 });
+    await waitFor(l, (m) => m.event === 'result', 'the first result');
+    const before = await executions();
+    const t0 = Date.now();
+    for (let i = 1; i <= 5; i++) await server.sql(`UPDATE public.lq_thr SET n = ${i} WHERE id = 1`);
+    assert.ok(Date.now() - t0 < 2500, 'the five commits fit in the window');
+    await waitFor(l, (m) => m.event === 'diff' && m.payload.updated[0]?.n === 5, 'n = 5');
+    assert.ok(await executions() - before <= 2, `at most a leading and a trailing run: ${await executions() - before}`);
+    assert.ok(l.got.filter((m) => m.event === 'diff').length <= 2, show(l.got));
+  });
+});
+
+describe('identities', () => {
+  it('two users subscribed to the same named query see their own rows; nothing is shared across them', async () => {
+    await server.sql(`INSERT INTO public.lq_notes VALUES (1, '${A}', 'a1'), (2, '${B}', 'b1')`);
+    const a = await live({ name: 'my_notes', throttle_ms: 0 }, { token: userToken(A) });
+    const b = await live({ name: 'my_notes', throttle_ms: 0 }, { token: userToken(B) });
+    for (const l of [a, b]) assert.equal(l.status.s, 'SUBSCRIBED', show(l.status));
+    await waitFor(a, (m) => m.event === 'result', 'A first result');
+    await waitFor(b, (m) => m.event === 'result', 'B first result');
+    assert.deepEqual(a.got[0].payload.rows, [{ id: 1, body: 'a1' }]);
+    assert.deepEqual(b.got[0].payload.rows, [{ id: 2, body: 'b1' }]);
+    await server.sql(`INSERT INTO public.lq_notes VALUES (3, '${A}', 'a2')`);
+    await waitFor(a, (m) => m.event === 'diff', 'A diff');
+    await server.sql(`INSERT INTO public.lq_notes VALUES (4, '${B}', 'b2')`);
+    await waitFor(b, (m) => m.event === 'diff', 'B diff');
+    assert.deepEqual(replay(a.got, ['id']), [{ id: 1, body: 'a1' }, { id: 3, body: 'a2' }]);
+    assert.deepEqual(replay(b.got, ['id']), [{ id: 2, body: 'b1' }, { id: 4, body: 'b2' }]);
+    // B's pushes never carried A's rows (and the other way round).
+    assert.ok(!JSON.stringify(b.got).includes('a2') && !JSON.stringify(a.got).includes('b2'));
+  });
+});
+
+describe('no gap at subscribe', () => {
+  it('a row committed right after SUBSCRIBED is in a later push, for every one of 20 channels', async () => {
+    await server.sql('CREATE TABLE public.lq_gap (id int PRIMARY KEY, ch int)');
+    const subs = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+      live({ sql: 'SELECT id FROM public.lq_gap WHERE ch = $1', params: [i], throttle_ms: 0 }).then(async (l) => {
+        await server.sql('INSERT INTO public.lq_gap VALUES ($1, $1)', [i]);
+        return l;
+      })));
+    for (const [i, l] of subs.entries())
+      await waitUntil(() => replay(l.got, ['id']).some((r) => r.id === i), { what: `row ${i}`, dump: () => l.got });
+  });
+});
+
+describe('errors and refusals', () => {
+  it('a run that fails pushes an error to its subscriber, who stays subscribed and gets the result again', async () => {
+    await server.sql('INSERT INTO public.lq_nums VALUES (1, 2)');
+    const l = await live({ name: 'ratio', params: [1], throttle_ms: 0 }, { token: userToken(A) });
+    await waitFor(l, (m) => m.event === 'result', 'the first result');
+    assert.deepEqual(l.got[0].payload.rows, [{ id: 1, q: 5 }]);
+    await server.sql('UPDATE public.lq_nums SET n = 0 WHERE id = 1');
+    const err = await waitFor(l, (m) => m.event === 'error', 'the error');
+    assert.equal(err.payload.code, 'query_error');
+    assert.match(err.payload.message, /division by zero/);
+    await server.sql('UPDATE public.lq_nums SET n = 1 WHERE id = 1');
+    await waitUntil(() => l.got.at(-1)?.event === 'result' && l.got.at(-1).payload.rows[0]?.q === 10,
+      { what: 'the result after the error', dump: () => l.got });
+  });
+
+  it('refuses raw SQL for a role outside LIVE_SQL_ROLES, naming the setting', async () => {
+    const l = await live({ sql: 'SELECT id FROM public.lq_nums' }, { token: userToken(A) });
+    assert.equal(l.status.s, 'CHANNEL_ERROR');
+    assert.match(l.status.err, /LIVE_SQL_ROLES/);
+  });
+
+  it('refuses an unknown named query, a query reading nothing captured and a malformed config', async () => {
+    const unknown = await live({ name: 'nope' });
+    assert.match(unknown.status.err, /no named live query 'nope' in LIVE_QUERIES_DIR/);
+    const nothing = await live({ name: 'nothing' });
+    assert.match(nothing.status.err, /reads nothing walcast captures/);
+    const bad = await live({ sql: 'SELECT 1', throttle_ms: -1 });
+    assert.match(bad.status.err, /throttle_ms/);
+    const params = await live({ name: 'ratio' });
+    assert.match(params.status.err, /takes 1 parameter/);
+  });
+
+  it('a result over LIVE_QUERY_MAX_ROWS is an error, not a truncated result', async () => {
+    const l = await live({ sql: 'SELECT id FROM public.lq_many' });
+    const err = await waitFor(l, (m) => m.event === 'error', 'the error');
+    assert.equal(err.payload.code, 'too_large');
+    assert.match(err.payload.message, /LIVE_QUERY_MAX_ROWS/);
+    assert.ok(!l.got.some((m) => m.event === 'result'), show(l.got));
+  });
+});
