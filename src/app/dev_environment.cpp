@@ -1,6 +1,7 @@
 #include "app/dev_environment.hpp"
 
 #include "auth/jwt_signer.hpp"
+#include "capture/trigger/trigger_sql.hpp"
 #include "common/clock.hpp"
 #include "pg/db_setup.hpp"
 
@@ -148,6 +149,11 @@ Result<std::unique_ptr<DevEnvironment>> DevEnvironment::start(Config& config, co
     auto statements = pg::db_init_statements(config.publication, false);
     for (auto& s : demo_statements(config.publication))
         statements.push_back(std::move(s));
+    // CAPTURE=trigger on the embedded database (to try trigger capture, and its compat runs):
+    // installed as `walcast db init --capture trigger` would.
+    if (config.capture == "trigger")
+        for (auto& s : capture::trigger::install_statements(config.publication))
+            statements.push_back(std::move(s));
     if (auto st = pg::run_statements(*conn, statements); !st) return std::move(st).error();
     if (config.jwt_secret.empty() && config.jwt_jwks.empty()) {
         auto secret = embedded_secret(config.data_dir);

@@ -5,7 +5,9 @@
 #pragma once
 
 #include "capture/position.hpp"
+#include "common/result.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,6 +24,23 @@ struct SourceHealth {
     bool finished = false;
     bool fatal = false; ///< finished because of such an error (reason is that error)
 };
+
+/// The SourceHealth of a source's state: a fatal error is the reason when there is one, else
+/// why the stream is down (starting while there is no reason yet).
+SourceHealth make_health(bool up, bool finished, const std::optional<Error>& fatal,
+                         const std::string& down_reason, std::string_view starting);
+
+/// A name unique to this process and call, for what lives only as long as the process: a
+/// temporary replication slot, a per-process trigger consumer ("walcast_tmp_<pid>_<salt>_<n>").
+std::string temporary_name();
+
+/// Raises a to v when v is greater (positions and counters several threads advance).
+inline void advance_to(std::atomic<std::uint64_t>& a, std::uint64_t v) {
+    std::uint64_t cur = a.load(std::memory_order_relaxed);
+    while (cur < v &&
+           !a.compare_exchange_weak(cur, v, std::memory_order_release, std::memory_order_relaxed)) {
+    }
+}
 
 /// Counters for /metrics; a snapshot, consistent field by field.
 struct SourceStats {

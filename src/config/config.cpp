@@ -50,6 +50,12 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
         opt(app, "--publication", c.publication, "PUBLICATION",
             "publication whose tables are streamed")
             ->group(g);
+        opt(app, "--capture", c.capture, "CAPTURE",
+            "where changes come from: logical (a replication slot), trigger (walcast's capture "
+            "triggers: `walcast db init --capture trigger`), auto (logical when the database "
+            "allows it, else trigger)")
+            ->check(CLI::IsMember({"logical", "trigger", "auto"}))
+            ->group(g);
         opt(app, "--publications", c.publications_json, "PUBLICATIONS",
             "the Supabase server's form of --publication: a JSON array with one name, e.g. "
             "[\"supabase_realtime\"]")

@@ -42,6 +42,11 @@ struct Config {
     /// channels subscribed before it to re-join (realtime-js retries after 1, 2, 5, 10 s).
     std::uint32_t resume_grace_ms = 10000;
     std::string publication = "supabase_realtime"; ///< PUBLICATION
+    /// CAPTURE: where changes come from. "logical": a logical replication slot (wal_level =
+    /// logical, the REPLICATION attribute); "trigger": walcast's capture triggers (installed by
+    /// `walcast db init --capture trigger`, no slot needed); "auto": logical when the database
+    /// allows it, else trigger when it is installed.
+    std::string capture = "auto";
     /// PUBLICATIONS: the Supabase Realtime server's name, a JSON array of publication names;
     /// walcast streams one, so it must hold exactly one (resolved into publication).
     std::string publications_json;

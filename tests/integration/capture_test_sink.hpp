@@ -1,6 +1,6 @@
-// Shared by the capture_* integration tests: a ChangeSink that records what a LogicalSource
-// hands on (checking the begin/change/commit bracketing as it goes) and renders changes the
-// way the wire does, so tests can assert on exact content and order.
+// Shared by the capture_* and trigger_* integration tests: a ChangeSink that records what a
+// capture source hands on (checking the begin/change/commit bracketing as it goes) and renders
+// changes the way the wire does, so tests can assert on exact content and order.
 #pragma once
 
 #include "capture/change_json.hpp"
@@ -42,7 +42,7 @@ public:
     explicit CollectingSink(bool auto_confirm = true, bool keep = true)
         : auto_confirm_(auto_confirm), keep_(keep) {}
 
-    void attach(capture::LogicalSource* source) { source_ = source; }
+    void attach(capture::Source* source) { source_ = source; }
 
     void on_begin(const capture::TransactionInfo& txn) override {
         std::lock_guard lock(m_);
@@ -77,7 +77,7 @@ public:
             in_txn_ = false;
             commits_.push_back(end_lsn);
         }
-        if (auto_confirm_ && source_) source_->confirm(end_lsn);
+        if (auto_confirm_ && source_) source_->confirm(end);
     }
     void on_relation(const capture::RelationPtr& relation) override {
         std::lock_guard lock(m_);
@@ -152,7 +152,7 @@ private:
     mutable std::mutex m_;
     bool auto_confirm_;
     bool keep_;
-    capture::LogicalSource* source_ = nullptr;
+    capture::Source* source_ = nullptr;
     bool in_txn_ = false;
     bool up_ = false;
     bool shared_by_source_ = false;

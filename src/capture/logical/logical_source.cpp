@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <random>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -21,20 +20,6 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds read_timeout_ms{1000};
 // After consumers confirm, the flush position reaches Postgres within about this long.
 constexpr std::chrono::milliseconds flush_report_delay_ms{1000};
-
-void atomic_max(std::atomic<std::uint64_t>& a, std::uint64_t v) {
-    std::uint64_t cur = a.load(std::memory_order_relaxed);
-    while (cur < v &&
-           !a.compare_exchange_weak(cur, v, std::memory_order_release, std::memory_order_relaxed)) {
-    }
-}
-
-std::string temporary_slot_name() {
-    static std::atomic<unsigned> counter{0};
-    static const unsigned salt = std::random_device{}() & 0xffffff;
-    return "walcast_tmp_" + std::to_string(::getpid()) + "_" + std::to_string(salt) + "_" +
-           std::to_string(counter++);
-}
 
 } // namespace
 
@@ -66,7 +51,7 @@ void LogicalSource::stop() {
 }
 
 void LogicalSource::confirm(Position end) {
-    atomic_max(confirmed_, end.value);
+    advance_to(confirmed_, end.value);
 }
 
 std::optional<Position> LogicalSource::parse_position(std::string_view text) const {
@@ -76,17 +61,9 @@ std::optional<Position> LogicalSource::parse_position(std::string_view text) con
 }
 
 SourceHealth LogicalSource::health() const {
-    SourceHealth h;
-    h.up = stream_up();
-    h.finished = finished();
     std::lock_guard lock(state_mutex_);
-    if (fatal_error_) {
-        h.fatal = true;
-        h.reason = fatal_error_->message;
-    } else if (!h.up) {
-        h.reason = down_reason_.empty() ? "replication stream starting" : down_reason_;
-    }
-    return h;
+    return make_health(stream_up(), finished(), fatal_error_, down_reason_,
+                       "replication stream starting");
 }
 
 SourceStats LogicalSource::stats() const {
@@ -365,7 +342,7 @@ Status LogicalSource::stream_once() {
 
     pg::Lsn resumed_at = last_handed_end_; // where streaming starts, for a closed gap
     if (temporary) {
-        slot = temporary_slot_name();
+        slot = temporary_name();
         auto created = stream.create_slot(slot, true);
         if (!created) return created.error().to_error().context("creating a temporary slot");
         resumed_at = created->consistent_point;
@@ -451,18 +428,18 @@ Status LogicalSource::stream_once() {
         bool reply = false;
         switch (msg->kind) {
         case pg::StreamMessage::Kind::XLogData:
-            atomic_max(server_wal_end_, msg->wal_end.value);
+            advance_to(server_wal_end_, msg->wal_end.value);
             if (auto st = handle_xlog(msg->payload, stream); !st)
                 return std::move(st).error().context("at WAL position " +
                                                      msg->wal_start.to_string());
             break;
         case pg::StreamMessage::Kind::Keepalive:
-            atomic_max(server_wal_end_, msg->wal_end.value);
+            advance_to(server_wal_end_, msg->wal_end.value);
             if (!in_transaction_) {
                 // Everything the server had to send before wal_end has arrived.
                 idle_wal_end_ = msg->wal_end;
                 idle_handed_end_ = last_handed_end_;
-                atomic_max(received_, msg->wal_end.value);
+                advance_to(received_, msg->wal_end.value);
                 caught_up_.store(true, std::memory_order_release);
             }
             reply = msg->reply_requested;
@@ -506,7 +483,7 @@ Status LogicalSource::handle_xlog(std::string_view payload, pg::ReplicationStrea
             sink_.on_commit(txn_, to_position(c->end_lsn));
         }
         skipping_ = false;
-        atomic_max(received_, c->end_lsn.value);
+        advance_to(received_, c->end_lsn.value);
         return {};
     }
     if (auto* r = std::get_if<po::Relation>(&m)) {
