@@ -301,7 +301,8 @@ Status App::start() {
             m.topic_policies.get()),
         std::make_shared<protocol::phoenix::PresenceFeatureFactory>(
             *m.broadcast_hub, *m.tenant_presence, presence_limits, m.topic_policies.get()),
-        std::make_shared<protocol::phoenix::LiveQueryFeatureFactory>(*m.live_queries)};
+        std::make_shared<protocol::phoenix::LiveQueryFeatureFactory>(*m.live_queries,
+                                                                     *m.subscriptions)};
     m.phoenix =
         std::make_unique<protocol::phoenix::PhoenixContext>(protocol::phoenix::PhoenixContext{
             *m.verifier, *m.phoenix_metrics, std::move(features), m.config.max_channels_per_client,

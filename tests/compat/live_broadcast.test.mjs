@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 
 import { Walcast } from './lib/server.mjs';
 import { makeClient, uniqueName, VSNS } from './lib/client.mjs';
-import { serviceToken, userToken } from './lib/tokens.mjs';
+import { roleToken, serviceToken, userToken } from './lib/tokens.mjs';
 import { waitUntil, show } from './lib/wait.mjs';
 
 const A = randomUUID();
@@ -227,6 +227,14 @@ describe('errors and refusals', () => {
     const l = await live({ sql: 'SELECT id FROM public.lq_nums' }, { token: userToken(A) });
     assert.equal(l.status.s, 'CHANNEL_ERROR');
     assert.match(l.status.err, /LIVE_SQL_ROLES/);
+  });
+
+  it('refuses a token naming a superuser role as a Postgres Changes join does (JWT_ALLOWED_ROLES), and sends it no result', async () => {
+    const l = await live({ name: 'my_notes' }, { token: roleToken('postgres') });
+    assert.equal(l.status.s, 'CHANNEL_ERROR');
+    assert.match(l.status.err, /role "postgres" has SUPERUSER, which bypasses row-level security/);
+    assert.match(l.status.err, /JWT_ALLOWED_ROLES/, 'the error names the setting that allows the role');
+    assert.ok(!l.got.some((m) => m.event === 'result'), show(l.got));
   });
 
   it('refuses an unknown named query, a query reading nothing captured and a malformed config', async () => {

@@ -18,6 +18,27 @@ Error bad(std::string what) {
     return make_error(Errc::InvalidInput, "live_query: " + what);
 }
 
+/// The join error for a token role SubscriptionService::check_role refused.
+std::string role_refusal(const core::SubscribeError& e) {
+    using Kind = core::SubscribeError::Kind;
+    switch (e.kind) {
+    case Kind::PrivilegedRole:
+        return "live_query: role \"" + e.role + "\" has " + e.attribute +
+               ", which bypasses row-level security: tokens naming it are refused. Fix: sign the "
+               "token with a role row-level security applies to, or add this role to "
+               "JWT_ALLOWED_ROLES";
+    case Kind::UnknownRole:
+        return "live_query: role \"" + e.role + "\" of this token does not exist";
+    case Kind::CannotAssumeRole:
+        return "live_query: the server cannot assume role \"" + e.role +
+               "\" of this token (its "
+               "database user \"" +
+               e.user + "\" is not a member of it). Fix: " + e.fix;
+    default:
+        return "live_query: the token's role could not be checked: " + e.message;
+    }
+}
+
 /// Frames for one channel: held until open() (the join reply first), dropped after close().
 class LiveQuerySink final : public livequery::Sink {
 public:
@@ -41,6 +62,7 @@ public:
     /// Strand: runs before() (the join reply), sends what was held, lets pushes through.
     void open(const std::function<void()>& before) {
         std::lock_guard lock(mu_);
+        if (closed_) return;
         before();
         open_ = true;
         auto io = io_.lock();
@@ -78,8 +100,9 @@ private:
 class LiveQueryFeature final : public ChannelFeature,
                                public std::enable_shared_from_this<LiveQueryFeature> {
 public:
-    LiveQueryFeature(livequery::Engine& engine, livequery::Request request, ChannelHandle& ch)
-        : engine_(engine), request_(std::move(request)),
+    LiveQueryFeature(livequery::Engine& engine, core::SubscriptionService& subscriptions,
+                     livequery::Request request, ChannelHandle& ch)
+        : engine_(engine), subscriptions_(subscriptions), request_(std::move(request)),
           sink_(std::make_shared<LiveQuerySink>(ch.io(), ch.vsn(), ch.topic())) {}
 
     std::string_view name() const override { return "live_query"; }
@@ -113,11 +136,31 @@ public:
     }
 
 private:
+    /// Checks the token's role as a Postgres Changes join does, then subscribes the query.
     void subscribe(ChannelHandle& ch, std::function<void(FeatureJoinResult)> done) {
         auto io = ch.io().lock();
         if (!io) return done({"the connection is closing", {}});
+        subscriptions_.check_role(
+            reinterpret_cast<std::uintptr_t>(io.get()), {}, request_.identity->role,
+            [weak_io = ch.io(), self = weak_from_this(), sink = sink_,
+             done = std::move(done)](std::optional<core::SubscribeError> e) mutable {
+                auto io = weak_io.lock();
+                if (!io) return;
+                io->post([weak_io, self = std::move(self), sink = std::move(sink),
+                          done = std::move(done), e = std::move(e)]() mutable {
+                    auto f = self.lock();
+                    if (!f || f->closed_ || f->sink_ != sink) return;
+                    if (e) return done({role_refusal(*e), {}});
+                    f->subscribe_query(weak_io, std::move(done));
+                });
+            });
+    }
+
+    /// Strand, after the role check.
+    void subscribe_query(std::weak_ptr<ConnectionIo> weak_io,
+                         std::function<void(FeatureJoinResult)> done) {
         engine_.subscribe(request_, sink_,
-                          [weak_io = ch.io(), self = weak_from_this(), sink = sink_,
+                          [weak_io = std::move(weak_io), self = weak_from_this(), sink = sink_,
                            done = std::move(done)](Result<livequery::SubscriptionPtr> r) mutable {
                               auto io = weak_io.lock();
                               if (!io) return;
@@ -142,6 +185,7 @@ private:
     }
 
     livequery::Engine& engine_;
+    core::SubscriptionService& subscriptions_;
     livequery::Request request_;
     std::shared_ptr<LiveQuerySink> sink_;
     livequery::SubscriptionPtr sub_;
@@ -227,7 +271,7 @@ std::shared_ptr<ChannelFeature> LiveQueryFeatureFactory::make(ChannelHandle& ch)
     if (it == raw.end()) return nullptr;
     auto req = parse_live_query_config(it->value());
     if (!req) return std::make_shared<RefusedLiveQuery>(req.error().message);
-    return std::make_shared<LiveQueryFeature>(engine_, std::move(req).value(), ch);
+    return std::make_shared<LiveQueryFeature>(engine_, subscriptions_, std::move(req).value(), ch);
 }
 
 } // namespace walcast::protocol::phoenix

@@ -16,9 +16,13 @@
 // `result` with full or without a key) whenever the result changes, `error` when a run
 // fails (the channel stays). Payload shapes: livequery::append_update_json, docs/livequery.md.
 // The channel's token decides the identity; an access_token refresh that changes it
-// subscribes again (a new first `result`).
+// subscribes again (a new first `result`). The token's role is checked first exactly as a
+// Postgres Changes join's is (SubscriptionService::check_role: a superuser or BYPASSRLS role not
+// in JWT_ALLOWED_ROLES, an unknown role or one walcast cannot assume is refused), since the
+// query runs as that role.
 #pragma once
 
+#include "core/routing/subscription_service.hpp"
 #include "livequery/engine.hpp"
 #include "protocol/phoenix/channel_feature.hpp"
 
@@ -26,13 +30,15 @@ namespace walcast::protocol::phoenix {
 
 class LiveQueryFeatureFactory final : public ChannelFeatureFactory {
 public:
-    /// engine must outlive the factory and every channel.
-    explicit LiveQueryFeatureFactory(livequery::Engine& engine) : engine_(engine) {}
+    /// engine and subscriptions (its role check) must outlive the factory and every channel.
+    LiveQueryFeatureFactory(livequery::Engine& engine, core::SubscriptionService& subscriptions)
+        : engine_(engine), subscriptions_(subscriptions) {}
     /// Null unless the join config has `broadcast.live_query`.
     std::shared_ptr<ChannelFeature> make(ChannelHandle& ch) override;
 
 private:
     livequery::Engine& engine_;
+    core::SubscriptionService& subscriptions_;
 };
 
 /// Parses `config.broadcast.live_query` into a request (identity not set). Errors
