@@ -13,7 +13,9 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -243,6 +245,8 @@ struct Dependency {
 };
 
 struct LiveResult;
+/// Trailing-edge re-runs by due time (Engine::Impl::timers).
+using TimerQueue = std::multimap<Clock::time_point, std::shared_ptr<LiveResult>>;
 
 struct SubscriptionState {
     std::weak_ptr<Sink> sink;
@@ -274,7 +278,7 @@ struct LiveResult {
     bool dirty = false;
     bool queued = false;
     bool running = false;
-    bool timer = false;
+    std::optional<TimerQueue::iterator> timer; ///< its entry in Impl::timers, while waiting
     bool removed = false;
     pg::XidList xids;
     Clock::time_point last_run{};
@@ -306,7 +310,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     std::vector<std::thread> threads;
     std::deque<std::function<void(pg::Connection&)>> tasks;
     std::deque<LiveResultPtr> ready;
-    std::multimap<Clock::time_point, LiveResultPtr> timers;
+    TimerQueue timers;
     std::unordered_map<std::string, LiveResultPtr> results; ///< by share_key
     std::unordered_map<pg::Oid, std::vector<LiveResult*>> by_relation;
     std::vector<LiveResultPtr> touched; ///< by the transaction being streamed
@@ -337,12 +341,8 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
         const auto window = std::chrono::milliseconds(r->throttle_ms);
         if (ignore_throttle || !r->dirty || r->throttle_ms == 0 || now - r->last_run >= window) {
             if (r->timer) {
-                for (auto it = timers.begin(); it != timers.end(); ++it)
-                    if (it->second == r) {
-                        timers.erase(it);
-                        break;
-                    }
-                r->timer = false;
+                timers.erase(*r->timer);
+                r->timer.reset();
             }
             r->queued = true;
             ready.push_back(r);
@@ -350,13 +350,16 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
             return;
         }
         if (r->timer) return;
-        r->timer = true;
-        timers.emplace(r->last_run + window, r);
+        r->timer = timers.emplace(r->last_run + window, r);
         cv.notify_one();
     }
 
     void remove_result(const LiveResultPtr& r) {
         r->removed = true;
+        if (r->timer) { // its trailing run is not wanted any more
+            timers.erase(*r->timer);
+            r->timer.reset();
+        }
         for (const auto& d : r->deps) {
             auto it = by_relation.find(d.relation);
             if (it == by_relation.end()) continue;
@@ -628,7 +631,7 @@ void Engine::Impl::worker() {
         while (!timers.empty() && timers.begin()->first <= now) {
             auto r = timers.begin()->second;
             timers.erase(timers.begin());
-            r->timer = false;
+            r->timer.reset();
             if (r->dirty) schedule(r, true);
         }
         if (!tasks.empty()) {
@@ -965,23 +968,43 @@ Stats Engine::stats() const {
 
 namespace {
 
-/// Whether an UPDATE changed one of the columns d reads: known only when the old row is whole
-/// (REPLICA IDENTITY FULL, trigger capture); otherwise yes (the conservative answer).
-bool update_touches(const capture::Change& c, const Dependency& d) {
-    if (d.whole_row || !c.old_is_full || !c.old_tuple || !c.new_tuple) return true;
-    const auto& rel = *c.relation;
-    for (const auto& name : d.columns) {
-        const int i = rel.column_index(name);
-        if (i < 0) return true; // a column the relation no longer has: DDL, run to find out
-        const auto idx = static_cast<std::size_t>(i);
-        if (idx >= c.new_tuple->size() || idx >= c.old_tuple->size()) return true;
-        if (c.new_tuple->is_unchanged_toast(idx)) continue;
-        if (c.new_tuple->state(idx) != c.old_tuple->state(idx) ||
-            c.new_tuple->text(idx) != c.old_tuple->text(idx))
-            return true;
+/// What an UPDATE changed, worked out once per change for every live result it may touch:
+/// the relation's columns by name (sorted), each with whether its value changed. unknown: the
+/// old row is not whole (not REPLICA IDENTITY FULL and not trigger capture), so any column may
+/// have changed (the conservative answer).
+struct ChangedColumns {
+    bool unknown = true;
+    std::vector<std::pair<std::string_view, bool>> by_name;
+
+    explicit ChangedColumns(const capture::Change& c) {
+        if (!c.old_is_full || !c.old_tuple || !c.new_tuple) return;
+        unknown = false;
+        const auto& columns = c.relation->columns;
+        by_name.reserve(columns.size());
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            bool changed = true; // a column past either tuple's end: DDL, run to find out
+            if (i < c.new_tuple->size() && i < c.old_tuple->size())
+                changed = !c.new_tuple->is_unchanged_toast(i) &&
+                          (c.new_tuple->state(i) != c.old_tuple->state(i) ||
+                           c.new_tuple->text(i) != c.old_tuple->text(i));
+            by_name.emplace_back(columns[i].name, changed);
+        }
+        std::sort(by_name.begin(), by_name.end());
     }
-    return false;
-}
+
+    /// Whether the UPDATE changed a column d reads (d.columns is sorted): one merge of the two
+    /// sorted lists. A column the relation no longer has (DDL) counts as changed.
+    bool touches(const Dependency& d) const {
+        if (unknown || d.whole_row) return true;
+        auto it = by_name.begin();
+        for (const auto& name : d.columns) {
+            while (it != by_name.end() && it->first < name)
+                ++it;
+            if (it == by_name.end() || it->first != name || it->second) return true;
+        }
+        return false;
+    }
+};
 
 } // namespace
 
@@ -992,13 +1015,17 @@ void Engine::on_change(const capture::ChangePtr& change) {
     auto touch = [&](pg::Oid oid, const capture::Change* update) {
         auto it = m.by_relation.find(oid);
         if (it == m.by_relation.end()) return;
+        std::optional<ChangedColumns> changed; // once per change, for every result it touches
         for (LiveResult* r : it->second) {
             if (r->touched_in == m.txn_counter + 1) continue;
             if (update) {
                 const Dependency* dep = nullptr;
                 for (const auto& d : r->deps)
                     if (d.relation == oid) dep = &d;
-                if (dep && !update_touches(*update, *dep)) continue;
+                if (dep) {
+                    if (!changed) changed.emplace(*update);
+                    if (!changed->touches(*dep)) continue;
+                }
             }
             r->touched_in = m.txn_counter + 1;
             m.touched.push_back(m.results.at(r->share_key));
