@@ -839,7 +839,12 @@ void Engine::Impl::run_batch(pg::Connection& conn, std::unordered_set<std::uint6
                 }
             }
         }
-        if (!visible && !out.error && Clock::now() < give_up) {
+        // Not yet visible: the WAL can reach walcast before the commit is visible to new
+        // snapshots. Run again, also when a statement failed: it ran on the snapshot before
+        // the change and its error may be one the committed rows no longer cause (a division
+        // by a value the change just made non-zero). Only a lost connection ends the wait.
+        const bool lost = out.error && (out.error->connection_lost || !conn.healthy());
+        if (!visible && !lost && Clock::now() < give_up) {
             std::this_thread::sleep_for(pause);
             pause = std::min(pause * 2, std::chrono::microseconds(20'000));
             continue;
