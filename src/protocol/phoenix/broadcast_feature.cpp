@@ -1,5 +1,6 @@
 #include "protocol/phoenix/broadcast_feature.hpp"
 
+#include "protocol/phoenix/broadcast_frames.hpp"
 #include "protocol/phoenix/channel_permissions.hpp"
 
 #include "common/json_writer.hpp"
@@ -16,17 +17,6 @@
 namespace walcast::protocol::phoenix {
 
 namespace {
-
-constexpr std::size_t format_of(Vsn v) {
-    return v == Vsn::V1 ? 0 : 1;
-}
-constexpr Vsn vsn_of(std::size_t format) {
-    return format == 0 ? Vsn::V1 : Vsn::V2;
-}
-
-broadcast::Frame text_frame(std::string s) {
-    return {false, std::make_shared<const std::string>(std::move(s))};
-}
 
 /// One channel in the Hub: frames go to the connection in the publisher's round.
 class ChannelMember final : public broadcast::Member {
@@ -178,8 +168,7 @@ public:
         send(
             ch,
             [payload, topic](std::size_t format) -> std::optional<broadcast::Frame> {
-                return text_frame(
-                    encode_broadcast(vsn_of(format), *topic, event::broadcast, *payload));
+                return push_frame(format, *topic, event::broadcast, *payload);
             },
             m.ref);
         return true;
@@ -197,23 +186,9 @@ public:
         // The metadata is not used (spec §7.1.2: RT ignores it too).
         send(
             ch,
-            [p](std::size_t format) -> std::optional<broadcast::Frame> {
-                if (vsn_of(format) == Vsn::V2) {
-                    auto bytes =
-                        encode_user_broadcast(p->topic, p->user_event, "", p->encoding, p->payload);
-                    if (!bytes) return std::nullopt; // cannot happen: the decoder checked lengths
-                    return broadcast::Frame{true,
-                                            std::make_shared<const std::string>(std::move(*bytes))};
-                }
-                // 1.0.0 members: the JSON envelope with the payload bytes spliced in; a binary
-                // payload cannot be carried (spec §7.1.4).
-                if (p->encoding == PayloadEncoding::Binary) return std::nullopt;
-                std::string envelope = "{\"event\":";
-                json::append_string(envelope, p->user_event);
-                envelope += ",\"payload\":";
-                envelope += p->payload;
-                envelope += ",\"type\":\"broadcast\"}";
-                return text_frame(encode_broadcast(Vsn::V1, p->topic, event::broadcast, envelope));
+            [p](std::size_t format) {
+                return user_broadcast_frame(format, p->topic, p->user_event, "", p->encoding,
+                                            p->payload);
             },
             m.ref);
         return true;

@@ -2,7 +2,7 @@
 
 #include "common/json_writer.hpp"
 #include "common/logging.hpp"
-#include "protocol/phoenix/encoder.hpp"
+#include "protocol/phoenix/broadcast_frames.hpp"
 
 #include <optional>
 #include <variant>
@@ -110,23 +110,10 @@ void DatabaseBroadcasts::on_change(const capture::ChangePtr& change) {
     std::string meta = "{\"id\":";
     json::append_string(meta, row.id);
     meta += '}';
-    broadcast::Message msg([&](std::size_t format) -> std::optional<broadcast::Frame> {
-        if (format != 0) { // 2.0.0: kind 4 with the id in its metadata
-            auto bytes =
-                encode_user_broadcast(channel_topic, row.event, meta, row.encoding, row.payload);
-            if (!bytes) return std::nullopt; // topic, event or metadata over 255 bytes
-            return broadcast::Frame{true, std::make_shared<const std::string>(std::move(*bytes))};
-        }
-        if (row.encoding == PayloadEncoding::Binary) return std::nullopt; // not to 1.0.0
-        std::string envelope = "{\"event\":";
-        json::append_string(envelope, row.event);
-        envelope += ",\"meta\":";
-        envelope += meta;
-        envelope += ",\"payload\":";
-        envelope += row.payload;
-        envelope += ",\"type\":\"broadcast\"}";
-        return broadcast::Frame{false, std::make_shared<const std::string>(encode_broadcast(
-                                           Vsn::V1, channel_topic, event::broadcast, envelope))};
+    // 2.0.0: kind 4 with the id in its metadata; 1.0.0: the envelope with "meta" (spec §7.6).
+    broadcast::Message msg([&](std::size_t format) {
+        return user_broadcast_frame(format, channel_topic, row.event, meta, row.encoding,
+                                    row.payload);
     });
     msg.kind = kind_broadcast;
     msg.rate = &events_;

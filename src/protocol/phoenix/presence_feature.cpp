@@ -2,6 +2,7 @@
 
 #include "common/logging.hpp"
 #include "protocol/phoenix/broadcast_feature.hpp"
+#include "protocol/phoenix/broadcast_frames.hpp"
 #include "protocol/phoenix/channel_permissions.hpp"
 #include "protocol/phoenix/encoder.hpp"
 
@@ -178,10 +179,7 @@ void PresenceFeatureFactory::run() {
                 "realtime:" + hub_topic.substr(hub_topic.find(':') + 1);
             const std::string payload = presence::diff_json(diff);
             broadcast::Message msg([&](std::size_t format) -> std::optional<broadcast::Frame> {
-                const Vsn vsn = format == 0 ? Vsn::V1 : Vsn::V2;
-                return broadcast::Frame{false,
-                                        std::make_shared<const std::string>(encode_broadcast(
-                                            vsn, channel_topic, event::presence_diff, payload))};
+                return push_frame(format, channel_topic, event::presence_diff, payload);
             });
             msg.kind = kind_presence;
             msg.rate = &rate_;

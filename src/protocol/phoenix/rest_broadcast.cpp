@@ -3,6 +3,7 @@
 #include "common/clock.hpp"
 #include "common/json_writer.hpp"
 #include "common/logging.hpp"
+#include "protocol/phoenix/broadcast_frames.hpp"
 #include "protocol/phoenix/channel_permissions.hpp"
 #include "protocol/phoenix/encoder.hpp"
 
@@ -20,10 +21,6 @@ namespace {
 
 /// Private topics one batch may name (each costs a write check on the shared pool).
 constexpr std::size_t max_private_topics = 100;
-
-constexpr Vsn vsn_of(std::size_t format) {
-    return format == 0 ? Vsn::V1 : Vsn::V2;
-}
 
 HttpResponse respond_json(unsigned status, std::string body) {
     HttpResponse r;
@@ -89,28 +86,20 @@ broadcast::TopicAuthContext auth_context(const auth::Claims& claims, std::string
     return ctx;
 }
 
-broadcast::Frame text_frame(std::string s) {
-    return {false, std::make_shared<const std::string>(std::move(s))};
-}
-
 /// A JSON broadcast (batch endpoint): a text frame for both serializers (spec §7.5.3).
 void publish_json(broadcast::Hub& hub, broadcast::RateCounter& events, const std::string& topic,
                   bool is_private, const std::string& event, const std::string& payload,
                   const std::optional<std::string>& id) {
     const std::string channel_topic = "realtime:" + topic;
-    std::string envelope = "{\"event\":";
-    json::append_string(envelope, event);
+    std::string meta;
     if (id) {
-        envelope += ",\"meta\":{\"id\":";
-        json::append_string(envelope, *id);
-        envelope += '}';
+        meta = "{\"id\":";
+        json::append_string(meta, *id);
+        meta += '}';
     }
-    envelope += ",\"payload\":";
-    envelope += payload;
-    envelope += ",\"type\":\"broadcast\"}";
+    const std::string envelope = broadcast_envelope(event, meta, payload);
     broadcast::Message msg([&](std::size_t format) -> std::optional<broadcast::Frame> {
-        return text_frame(
-            encode_broadcast(vsn_of(format), channel_topic, event::broadcast, envelope));
+        return push_frame(format, channel_topic, event::broadcast, envelope);
     });
     msg.kind = kind_broadcast;
     msg.rate = &events;
@@ -124,19 +113,8 @@ void publish_user(broadcast::Hub& hub, broadcast::RateCounter& events, const std
                   bool is_private, const std::string& event, PayloadEncoding encoding,
                   const std::string& payload) {
     const std::string channel_topic = "realtime:" + topic;
-    broadcast::Message msg([&](std::size_t format) -> std::optional<broadcast::Frame> {
-        if (vsn_of(format) == Vsn::V2) {
-            auto bytes = encode_user_broadcast(channel_topic, event, "", encoding, payload);
-            if (!bytes) return std::nullopt; // topic or event over 255 bytes
-            return broadcast::Frame{true, std::make_shared<const std::string>(std::move(*bytes))};
-        }
-        if (encoding == PayloadEncoding::Binary) return std::nullopt;
-        std::string envelope = "{\"event\":";
-        json::append_string(envelope, event);
-        envelope += ",\"payload\":";
-        envelope += payload;
-        envelope += ",\"type\":\"broadcast\"}";
-        return text_frame(encode_broadcast(Vsn::V1, channel_topic, event::broadcast, envelope));
+    broadcast::Message msg([&](std::size_t format) {
+        return user_broadcast_frame(format, channel_topic, event, "", encoding, payload);
     });
     msg.kind = kind_broadcast;
     msg.rate = &events;
