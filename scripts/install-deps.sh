@@ -18,7 +18,7 @@ esac
 debs=(
   g++ cmake make pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libpq-dev libssl-dev libjwt-dev libspdlog-dev libfmt-dev libcli11-dev
+  libpq-dev libssl-dev libjwt-dev libspdlog-dev libfmt-dev libcli11-dev libre2-dev
   postgresql-15 postgresql-client-15 locales
 )
 [ "$mode" = run ] || debs+=(libbenchmark-dev)

@@ -188,6 +188,7 @@ Status App::start() {
         std::make_unique<core::Authorizer>(auth_opts, make_checker, finished, m.registry);
     core::RouterOptions router_opts;
     router_opts.max_record_bytes = m.config.max_record_bytes;
+    router_opts.match_budget_bytes_per_change = m.config.match_budget_bytes_per_change;
     m.router_db = std::make_unique<core::PgAccessSource>(m.params);
     m.late_compiler = std::make_unique<core::PgFilterCompiler>(*m.router_db, m.access);
     m.router = std::make_unique<core::Router>(router_opts, m.index, m.access, *m.router_db,
@@ -197,6 +198,8 @@ Status App::start() {
     subscription_opts.allowed_privileged_roles = core::parse_role_list(m.config.jwt_allowed_roles);
     subscription_opts.workers = m.config.join_workers;
     subscription_opts.statement_timeout_ms = m.config.join_statement_timeout_ms;
+    subscription_opts.max_bindings_per_channel = m.config.max_bindings_per_channel;
+    subscription_opts.max_bindings_per_client = m.config.max_bindings_per_client;
     m.subscriptions = std::make_unique<core::SubscriptionService>(
         m.params, m.config.publication, m.index, m.access, m.registry, subscription_opts);
 

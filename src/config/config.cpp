@@ -116,6 +116,17 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
             "JOIN_STATEMENT_TIMEOUT_MS",
             "statement timeout of join validation (filter values cast by Postgres); 0 = none")
             ->group(g);
+        opt(app, "--max-bindings-per-channel", c.max_bindings_per_channel,
+            "MAX_BINDINGS_PER_CHANNEL", "postgres_changes bindings one channel may have")
+            ->group(g);
+        opt(app, "--max-bindings-per-client", c.max_bindings_per_client, "MAX_BINDINGS_PER_CLIENT",
+            "postgres_changes bindings one socket may have over its channels")
+            ->group(g);
+        opt(app, "--match-budget-bytes-per-change", c.match_budget_bytes_per_change,
+            "MATCH_BUDGET_BYTES_PER_CHANGE",
+            "column text one socket's match/imatch/like/ilike filters may scan per change; the "
+            "channel crossing it is ended (0 = no limit)")
+            ->group(g);
         opt(app, "--graphql-ws-init-timeout-ms", c.graphql_ws_init_timeout_ms,
             "GRAPHQL_WS_INIT_TIMEOUT_MS",
             "time a GraphQL socket has to send connection_init (then closed with 4408; 0 = none)")

@@ -84,6 +84,13 @@ struct Config {
     unsigned join_workers = 4;
     /// JOIN_STATEMENT_TIMEOUT_MS: statement_timeout of the join validation connections
     std::uint32_t join_statement_timeout_ms = 2000;
+    /// MAX_BINDINGS_PER_CHANNEL / MAX_BINDINGS_PER_CLIENT: postgres_changes bindings one
+    /// channel / one socket (over its channels) may have; past either the join is refused
+    std::uint32_t max_bindings_per_channel = 100;
+    std::uint32_t max_bindings_per_client = 100;
+    /// MATCH_BUDGET_BYTES_PER_CHANGE: column text one socket's match/imatch/like/ilike filters
+    /// may scan for one change; the channel that crosses it is ended (0 = no limit)
+    std::uint64_t match_budget_bytes_per_change = 8 * 1024 * 1024;
     /// GRAPHQL_WS_INIT_TIMEOUT_MS: a GraphQL socket must send connection_init within this, else
     /// it is closed with 4408 (graphql-ws's default 3000); 0 = no limit
     std::uint32_t graphql_ws_init_timeout_ms = 3000;

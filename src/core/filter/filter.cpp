@@ -324,6 +324,12 @@ std::optional<std::int64_t> integer_key(const Condition& c, std::string_view row
     }
 }
 
+/// The operators whose cost grows with the value's length (pattern matching).
+bool scans_text(FilterOp op) {
+    return op == FilterOp::Like || op == FilterOp::Ilike || op == FilterOp::Match ||
+           op == FilterOp::Imatch;
+}
+
 bool apply_op(FilterOp op, int cmp) {
     switch (op) {
     case FilterOp::Eq:
@@ -597,12 +603,12 @@ FilterResult<Condition> compile_one(const FilterCondition& fc, const capture::Re
                 c.pattern = fc.value;
             return c;
         }
+        // Postgres accepted the pattern; what RE2 cannot match in linear time is refused with
+        // the rewrite named (0A000).
         auto rx = pgsem::Regex::compile(fc.value, fold, c.ctype);
         if (!rx)
-            return FilterError(SqlError{"2201B", "invalid regular expression for " + op_name +
-                                                     " filter: walcast cannot evaluate this "
-                                                     "pattern (" +
-                                                     rx.error().message + "); simplify it"},
+            return FilterError(SqlError{"0A000", "invalid regular expression for " + op_name +
+                                                     " filter: " + rx.error().message},
                                FilterError::Kind::Unsupported);
         c.regex = *rx;
         return c;
@@ -723,7 +729,7 @@ bool CompiledFilter::resolve(const capture::Relation& rel) const {
 }
 
 bool CompiledFilter::matches(const capture::Relation& relation, const pg::Tuple& tuple,
-                             TupleScope scope) const {
+                             TupleScope scope, std::uint64_t* scanned_bytes) const {
     if (conditions_.empty()) return true;
     if (!resolve(relation)) return false;
     for (std::size_t i = 0; i < conditions_.size(); ++i) {
@@ -733,7 +739,10 @@ bool CompiledFilter::matches(const capture::Relation& relation, const pg::Tuple&
         auto state = tuple.state(idx);
         if (state == pg::ValueState::UnchangedToast || state == pg::ValueState::Binary)
             return false;
-        if (!evaluate(conditions_[i], state, tuple.text(idx))) return false;
+        const auto text = tuple.text(idx);
+        if (scanned_bytes && state != pg::ValueState::Null && scans_text(conditions_[i].op))
+            *scanned_bytes += text.size();
+        if (!evaluate(conditions_[i], state, text)) return false;
     }
     return true;
 }

@@ -26,16 +26,26 @@
 //    compares lower() of both sides under the collation's ctype (ASCII-only for C). bytea
 //    supports like. A pattern ending in a lone backslash is refused at compile time (Postgres
 //    raises 22025 at evaluation time instead).
-//  * match/imatch: Postgres validates the pattern; walcast evaluates it with Boost.Regex (perl
-//    syntax over Unicode code points, classes and case folding from the collation's ctype
-//    locale) after translating ARE syntax: \m \M \y \Y (word bounds), \Z, \b (backspace), \B
-//    (backslash), \x/\u/\U hex escapes, ***= and ***: prefixes, leading (?flags) (c i n m s t x
-//    q; b e p w are refused); ^ and $ anchor only at the string ends; `.` matches newline.
-//    Remaining differences: ARE's newline-sensitive mode is approximated by Perl multi-line
-//    mode, and back-references/lookaround follow Perl rules in corner cases. Only "is there a
-//    match" is used, so leftmost-longest vs leftmost-first does not matter. Boost backtracks
-//    where Postgres's engine does not: a search that exceeds 1 million states (e.g. `(a*)*b`
-//    on a long run of a's, about 30 ms at -O2) is abandoned and counts as no match.
+//  * match/imatch: Postgres validates the pattern; walcast evaluates it with RE2 (linear time
+//    in the text, whatever the pattern: no backtracking) after translating ARE syntax
+//    (pgsem::translate_are): escapes (\a \b \B \cX \e \f \n \r \t \v \xhh \uhhhh \Uhhhhhhhh
+//    \0oo), \A \Z, \d \s \w \D \S \W and [[:class:]] (ASCII under a C ctype, as Postgres; Unicode
+//    properties otherwise), bounds, a `{` that starts none is literal, [[.x.]] [[=x=]], the
+//    ***= and ***: prefixes, leading (?flags) c i m n q s t x (expanded mode is stripped by
+//    walcast, newline-sensitive mode becomes RE2's (?m) with [^…] kept off \n); ^ and $ anchor
+//    only at the string ends; `.` matches newline. ~* folds as Postgres: each pattern
+//    character matches its toupper/tolower under the ctype (ASCII only under C), written into
+//    the pattern (RE2's own folding would let k match the Kelvin sign). Word bounds: under C,
+//    \y \Y and \m \M next to a literal word character become \b \B; under another ctype RE2's \b
+//    is ASCII-only, so \m \M \y are accepted only at an end of the pattern (or of a top-level
+//    alternative) next to a literal word character, written as a class, and \Y is refused.
+//    Refused at compile time with 0A000 and the rewrite named: back-references,
+//    lookahead/lookbehind, other word bounds, multi-character collating elements, the b e p w
+//    options, [[:graph:]]/[[:print:]] under a non-C ctype, and patterns whose RE2 program
+//    exceeds pgsem::regex_max_mem_bytes. Known approximations under a non-C ctype: glibc's
+//    [[:alpha:]] also holds other scripts' decimal digits and [[:punct:]] combining marks and
+//    no-break spaces, walcast's hold letters/letter numbers and Unicode punctuation/symbols.
+//    Only "is there a match" is used, so leftmost-longest vs leftmost-first does not matter.
 //  * Types walcast cannot order natively — jsonb, arrays, inet/cidr, money, ranges, geometric
 //    and other user types — support eq/neq/in/isdistinct/is by comparing canonical text, and
 //    refuse lt/lte/gt/gte at compile time with an error naming the type. Known gaps of text
@@ -139,8 +149,11 @@ public:
     /// Relation object and re-verified cheaply on each call. Not thread-safe per object (it
     /// updates that cache): call from one thread, the router's. Never allocates on the
     /// eq/neq/in paths for integers, text with a bytewise collation, uuid and timestamps.
+    /// scanned_bytes, when given, grows by the length of every value a like/ilike/match/imatch
+    /// condition scanned (the cost a matching budget bounds; conditions stop at the first
+    /// that fails).
     bool matches(const capture::Relation& relation, const pg::Tuple& tuple,
-                 TupleScope scope = TupleScope::Full) const;
+                 TupleScope scope = TupleScope::Full, std::uint64_t* scanned_bytes = nullptr) const;
 
     bool empty() const;
     std::size_t size() const;

@@ -1,16 +1,16 @@
 #include "core/filter/filter_eval.hpp"
 
-// A regex search that backtracks catastrophically gives up after this many states (Boost's
-// default is 100 million: tens of seconds on the router thread). This is the only file that
-// includes Boost.Regex.
-#define BOOST_REGEX_MAX_STATE_COUNT 1000000
-#include <boost/regex.hpp>
+#include "common/utf8.hpp"
 
+#include <re2/re2.h>
+
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <vector>
 #include <wctype.h>
 
 namespace walcast::core::pgsem {
@@ -563,272 +563,679 @@ std::optional<std::string> decode_bytea_hex(std::string_view s) {
 
 // ---- regular expressions --------------------------------------------------------------------
 
-void utf8_to_wide(std::string_view s, std::wstring& out) {
-    out.clear();
-    std::size_t i = 0;
-    while (i < s.size()) {
-        auto lead = static_cast<unsigned char>(s[i]);
-        int n = utf8_len(lead);
-        if (lead >= 0x80 && lead < 0xC0) n = 0;
-        if (n == 0 || i + static_cast<std::size_t>(n) > s.size()) {
-            out += static_cast<wchar_t>(0xFFFD);
-            ++i;
-            continue;
-        }
-        char32_t cp = n == 1 ? lead : lead & (0x7F >> n);
-        bool bad = false;
-        for (int k = 1; k < n; ++k) {
-            auto c = static_cast<unsigned char>(s[i + k]);
-            if ((c & 0xC0) != 0x80) bad = true;
-            cp = (cp << 6) | (c & 0x3F);
-        }
-        if (bad) {
-            out += static_cast<wchar_t>(0xFFFD);
-            ++i;
-            continue;
-        }
-        out += static_cast<wchar_t>(cp);
-        i += static_cast<std::size_t>(n);
-    }
-}
-
 namespace {
 
-bool is_hex(wchar_t c) {
-    return (c >= L'0' && c <= L'9') || (c >= L'a' && c <= L'f') || (c >= L'A' && c <= L'F');
+using Code = char32_t;
+
+bool is_hex_digit(Code c) {
+    return (c >= U'0' && c <= U'9') || (c >= U'a' && c <= U'f') || (c >= U'A' && c <= U'F');
 }
 
-void append_code(std::wstring& out, unsigned long cp) {
-    char buf[16];
-    auto r = std::to_chars(buf, buf + sizeof buf, cp, 16);
-    out += L"\\x{";
-    for (char* c = buf; c != r.ptr; ++c)
-        out += static_cast<wchar_t>(*c);
-    out += L'}';
+unsigned hex_value(Code c) {
+    return c <= U'9' ? c - U'0' : (c | 0x20) - U'a' + 10;
 }
 
-/// Translates the escape at p[i] ('\\' at i) and returns the index of its last character.
-std::size_t translate_escape(std::wstring_view p, std::size_t i, bool in_bracket,
-                             std::wstring& out) {
-    if (i + 1 >= p.size()) {
-        out += L"\\\\";
-        return i;
+bool is_ascii_word(Code c) {
+    return (c >= U'0' && c <= U'9') || (c >= U'a' && c <= U'z') || (c >= U'A' && c <= U'Z') ||
+           c == U'_';
+}
+
+/// Whitespace an expanded ARE ignores (Postgres: blank, tab, newline and "any character that
+/// belongs to the space character class"; the ASCII ones).
+bool is_expanded_space(Code c) {
+    return c == U' ' || (c >= U'\t' && c <= U'\r');
+}
+
+Error refusal(std::string message) {
+    return make_error(Errc::InvalidInput, std::move(message));
+}
+
+/// One code point as an RE2 literal (inside a bracket expression or not).
+void append_literal(std::string& out, Code cp) {
+    if (is_ascii_word(cp)) {
+        out += static_cast<char>(cp);
+    } else if (cp > 0x20 && cp < 0x7F) {
+        out += '\\'; // RE2 takes any escaped ASCII punctuation as itself
+        out += static_cast<char>(cp);
+    } else if (cp >= 0xA0 && utf8::is_scalar_value(cp)) {
+        utf8::append(out, cp);
+    } else {
+        char buf[16];
+        auto r = std::to_chars(buf, buf + sizeof buf, static_cast<unsigned long>(cp), 16);
+        out += "\\x{";
+        out.append(buf, r.ptr);
+        out += '}';
     }
-    wchar_t e = p[i + 1];
-    auto hex_run = [&](std::size_t from, std::size_t max_digits, std::size_t& end) {
-        unsigned long v = 0;
-        std::size_t k = from;
-        while (k < p.size() && k - from < max_digits && is_hex(p[k])) {
-            wchar_t c = p[k];
-            v = v * 16 + static_cast<unsigned long>(c <= L'9' ? c - L'0' : (c | 0x20) - L'a' + 10);
-            ++k;
-        }
-        end = k;
-        return v;
-    };
+}
+
+// glibc's iswspace/iswblank beyond ASCII in UTF-8 locales (no-break spaces excluded).
+constexpr std::string_view unicode_spaces = "\\x{1680}\\x{2000}-\\x{2006}\\x{2008}-\\x{200A}"
+                                            "\\x{2028}\\x{2029}\\x{205F}\\x{3000}";
+constexpr std::string_view unicode_blanks =
+    "\\x{1680}\\x{2000}-\\x{2006}\\x{2008}-\\x{200A}\\x{205F}\\x{3000}";
+
+/// The contents (without the outer brackets) of the class Postgres's [[:name:]] is, or
+/// nullopt with why in `why`. icase: Postgres folds [[:upper:]]/[[:lower:]] to [[:alpha:]].
+std::optional<std::string> posix_class(std::string_view name, bool ascii, bool icase,
+                                       std::string& why) {
+    if (icase && (name == "upper" || name == "lower")) name = "alpha";
+    if (name == "digit") return std::string("0-9");
+    if (name == "xdigit") return std::string("0-9A-Fa-f");
+    if (name == "ascii") return std::string("\\x{0}-\\x{7F}");
+    static constexpr std::string_view ascii_names[] = {"alpha", "upper", "lower", "alnum", "space",
+                                                       "punct", "blank", "cntrl", "graph", "print"};
+    bool known = false;
+    for (auto n : ascii_names)
+        known = known || n == name;
+    if (!known) {
+        why = "unknown character class [[:" + std::string(name) + ":]]";
+        return std::nullopt;
+    }
+    // RE2's POSIX classes are ASCII, exactly those of Postgres's C locale.
+    if (ascii) return "[:" + std::string(name) + ":]";
+    if (name == "alpha") return std::string("\\p{L}\\p{Nl}");
+    if (name == "upper") return std::string("\\p{Lu}\\p{Lt}");
+    if (name == "lower") return std::string("\\p{Ll}");
+    if (name == "alnum") return std::string("\\p{L}\\p{Nl}\\p{Nd}");
+    if (name == "space") return "\\x{9}-\\x{D} " + std::string(unicode_spaces);
+    if (name == "blank") return "\\t " + std::string(unicode_blanks);
+    if (name == "punct") return std::string("\\p{P}\\p{S}");
+    if (name == "cntrl") return std::string("\\p{Cc}\\x{2028}\\x{2029}");
+    why = "[[:" + std::string(name) +
+          ":]] is only evaluated under a C collation; list the characters it should match in a "
+          "bracket expression instead";
+    return std::nullopt;
+}
+
+/// \d \s \w (lower case) as bracket contents.
+std::string shorthand_class(Code e, bool ascii) {
     switch (e) {
-    case L'm':
-        out += in_bracket ? L"m" : L"\\<";
-        return i + 1;
-    case L'M':
-        out += in_bracket ? L"M" : L"\\>";
-        return i + 1;
-    case L'y':
-        out += in_bracket ? L"y" : L"\\b";
-        return i + 1;
-    case L'Y':
-        out += in_bracket ? L"Y" : L"\\B";
-        return i + 1;
-    case L'Z':
-        out += L"\\z";
-        return i + 1;
-    case L'b':
-        append_code(out, 0x08);
-        return i + 1;
-    case L'B':
-        out += L"\\\\";
-        return i + 1;
-    case L'e':
-        append_code(out, 0x1B);
-        return i + 1;
-    case L'a':
-        append_code(out, 0x07);
-        return i + 1;
-    case L'v':
-        append_code(out, 0x0B);
-        return i + 1;
-    case L'x': {
-        std::size_t end;
-        unsigned long v = hex_run(i + 2, 8, end);
-        if (end == i + 2) {
-            out += L"x";
-            return i + 1;
-        }
-        append_code(out, v);
-        return end - 1;
-    }
-    case L'u':
-    case L'U': {
-        std::size_t end;
-        unsigned long v = hex_run(i + 2, e == L'u' ? 4 : 8, end);
-        if (end == i + 2) {
-            out += e;
-            return i + 1;
-        }
-        append_code(out, v);
-        return end - 1;
-    }
+    case U'd':
+        return "0-9";
+    case U's':
+        return ascii ? "\\x{9}-\\x{D} " : "\\x{9}-\\x{D} " + std::string(unicode_spaces);
     default:
-        out += L'\\';
-        out += e;
-        return i + 1;
+        return ascii ? "0-9A-Za-z_" : "\\p{L}\\p{Nl}\\p{Nd}_";
     }
 }
+
+constexpr std::string_view word_bound_fix =
+    "write the bound out: (^|[^[:alnum:]_])word for \\mword, word([^[:alnum:]_]|$) for "
+    "word\\M";
+
+/// A character entry escape's code point and the index after it.
+using CharEntry = Result<std::pair<Code, std::size_t>>;
+
+class AreTranslator {
+public:
+    AreTranslator(std::u32string_view p, bool ascii, locale_t fold_locale, TranslatedRegex& r)
+        : p_(p), ascii_(ascii), fold_locale_(fold_locale), r_(r), out_(r.pattern) {}
+
+    /// Translates p_[i, end); returns an error naming the rewrite.
+    std::optional<Error> run(std::size_t i, bool expanded) {
+        if (r_.newline_sensitive) out_ += "(?m)";
+        while (i < p_.size()) {
+            const Code c = p_[i];
+            if (expanded && is_expanded_space(c)) {
+                ++i;
+                continue;
+            }
+            if (expanded && c == U'#') {
+                while (i < p_.size() && p_[i] != U'\n')
+                    ++i;
+                continue;
+            }
+            bool word = false;
+            at_alt_start_ = alt_start_;
+            alt_start_ = false;
+            switch (c) {
+            case U'\\': {
+                auto e = escape(i, word);
+                if (!e) return std::move(e).error();
+                i = *e;
+                break;
+            }
+            case U'[': {
+                auto e = bracket(i);
+                if (!e) return std::move(e).error();
+                i = *e;
+                break;
+            }
+            case U'(':
+                if (i + 1 < p_.size() && p_[i + 1] == U'?') {
+                    const Code k = i + 2 < p_.size() ? p_[i + 2] : 0;
+                    if (k == U':') {
+                        out_ += "(?:";
+                        ++depth_;
+                        i += 3;
+                        break;
+                    }
+                    if (k == U'=' || k == U'!')
+                        return refusal("lookahead (?" + std::string(1, static_cast<char>(k)) +
+                                       "…) cannot be matched in linear time, which walcast "
+                                       "requires; match the text without it (e.g. a[^b] for "
+                                       "a(?!b), or a second condition with not.match)");
+                    if (k == U'<')
+                        return refusal("lookbehind (?<=…) / (?<!…) cannot be matched in linear "
+                                       "time, which walcast requires; match the text without it "
+                                       "(e.g. [^a]b for (?<!a)b)");
+                    return refusal("(? not followed by : = ! or <; use (?:…) for a group");
+                }
+                out_ += '(';
+                ++depth_;
+                ++i;
+                break;
+            case U'{':
+                i = bound(i);
+                break;
+            case U'}':
+            case U']':
+                append_literal(out_, c);
+                ++i;
+                break;
+            case U'|':
+                out_ += '|';
+                alt_start_ = depth_ == 0;
+                ++i;
+                break;
+            case U')':
+                out_ += ')';
+                --depth_;
+                ++i;
+                break;
+            case U'^':
+            case U'$':
+            case U'.':
+            case U'*':
+            case U'+':
+            case U'?':
+                out_ += static_cast<char>(c);
+                ++i;
+                break;
+            default:
+                literal(c);
+                word = is_ascii_word(c);
+                ++i;
+                break;
+            }
+            prev_word_ = word;
+        }
+        return std::nullopt;
+    }
+
+    /// p_[i] is '\\'. Returns the index after the escape.
+    Result<std::size_t> escape(std::size_t i, bool& word) {
+        if (i + 1 >= p_.size()) return refusal("the pattern ends with a lone backslash");
+        const Code e = p_[i + 1];
+        if (auto cp = char_escape(i)) {
+            if (!*cp) return std::move(*cp).error();
+            literal(cp->value().first);
+            return cp->value().second;
+        }
+        switch (e) {
+        case U'd':
+        case U's':
+        case U'w':
+            out_ += '[' + shorthand_class(e, ascii_) + ']';
+            return i + 2;
+        case U'D':
+        case U'S':
+        case U'W':
+            out_ += "[^" + shorthand_class(e | 0x20, ascii_) + ']';
+            return i + 2;
+        case U'A':
+            out_ += "\\A";
+            return i + 2;
+        case U'Z':
+            out_ += "\\z";
+            return i + 2;
+        case U'Y':
+            if (!ascii_) return word_bound_refusal(e);
+            out_ += "\\B";
+            return i + 2;
+        case U'y':
+            if (ascii_) {
+                out_ += "\\b";
+                return i + 2;
+            }
+            // A word bound is a word start before a word character, a word end after one.
+            if (prev_word_) return word_end(i + 2, e);
+            return word_start(i + 2, e);
+        case U'm':
+            return word_start(i + 2, e);
+        case U'M':
+            return word_end(i + 2, e);
+        default:
+            break;
+        }
+        if (e >= U'1' && e <= U'9')
+            return refusal("back-references (\\" + std::string(1, static_cast<char>(e)) +
+                           ") cannot be matched in linear time, which walcast requires; write "
+                           "the repeated text out (e.g. (ab)ab for (ab)\\1), or write a "
+                           "character code as \\xHH");
+        if (e < 0x80 && std::isalnum(static_cast<int>(e)))
+            return refusal("invalid escape \\" + std::string(1, static_cast<char>(e)));
+        append_literal(out_, e); // an escaped non-alphanumeric character is itself
+        word = false;
+        return i + 2;
+    }
+
+    /// A character outside a bracket expression.
+    void literal(Code c) {
+        Code v[2];
+        if (case_variants(c, v) > 0) {
+            out_ += '[';
+            bracket_literal(c);
+            out_ += ']';
+        } else {
+            append_literal(out_, c);
+        }
+    }
+
+    /// A character-entry escape at p_[i] ('\\'): (code point, index after it); nullopt when
+    /// p_[i + 1] starts no character entry.
+    std::optional<CharEntry> char_escape(std::size_t i) const {
+        const Code e = p_[i + 1];
+        auto one = [&](Code cp) { return CharEntry(std::pair<Code, std::size_t>{cp, i + 2}); };
+        switch (e) {
+        case U'a':
+            return one(0x07);
+        case U'b':
+            return one(0x08);
+        case U'B':
+            return one(U'\\');
+        case U'e':
+            return one(0x1B);
+        case U'f':
+            return one(0x0C);
+        case U'n':
+            return one(0x0A);
+        case U'r':
+            return one(0x0D);
+        case U't':
+            return one(0x09);
+        case U'v':
+            return one(0x0B);
+        case U'c':
+            if (i + 2 >= p_.size()) return CharEntry(refusal("\\c at the end of the pattern"));
+            return CharEntry(std::pair<Code, std::size_t>{p_[i + 2] & 0x1F, i + 3});
+        case U'x':
+        case U'u':
+        case U'U':
+        case U'0': {
+            const unsigned base = e == U'0' ? 8 : 16;
+            const std::size_t first = e == U'0' ? i + 1 : i + 2;
+            const std::size_t max = e == U'u' ? 4 : e == U'U' ? 8 : e == U'0' ? 3 : 255;
+            std::size_t k = first;
+            std::uint64_t v = 0;
+            while (k < p_.size() && k - first < max &&
+                   (base == 16 ? is_hex_digit(p_[k]) : (p_[k] >= U'0' && p_[k] <= U'7'))) {
+                v = v * base + hex_value(p_[k]);
+                if (v > 0x10FFFF) break;
+                ++k;
+            }
+            if (k == first)
+                return CharEntry(refusal("the escape \\" + std::string(1, static_cast<char>(e)) +
+                                         " needs digits"));
+            if (v > 0x10FFFF || !utf8::is_scalar_value(static_cast<Code>(v)))
+                return CharEntry(refusal("the escape \\" + std::string(1, static_cast<char>(e)) +
+                                         " names no Unicode character"));
+            return CharEntry(std::pair<Code, std::size_t>{static_cast<Code>(v), k});
+        }
+        default:
+            return std::nullopt;
+        }
+    }
+
+    Error word_bound_refusal(Code e) const {
+        const std::string what = "\\" + std::string(1, static_cast<char>(e));
+        return refusal(what + " is only evaluated next to a literal word character" +
+                       (ascii_ ? std::string()
+                               : std::string(", and under a non-C collation only at the start "
+                                             "or end of the pattern (or of a top-level "
+                                             "alternative)")) +
+                       "; " + std::string(word_bound_fix));
+    }
+
+    /// The word characters as bracket contents (Postgres: [[:alnum:]_] of the ctype).
+    std::string word_chars() const { return shorthand_class(U'w', ascii_); }
+
+    /// \m (or \y, [[:<:]]) ending at p_[j]: a word start. Equal to \b when a literal
+    /// word character that cannot be skipped follows, under C; under another collation RE2's
+    /// \b (ASCII) is not, but at the start of a top-level alternative "no word character
+    /// before" is the same as matching a non-word character or the text's start there (only
+    /// whether the pattern matches is used).
+    Result<std::size_t> word_start(std::size_t j, Code e) {
+        const bool next_word =
+            j < p_.size() && is_ascii_word(p_[j]) &&
+            !(j + 1 < p_.size() && (p_[j + 1] == U'*' || p_[j + 1] == U'?' || p_[j + 1] == U'{'));
+        if (!next_word) return word_bound_refusal(e);
+        if (ascii_) {
+            out_ += "\\b";
+        } else if (at_alt_start_ && depth_ == 0) {
+            out_ += "(?:\\A|[^" + word_chars() + "])";
+        } else {
+            return word_bound_refusal(e);
+        }
+        return j;
+    }
+
+    /// \M (or \y, [[:>:]]) ending at p_[j], right after a literal word character: a word end
+    /// (as word_start, mirrored: at the end of a top-level alternative).
+    Result<std::size_t> word_end(std::size_t j, Code e) {
+        if (!prev_word_) return word_bound_refusal(e);
+        if (ascii_) {
+            out_ += "\\b";
+        } else if (depth_ == 0 && (j == p_.size() || p_[j] == U'|')) {
+            out_ += "(?:[^" + word_chars() + "]|\\z)";
+        } else {
+            return word_bound_refusal(e);
+        }
+        return j;
+    }
+
+    /// p_[i] is '{': a bound `{m}`, `{m,}`, `{m,n}` is copied; otherwise (Postgres: `{` not
+    /// followed by a digit) `{` is a literal.
+    std::size_t bound(std::size_t i) {
+        std::size_t k = i + 1;
+        auto digits = [&] {
+            std::size_t from = k;
+            while (k < p_.size() && p_[k] >= U'0' && p_[k] <= U'9')
+                ++k;
+            return k > from;
+        };
+        if (digits()) {
+            if (k < p_.size() && p_[k] == U',') {
+                ++k;
+                digits();
+            }
+            if (k < p_.size() && p_[k] == U'}') {
+                for (std::size_t x = i; x <= k; ++x)
+                    out_ += static_cast<char>(p_[x]);
+                return k + 1;
+            }
+        }
+        append_literal(out_, U'{');
+        return i + 1;
+    }
+
+    /// p_[i] is '['. Returns the index after the bracket expression.
+    Result<std::size_t> bracket(std::size_t i) {
+        static constexpr std::u32string_view word_start_class = U"[[:<:]]";
+        static constexpr std::u32string_view word_end_class = U"[[:>:]]";
+        if (p_.substr(i, 7) == word_start_class) return word_start(i + 7, U'm');
+        if (p_.substr(i, 7) == word_end_class) return word_end(i + 7, U'M');
+        out_ += '[';
+        ++i;
+        bool negated = false;
+        if (i < p_.size() && p_[i] == U'^') {
+            out_ += '^';
+            negated = true;
+            ++i;
+        }
+        for (bool first = true; i < p_.size(); first = false) {
+            const Code c = p_[i];
+            if (c == U']' && !first) {
+                if (negated && r_.newline_sensitive) out_ += "\\n";
+                out_ += ']';
+                return i + 1;
+            }
+            if (c == U'[' && i + 1 < p_.size() && p_[i + 1] == U':') {
+                std::size_t close = i + 2;
+                while (close + 1 < p_.size() && !(p_[close] == U':' && p_[close + 1] == U']'))
+                    ++close;
+                if (close + 1 >= p_.size()) return refusal("unterminated [:");
+                std::string name;
+                for (Code x : p_.substr(i + 2, close - i - 2))
+                    name += x < 0x80 ? static_cast<char>(x) : '?';
+                std::string why;
+                auto cls = posix_class(name, ascii_, r_.case_insensitive, why);
+                if (!cls) return refusal(why);
+                out_ += *cls;
+                i = close + 2;
+                continue;
+            }
+            if (c == U'\\' && i + 1 < p_.size()) {
+                const Code e = p_[i + 1];
+                if (e == U'd' || e == U's' || e == U'w') {
+                    out_ += shorthand_class(e, ascii_);
+                    i += 2;
+                    continue;
+                }
+            }
+            // A character, or a range of two (Postgres: `-` first or last is itself).
+            auto lo = endpoint(i);
+            if (!lo) return std::move(lo).error();
+            i = lo->second;
+            if (i + 1 < p_.size() && p_[i] == U'-' && p_[i + 1] != U']') {
+                auto hi = endpoint(i + 1);
+                if (!hi) return std::move(hi).error();
+                i = hi->second;
+                append_range(lo->first, hi->first);
+            } else {
+                bracket_literal(lo->first);
+            }
+        }
+        return refusal("unterminated bracket expression");
+    }
+
+    /// One character of a bracket expression at p_[i]: itself, an escape, [.x.] or [=x=].
+    CharEntry endpoint(std::size_t i) const {
+        const Code c = p_[i];
+        if (c == U'[' && i + 1 < p_.size() && (p_[i + 1] == U'.' || p_[i + 1] == U'=')) {
+            const Code kind = p_[i + 1];
+            std::size_t close = i + 2;
+            while (close + 1 < p_.size() && !(p_[close] == kind && p_[close + 1] == U']'))
+                ++close;
+            if (close + 1 >= p_.size())
+                return refusal("unterminated [" + std::string(1, static_cast<char>(kind)));
+            if (close - i - 2 != 1)
+                return refusal(std::string(kind == U'.' ? "collating elements [[."
+                                                        : "equivalence classes [[=") +
+                               "…]] other than one character are not supported; write the "
+                               "character itself");
+            return std::pair<Code, std::size_t>{p_[i + 2], close + 2}; // the character x
+        }
+        if (c == U'\\' && i + 1 < p_.size()) {
+            if (auto cp = char_escape(i)) return std::move(*cp);
+            const Code e = p_[i + 1];
+            if (e < 0x80 && std::isalnum(static_cast<int>(e)))
+                return refusal("\\" + std::string(1, static_cast<char>(e)) +
+                               " is not allowed in a bracket expression; write the characters "
+                               "out");
+            return std::pair<Code, std::size_t>{e, i + 2};
+        }
+        return std::pair<Code, std::size_t>{c, i + 1};
+    }
+
+    /// Whether walcast folds case in the pattern (RE2 then matches case-sensitively). Postgres's
+    /// ~* matches each pattern character c as [c, toupper(c), tolower(c)] under the ctype
+    /// (regc_locale.c allcases; ASCII only under C), which RE2's folding (Unicode orbits: k
+    /// also matches the Kelvin sign) is not.
+    bool folds() const { return r_.case_insensitive && (ascii_ || fold_locale_ != nullptr); }
+
+    /// toupper(c) and tolower(c) where they differ from c (0–2 of them, into v).
+    int case_variants(Code c, Code (&v)[2]) const {
+        if (!folds()) return 0;
+        Code up = c, low = c;
+        if (ascii_) {
+            if (c >= U'a' && c <= U'z') up = c - 0x20;
+            if (c >= U'A' && c <= U'Z') low = c + 0x20;
+        } else {
+            up = static_cast<Code>(towupper_l(static_cast<wint_t>(c), fold_locale_));
+            low = static_cast<Code>(towlower_l(static_cast<wint_t>(c), fold_locale_));
+        }
+        int n = 0;
+        if (up != c && utf8::is_scalar_value(up)) v[n++] = up;
+        if (low != c && low != up && utf8::is_scalar_value(low)) v[n++] = low;
+        return n;
+    }
+
+    void bracket_literal(Code c) {
+        append_literal(out_, c);
+        Code v[2];
+        const int n = case_variants(c, v);
+        for (int k = 0; k < n; ++k)
+            append_literal(out_, v[k]);
+    }
+
+    void append_range(Code lo, Code hi) {
+        auto range = [&](Code a, Code b) {
+            append_literal(out_, a);
+            if (b == a) return;
+            out_ += '-';
+            append_literal(out_, b);
+        };
+        range(lo, hi);
+        if (!folds() || lo > hi) return;
+        // The other cases of the range's characters, outside it, as ranges. No character
+        // beyond U+1FFFF has a case mapping (Unicode 15).
+        std::vector<Code> extra;
+        for (Code c = lo; c <= std::min<Code>(hi, 0x1FFFF); ++c) {
+            Code v[2];
+            const int n = case_variants(c, v);
+            for (int k = 0; k < n; ++k)
+                if (v[k] < lo || v[k] > hi) extra.push_back(v[k]);
+        }
+        std::sort(extra.begin(), extra.end());
+        extra.erase(std::unique(extra.begin(), extra.end()), extra.end());
+        for (std::size_t k = 0; k < extra.size();) {
+            std::size_t e = k;
+            while (e + 1 < extra.size() && extra[e + 1] == extra[e] + 1)
+                ++e;
+            range(extra[k], extra[e]);
+            k = e + 1;
+        }
+    }
+
+    std::u32string_view p_;
+    const bool ascii_;
+    const locale_t fold_locale_; ///< null: RE2 folds (non-C ctype without a locale)
+    TranslatedRegex& r_;
+    std::string& out_;
+    bool prev_word_ = false;    ///< the last thing translated was a literal ASCII word character
+    int depth_ = 0;             ///< open groups
+    bool alt_start_ = true;     ///< the next token starts a top-level alternative
+    bool at_alt_start_ = false; ///< the token being translated does
+};
 
 } // namespace
 
-Result<TranslatedRegex> translate_are(std::wstring_view p, bool case_insensitive) {
+Result<TranslatedRegex> translate_are(std::string_view pattern, bool case_insensitive,
+                                      bool ascii_classes, locale_t fold_locale) {
+    std::u32string p;
+    for (std::size_t i = 0; i < pattern.size();) {
+        char32_t cp;
+        std::size_t n = utf8::decode(pattern, i, cp);
+        if (n == 0) return refusal("the pattern is not valid UTF-8");
+        p += cp;
+        i += n;
+    }
     TranslatedRegex r;
     r.case_insensitive = case_insensitive;
     std::size_t i = 0;
     bool literal = false;
-    if (p.substr(0, 4) == L"***=") {
+    bool expanded = false;
+    if (p.substr(0, 4) == U"***=") {
         literal = true;
         i = 4;
-    } else if (p.substr(0, 4) == L"***:") {
+    } else if (p.substr(0, 4) == U"***:") {
         i = 4;
     }
     // Embedded options "(?xyz)" at the start of an ARE (Postgres docs, 9.7.3.4).
-    if (!literal && p.substr(i, 2) == L"(?" && i + 2 < p.size() &&
-        std::wstring_view(L"bceimnpqstwx").find(p[i + 2]) != std::wstring_view::npos) {
+    if (!literal && p.substr(i, 2) == U"(?" && i + 2 < p.size() &&
+        std::u32string_view(U"bceimnpqstwx").find(p[i + 2]) != std::u32string_view::npos) {
         std::size_t k = i + 2;
-        for (; k < p.size() && p[k] != L')'; ++k) {
+        for (; k < p.size() && p[k] != U')'; ++k) {
             switch (p[k]) {
-            case L'c':
+            case U'c':
                 r.case_insensitive = false;
                 break;
-            case L'i':
+            case U'i':
                 r.case_insensitive = true;
                 break;
-            case L'm':
-            case L'n':
+            case U'm':
+            case U'n':
                 r.newline_sensitive = true;
                 break;
-            case L's':
+            case U's':
                 r.newline_sensitive = false;
                 break;
-            case L't':
-                r.expanded = false;
+            case U't':
+                expanded = false;
                 break;
-            case L'x':
-                r.expanded = true;
+            case U'x':
+                expanded = true;
                 break;
-            case L'q':
+            case U'q':
                 literal = true;
                 break;
-            default:
-                return make_error(Errc::InvalidInput,
-                                  std::string("regular expression option '") +
-                                      static_cast<char>(p[k]) +
-                                      "' is not supported by walcast; use an ARE without it");
+            default: {
+                const char o = p[k] < 0x80 ? static_cast<char>(p[k]) : '?';
+                return refusal(std::string("regular expression option '") + o +
+                               "' is not supported by walcast; use an ARE without it (for "
+                               "p/w: (?n) or no option)");
+            }
             }
         }
-        if (k >= p.size())
-            return make_error(Errc::InvalidInput,
-                              "unterminated embedded options in regular expression");
+        if (k >= p.size()) return refusal("unterminated embedded options in regular expression");
         i = k + 1;
     }
+    AreTranslator t(p, ascii_classes, fold_locale, r);
     if (literal) {
         for (; i < p.size(); ++i)
-            append_code(r.pattern, static_cast<unsigned long>(p[i]));
+            t.literal(p[i]);
+        r.folded = t.folds();
         return r;
     }
-    bool in_bracket = false;
-    std::size_t bracket_start = 0;
-    for (; i < p.size(); ++i) {
-        wchar_t c = p[i];
-        if (in_bracket) {
-            if (c == L'[' && i + 1 < p.size() &&
-                (p[i + 1] == L':' || p[i + 1] == L'.' || p[i + 1] == L'=')) {
-                wchar_t kind = p[i + 1];
-                std::size_t close = i + 2;
-                while (close + 1 < p.size() && !(p[close] == kind && p[close + 1] == L']'))
-                    ++close;
-                std::size_t last = std::min(close + 1, p.size() - 1);
-                r.pattern.append(p.substr(i, last - i + 1));
-                i = last;
-            } else if (c == L']' && i != bracket_start) {
-                in_bracket = false;
-                r.pattern += c;
-            } else if (c == L'\\') {
-                i = translate_escape(p, i, true, r.pattern);
-            } else if (c == L']') {
-                r.pattern += L"\\]"; // a leading ']' is literal in Postgres
-            } else {
-                r.pattern += c;
-            }
-            continue;
-        }
-        if (c == L'\\') {
-            i = translate_escape(p, i, false, r.pattern);
-        } else if (c == L'[') {
-            in_bracket = true;
-            r.pattern += c;
-            if (i + 1 < p.size() && p[i + 1] == L'^') {
-                r.pattern += L'^';
-                ++i;
-            }
-            bracket_start = i + 1;
-        } else if (c == L'^' && !r.newline_sensitive) {
-            r.pattern += L"\\A";
-        } else if (c == L'$' && !r.newline_sensitive) {
-            r.pattern += L"\\z";
-        } else {
-            r.pattern += c;
-        }
-    }
+    if (auto e = t.run(i, expanded)) return std::move(*e);
+    r.folded = t.folds();
     return r;
 }
 
 struct Regex::Impl {
-    boost::basic_regex<wchar_t, boost::cpp_regex_traits<wchar_t>> re;
+    std::unique_ptr<re2::RE2> re;
 };
 
 Regex::~Regex() = default;
 
 Result<std::shared_ptr<const Regex>> Regex::compile(std::string_view pattern, bool case_insensitive,
                                                     const std::string& ctype_locale) {
-    std::wstring wide;
-    utf8_to_wide(pattern, wide);
-    auto t = translate_are(wide, case_insensitive);
+    const bool ascii = ctype_locale.empty() || ctype_locale == "C" || ctype_locale == "POSIX";
+    locale_t fold_locale = nullptr;
+    if (!ascii) {
+        auto l = shared_locale(ctype_locale);
+        if (!l) return std::move(l).error();
+        fold_locale = *l;
+    }
+    auto t = translate_are(pattern, case_insensitive, ascii, fold_locale);
     if (!t) return std::move(t).error();
-    namespace rc = boost::regex_constants;
-    rc::syntax_option_type flags = rc::perl;
-    if (t->case_insensitive) flags |= rc::icase;
-    if (t->expanded) flags |= rc::mod_x;
-    flags |= t->newline_sensitive ? rc::no_mod_s : (rc::mod_s | rc::no_mod_m);
+    re2::RE2::Options o;
+    o.set_encoding(re2::RE2::Options::EncodingUTF8);
+    o.set_log_errors(false);
+    o.set_case_sensitive(!t->case_insensitive || t->folded);
+    o.set_dot_nl(!t->newline_sensitive);
+    o.set_never_capture(true);
+    o.set_max_mem(regex_max_mem_bytes);
     auto rx = std::shared_ptr<Regex>(new Regex());
     rx->impl_ = std::make_unique<Impl>();
-    try {
-        std::locale loc = (ctype_locale.empty() || ctype_locale == "C" || ctype_locale == "POSIX")
-                              ? std::locale::classic()
-                              : std::locale(ctype_locale);
-        rx->impl_->re.imbue(loc);
-        rx->impl_->re.assign(t->pattern, flags);
-    } catch (const std::exception& e) {
-        return make_error(Errc::InvalidInput, e.what());
+    rx->impl_->re = std::make_unique<re2::RE2>(t->pattern, o);
+    const auto& re = *rx->impl_->re;
+    if (!re.ok()) {
+        if (re.error_code() == re2::RE2::ErrorPatternTooLarge)
+            return refusal("the pattern compiles to more than " +
+                           std::to_string(regex_max_mem_bytes / 1024) +
+                           " KiB, the most one filter may use; use a shorter pattern or smaller "
+                           "repetition counts");
+        return refusal("RE2 (walcast's linear-time engine) cannot compile it: " + re.error() +
+                       "; simplify the pattern");
     }
     return std::shared_ptr<const Regex>(std::move(rx));
 }
 
 bool Regex::search(std::string_view text) const {
-    thread_local std::wstring buf;
-    utf8_to_wide(text, buf);
-    try {
-        return boost::regex_search(buf.cbegin(), buf.cend(), impl_->re);
-    } catch (...) {
-        return false;
-    }
+    return impl_->re->Match(re2::StringPiece(text.data(), text.size()), 0, text.size(),
+                            re2::RE2::UNANCHORED, nullptr, 0);
 }
 
 } // namespace walcast::core::pgsem

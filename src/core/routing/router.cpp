@@ -30,7 +30,10 @@ Router::Router(RouterOptions options, SubscriptionIndex& index, AccessCache& acc
                                   "channel messages routed (directly or via an RLS check)")),
       gaps_(metrics.counter("walcast_stream_gaps_total",
                             "gaps reported to subscribers: changes may be missing between two "
-                            "times (temporary slot reconnect, slot invalidated or recreated)")) {}
+                            "times (temporary slot reconnect, slot invalidated or recreated)")),
+      budget_exceeded_(metrics.counter("walcast_match_budget_exceeded_total",
+                                       "channels ended because their filters scanned more column "
+                                       "text for one change than MATCH_BUDGET_BYTES_PER_CHANGE")) {}
 
 Router::~Router() = default;
 
@@ -95,13 +98,35 @@ void Router::route(const capture::ChangePtr& change) {
         uncompiled_.clear();
     }
     uncompiled_.clear();
+    end_over_budget();
     if (matches_.empty()) return;
     dispatch(change);
+}
+
+void Router::end_over_budget() {
+    if (over_budget_.empty()) return;
+    const std::string reason =
+        "this channel's filters scanned more than " +
+        std::to_string(options_.match_budget_bytes_per_change) +
+        " bytes of column text for one change with like/ilike/match/imatch (the socket's "
+        "budget, MATCH_BUDGET_BYTES_PER_CHANGE), so it no longer receives changes; use fewer or "
+        "narrower pattern filters (eq/in on another column first), or raise "
+        "MATCH_BUDGET_BYTES_PER_CHANGE";
+    for (auto& s : over_budget_) {
+        budget_exceeded_.inc();
+        log::warn("channel {} ended: its filters passed MATCH_BUDGET_BYTES_PER_CHANGE ({} bytes)",
+                  s->topic(), options_.match_budget_bytes_per_change);
+        index_.remove(s);
+        if (auto sink = s->sink()) sink->end(reason);
+    }
+    over_budget_.clear();
 }
 
 bool Router::match(const capture::Change& change) {
     matches_.clear();
     uncompiled_.clear();
+    scanned_.clear();
+    const std::uint64_t budget = options_.match_budget_bytes_per_change;
     const auto& rel = *change.relation;
     const bool is_delete = change.kind == capture::ChangeKind::Delete;
     const bool no_pk = !rel.has_primary_key();
@@ -120,10 +145,20 @@ bool Router::match(const capture::Change& change) {
         std::size_t end = i;
         while (end < cands.size() && cands[end].subscription == sub)
             ++end;
+        if (sub->ended()) { // over the budget in an earlier pass; removed after this change
+            i = end;
+            continue;
+        }
         // Built in place (one Match per matched subscription; most changes match many).
         Match& m = matches_.emplace_back();
         bool uncompiled = false;
-        for (std::size_t k = i; k < end; ++k) {
+        bool over = false;
+        // Text this channel's pattern conditions scanned; counted against its socket's
+        // budget once the channel is done, or, crossing it, ends the channel (and is not
+        // counted: the socket's other channels go on).
+        std::uint64_t scanned = 0;
+        std::uint64_t* socket_scanned = nullptr;
+        for (std::size_t k = i; k < end && !over; ++k) {
             Binding& b = sub->bindings()[cands[k].binding];
             if (!b.wants(change.kind)) continue;
             bool matched = true;
@@ -135,7 +170,16 @@ bool Router::match(const capture::Change& change) {
                     uncompiled = true;
                     continue;
                 }
-                matched = it->second && tuple && it->second->matches(rel, *tuple, scope);
+                const std::uint64_t before = scanned;
+                matched = it->second && tuple &&
+                          it->second->matches(rel, *tuple, scope, budget ? &scanned : nullptr);
+                if (scanned != before) {
+                    if (!socket_scanned) socket_scanned = &scanned_[sub->source()];
+                    if (*socket_scanned + scanned > budget) {
+                        over = true;
+                        break;
+                    }
+                }
             }
             if (!matched) continue;
             auto g = std::find_if(m.groups.begin(), m.groups.end(),
@@ -147,6 +191,13 @@ bool Router::match(const capture::Change& change) {
             g->ids.push_back(b.id);
         }
         i = end;
+        if (over) {
+            sub->mark_ended();
+            over_budget_.push_back(sub->shared_from_this());
+            matches_.pop_back();
+            continue;
+        }
+        if (socket_scanned) *socket_scanned += scanned;
         if (m.groups.empty() || uncompiled) {
             matches_.pop_back();
             continue;

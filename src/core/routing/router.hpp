@@ -21,12 +21,17 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 namespace walcast::core {
 
 struct RouterOptions {
     std::size_t max_record_bytes = 1'048'576; ///< the record limit (MAX_RECORD_BYTES)
+    /// MATCH_BUDGET_BYTES_PER_CHANGE: column text one source's (socket's) like/ilike/match/
+    /// imatch conditions may scan for one change; the channel whose filters cross it is no
+    /// longer routed to and is ended (ChannelSink::end). 0 = no limit.
+    std::uint64_t match_budget_bytes_per_change = 8 * 1024 * 1024;
 };
 
 /// Runs on the capture source's thread (ChangeSink contract). One router per source.
@@ -84,6 +89,9 @@ private:
     /// Under the index lock: fills matches_, or uncompiled_ with what must be compiled first.
     /// Returns false when the table has no candidates at all.
     bool match(const capture::Change& change);
+    /// Outside the lock: removes the subscriptions match() ended (over the matching budget)
+    /// from the index and ends their channels.
+    void end_over_budget();
     /// Outside the lock: access, payload variants, slots, direct deliveries, RLS work.
     void dispatch(const capture::ChangePtr& change);
     TableAccessPtr access_for(const std::string& role, const capture::Relation& rel);
@@ -104,12 +112,17 @@ private:
     std::vector<Match> matches_;                              ///< the current change's (reused)
     std::vector<Uncompiled> uncompiled_;                      ///< the current change's (reused)
     std::vector<std::pair<IdentityPtr, AuthWork>> auth_work_; ///< the current change's checks
+    /// The current change's text scanned per source (match()), and the subscriptions that
+    /// crossed the budget.
+    std::unordered_map<std::uintptr_t, std::uint64_t> scanned_;
+    std::vector<SubscriptionPtr> over_budget_;
     bool in_txn_ = false;
 
     Counter& changes_received_;
     Counter& changes_matched_;
     Counter& deliveries_;
     Counter& gaps_;
+    Counter& budget_exceeded_;
     mutable std::mutex gap_mu_;
     std::optional<capture::Gap> last_gap_;
 };

@@ -213,12 +213,54 @@ template <class T> bool assigned(const std::weak_ptr<T>& w) {
 
 } // namespace
 
+std::shared_ptr<const void>
+SubscriptionService::count_bindings(std::uintptr_t source, std::size_t n,
+                                    std::optional<SubscribeError>& refusal) {
+    auto refuse = [&](const char* setting, std::size_t limit, std::size_t in_use) {
+        refusal.emplace();
+        refusal->kind = SubscribeError::Kind::TooManyBindings;
+        refusal->setting = setting;
+        refusal->limit = limit;
+        refusal->requested = n;
+        refusal->in_use = in_use;
+        return nullptr;
+    };
+    if (n > options_.max_bindings_per_channel)
+        return refuse("MAX_BINDINGS_PER_CHANNEL", options_.max_bindings_per_channel, 0);
+    auto counts = binding_counts_;
+    {
+        std::lock_guard lock(counts->mu);
+        std::size_t& used = counts->in_use[source];
+        if (used + n > options_.max_bindings_per_client) {
+            const std::size_t in_use = used;
+            if (used == 0) counts->in_use.erase(source);
+            return refuse("MAX_BINDINGS_PER_CLIENT", options_.max_bindings_per_client, in_use);
+        }
+        used += n;
+    }
+    // Given back when the last holder (the job, then the Subscription) lets go.
+    struct Lease {
+        std::shared_ptr<BindingCounts> counts;
+        std::uintptr_t source;
+        std::size_t n;
+        ~Lease() {
+            std::lock_guard lock(counts->mu);
+            auto it = counts->in_use.find(source);
+            if (it == counts->in_use.end()) return;
+            it->second -= std::min(it->second, n);
+            if (it->second == 0) counts->in_use.erase(it);
+        }
+    };
+    return std::shared_ptr<const void>(new Lease{std::move(counts), source, n});
+}
+
 void SubscriptionService::subscribe(SubscribeRequest request,
                                     std::function<void(SubscribeOutcome)> done) {
     Job job;
     job.sink = request.sink;
     job.owned = assigned(request.sink);
     const auto source = request.source;
+    job.bindings = count_bindings(source, request.bindings.size(), job.refusal);
     job.request = std::move(request);
     job.done = std::move(done);
     enqueue(source, std::move(job));
@@ -379,8 +421,15 @@ void SubscriptionService::run(State& st, Job& job) {
         return;
     }
     if (!job.done) return;
-    auto outcome = handle(st, job.request);
+    SubscribeOutcome outcome;
+    if (job.refusal)
+        outcome.error = std::move(job.refusal);
+    else
+        outcome = handle(st, job.request);
     (outcome.error ? refused_ : subscribed_).inc();
+    // The bindings stay counted while the subscription lives; a failed join gives them back.
+    if (outcome.subscription) outcome.subscription->hold(std::move(job.bindings));
+    job.bindings.reset();
     job.done(std::move(outcome));
 }
 
@@ -544,7 +593,7 @@ SubscribeOutcome SubscriptionService::handle(State& st, SubscribeRequest& req) {
     }
 
     out.subscription = std::make_shared<Subscription>(req.topic, std::move(bindings), req.identity,
-                                                      req.sink, *req.format);
+                                                      req.sink, *req.format, req.source);
     index_.add(out.subscription);
     return out;
 }

@@ -46,6 +46,11 @@ struct SubscriptionOptions {
     /// JOIN_STATEMENT_TIMEOUT_MS: statement_timeout of the validation connections (a filter
     /// value Postgres takes longer to cast fails the join with 57014 and a hint naming it).
     std::uint32_t statement_timeout_ms = 2000;
+    /// MAX_BINDINGS_PER_CHANNEL: postgres_changes bindings one channel may have.
+    std::size_t max_bindings_per_channel = 100;
+    /// MAX_BINDINGS_PER_CLIENT: bindings one source (socket) may have over all its channels
+    /// (live or being validated); given back when a channel ends or its join fails.
+    std::size_t max_bindings_per_client = 100;
 };
 
 /// Parses a JWT_ALLOWED_ROLES value: role names separated by commas, blanks around a name
@@ -68,7 +73,8 @@ public:
     /// request's turn (the channel ended; counted in walcast_subscriptions_dropped_total;
     /// done is destroyed unrun, on some thread). Typically a few ms
     /// (catalog answers are cached; only filter values need a round trip). Errors, in this
-    /// order: Unreachable, UnknownRole, PrivilegedRole, CannotAssumeRole, per binding NoTable,
+    /// order: TooManyBindings (checked at once, answered in turn like the others),
+    /// Unreachable, UnknownRole, PrivilegedRole, CannotAssumeRole, per binding NoTable,
     /// InvalidFilter, InvalidSelect (and QueryFailed when a catalog question fails).
     void subscribe(SubscribeRequest request, std::function<void(SubscribeOutcome)> done);
 
@@ -102,8 +108,19 @@ private:
         std::function<void()> in_order;                                ///< refused(): no request
         std::function<void(std::optional<SubscribeError>)> role_check; ///< check_role()
         std::string role;                                              ///< check_role()
+        std::optional<SubscribeError> refusal; ///< subscribe() past a binding limit
+        std::shared_ptr<const void> bindings;  ///< subscribe(): the bindings counted
         bool ended() const { return owned && sink.expired(); }
     };
+    /// Bindings counted per source; shared with the leases so that one outliving the
+    /// service (held by a Subscription) stays valid.
+    struct BindingCounts {
+        std::mutex mu;
+        std::unordered_map<std::uintptr_t, std::size_t> in_use;
+    };
+    /// Counts `n` bindings of `source` (true), or fills `refusal` when a limit would pass.
+    std::shared_ptr<const void> count_bindings(std::uintptr_t source, std::size_t n,
+                                               std::optional<SubscribeError>& refusal);
     /// One source's requests; `ready` = listed in ready_ (not busy, jobs waiting).
     struct Source {
         std::deque<Job> jobs;
@@ -129,6 +146,7 @@ private:
     SubscriptionIndex& index_;
     AccessCache& access_;
     SubscriptionOptions options_;
+    std::shared_ptr<BindingCounts> binding_counts_ = std::make_shared<BindingCounts>();
 
     mutable std::mutex mu_;
     std::condition_variable cv_;

@@ -36,6 +36,11 @@ public:
         (void)gap;
         (void)round;
     }
+
+    /// Core has stopped routing to this channel because it passed a limit; reason is a
+    /// neutral English sentence naming the setting and the fix. The protocol tells the client
+    /// and ends the channel. Router thread; must not block.
+    virtual void end(const std::string& reason) { (void)reason; }
 };
 
 } // namespace walcast::core

@@ -51,16 +51,24 @@ struct SubscribeError {
         NoTable,       ///< no table of the publication matches bindings[binding]
         InvalidFilter, ///< bindings[binding]'s filter does not compile (filter)
         InvalidSelect, ///< bindings[binding] selects a column it may not (column)
+        /// the join would pass a binding limit (setting: MAX_BINDINGS_PER_CHANNEL or
+        /// MAX_BINDINGS_PER_CLIENT; limit; requested: this join's bindings; in_use: the
+        /// source's bindings on its other channels)
+        TooManyBindings,
     };
     Kind kind = Kind::QueryFailed;
-    std::size_t binding = 0; ///< which binding (NoTable, InvalidFilter, InvalidSelect)
-    std::string message;     ///< Unreachable, QueryFailed: what failed, with the server's words
-    std::string role;        ///< UnknownRole, CannotAssumeRole, PrivilegedRole
-    std::string attribute;   ///< PrivilegedRole: "SUPERUSER" or "BYPASSRLS"
-    std::string user;        ///< CannotAssumeRole: walcast's database user (session_user)
-    std::string fix;         ///< CannotAssumeRole: the SQL that fixes it
-    std::string column;      ///< InvalidSelect
-    FilterError filter;      ///< InvalidFilter
+    std::size_t binding = 0;   ///< which binding (NoTable, InvalidFilter, InvalidSelect)
+    std::string message;       ///< Unreachable, QueryFailed: what failed, with the server's words
+    std::string role;          ///< UnknownRole, CannotAssumeRole, PrivilegedRole
+    std::string attribute;     ///< PrivilegedRole: "SUPERUSER" or "BYPASSRLS"
+    std::string user;          ///< CannotAssumeRole: walcast's database user (session_user)
+    std::string fix;           ///< CannotAssumeRole: the SQL that fixes it
+    std::string column;        ///< InvalidSelect
+    FilterError filter;        ///< InvalidFilter
+    std::string setting;       ///< TooManyBindings
+    std::size_t limit = 0;     ///< TooManyBindings
+    std::size_t requested = 0; ///< TooManyBindings
+    std::size_t in_use = 0;    ///< TooManyBindings
 };
 
 /// A table of a successful request that the identity's role may not read at all: none of its

@@ -9,9 +9,10 @@ std::atomic<std::uint64_t> g_next_subscription_id{1};
 } // namespace
 
 Subscription::Subscription(std::string topic, std::vector<Binding> bindings, IdentityPtr identity,
-                           std::weak_ptr<ChannelSink> sink, const PayloadFormat& format)
+                           std::weak_ptr<ChannelSink> sink, const PayloadFormat& format,
+                           std::uintptr_t source)
     : id_(g_next_subscription_id.fetch_add(1)), topic_(std::move(topic)),
-      bindings_(std::move(bindings)), sink_(std::move(sink)), format_(&format),
+      bindings_(std::move(bindings)), sink_(std::move(sink)), format_(&format), source_(source),
       identity_(std::move(identity)) {}
 
 IdentityPtr Subscription::identity() const {

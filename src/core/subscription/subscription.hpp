@@ -44,11 +44,21 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
 public:
     /// sink: the channel; held weakly so a closed channel simply stops receiving. format: how
     /// its payloads are rendered (static lifetime).
+    /// source: whose channel (a socket, SubscribeRequest::source; 0 = none), for limits that
+    /// count per socket.
     Subscription(std::string topic, std::vector<Binding> bindings, IdentityPtr identity,
-                 std::weak_ptr<ChannelSink> sink, const PayloadFormat& format);
+                 std::weak_ptr<ChannelSink> sink, const PayloadFormat& format,
+                 std::uintptr_t source = 0);
 
     std::uint64_t id() const { return id_; }
     const std::string& topic() const { return topic_; }
+    std::uintptr_t source() const { return source_; }
+    /// The channel, or null once it is gone. Any thread.
+    std::shared_ptr<ChannelSink> sink() const { return sink_.lock(); }
+    /// Set by the router when it stops routing to this subscription (a limit passed); it is
+    /// then removed from the index. Router thread only.
+    bool ended() const { return ended_; }
+    void mark_ended() { ended_ = true; }
     const PayloadFormat& format() const { return *format_; }
     /// Bindings; the compiled-filter caches inside are touched by the router thread only.
     std::vector<Binding>& bindings() { return bindings_; }
@@ -78,6 +88,10 @@ public:
     /// Messages waiting for an earlier slot (for metrics/tests).
     std::size_t waiting() const;
 
+    /// Keeps `resource` alive as long as this subscription (e.g. the bindings it counts
+    /// against its socket's limit). Before the subscription is shared with other threads.
+    void hold(std::shared_ptr<const void> resource) { held_ = std::move(resource); }
+
 private:
     struct Pending {
         std::shared_ptr<const std::string> data; ///< null = skipped
@@ -91,6 +105,9 @@ private:
     std::vector<Binding> bindings_;
     const std::weak_ptr<ChannelSink> sink_;
     const PayloadFormat* const format_;
+    const std::uintptr_t source_;
+    bool ended_ = false; ///< router thread only
+    std::shared_ptr<const void> held_;
 
     mutable std::mutex identity_mu_;
     IdentityPtr identity_;

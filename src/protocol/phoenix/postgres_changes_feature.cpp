@@ -25,7 +25,9 @@ public:
                            ChannelHandle& ch)
         : subscriptions_(subscriptions), open_gap_(open_gap),
           sink_(std::make_shared<PostgresChangesSink>(ch.io(), ch.vsn(), ch.topic())),
-          wait_(ch.config().postgres_changes.wait) {}
+          wait_(ch.config().postgres_changes.wait) {
+        sink_->set_end(ch.shut_down_from_any_thread());
+    }
 
     std::string_view name() const override { return "postgres_changes"; }
 

@@ -47,6 +47,16 @@ void PostgresChangesSink::send_gap_locked(const std::string& message, DeliveryRo
                   /*data_frame=*/true);
 }
 
+void PostgresChangesSink::end(const std::string& reason) {
+    {
+        std::lock_guard lock(mu_);
+        if (closed_) return;
+        closed_ = true;
+        held_.clear();
+    }
+    if (end_) end_("Subscription ended: " + reason);
+}
+
 void PostgresChangesSink::notify_gap(const capture::Gap& gap, DeliveryRound& round) {
     const std::string message = supabase::gap_message(gap);
     std::lock_guard lock(mu_);

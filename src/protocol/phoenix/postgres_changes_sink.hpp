@@ -27,6 +27,12 @@ public:
     /// A `system` push {extension: postgres_changes, status: error, message
     /// (supabase::gap_message), channel} in order with the changes (held like them until open()).
     void notify_gap(const capture::Gap& gap, DeliveryRound& round) override;
+    /// Core stopped routing to the channel (a limit): stops deliveries and ends the channel
+    /// through the function set_end gave (a `system` error with reason, then phx_close).
+    void end(const std::string& reason) override;
+    /// How end() ends the channel (ChannelHandle::shut_down_from_any_thread). Before the
+    /// subscription exists.
+    void set_end(std::function<void(std::string)> end) { end_ = std::move(end); }
 
     /// Runs before() (which queues the join reply), then sends the held changes, then lets
     /// deliveries through — all under one lock, so nothing can slip in between. Strand.
@@ -51,6 +57,7 @@ private:
         bool gap = false; ///< data is a gap message
     };
     std::vector<Held> held_;
+    std::function<void(std::string)> end_;
     void send_gap_locked(const std::string& message, DeliveryRound* round);
 };
 

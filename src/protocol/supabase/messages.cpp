@@ -166,6 +166,24 @@ JoinFailure describe_failure(const core::SubscribeError& e,
     case Kind::InvalidSelect:
         return {subscribe_exception_message(spec, realtime_select_error(e.column)),
                 std::string(invalid_params_code)};
+    case Kind::TooManyBindings:
+        // walcast's own limit (issue 11): the message names the setting and the way out.
+        if (e.setting == "MAX_BINDINGS_PER_CHANNEL")
+            return {"Unable to subscribe to changes: too many postgres_changes bindings: this "
+                    "channel has " +
+                        std::to_string(e.requested) + ", the most one channel may have is " +
+                        std::to_string(e.limit) +
+                        " (MAX_BINDINGS_PER_CHANNEL); split them over several channels, or "
+                        "raise MAX_BINDINGS_PER_CHANNEL",
+                    std::string(invalid_params_code)};
+        return {"Unable to subscribe to changes: too many postgres_changes bindings on this "
+                "socket: its other channels have " +
+                    std::to_string(e.in_use) + " and this join adds " +
+                    std::to_string(e.requested) + ", the most one socket may have is " +
+                    std::to_string(e.limit) +
+                    " (MAX_BINDINGS_PER_CLIENT); leave a channel first, or raise "
+                    "MAX_BINDINGS_PER_CLIENT",
+                std::string(invalid_params_code)};
     }
     return {e.message, std::string(invalid_params_code)};
 }

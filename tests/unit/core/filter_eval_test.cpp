@@ -542,25 +542,108 @@ TEST(PgSemanticsTest, HostilePatternsAreRefusedOrEvaluatedWithoutCrashing) {
         auto rx = Regex::compile(p, false, "C");
         if (rx.ok()) (void)(*rx)->search(std::string(3000, 'a'));
     }
-    auto rx = Regex::compile("(a*)*b", false, "C");
-    ASSERT_TRUE(rx.ok());
-    EXPECT_FALSE((*rx)->search(std::string(20000, 'a'))); // catastrophic backtracking: no match
+    // Patterns that are exponential for a backtracking engine are linear for RE2: each search
+    // of 20,000 characters answers (correctly: no match), however the pattern nests.
+    const std::pair<const char*, const char*> hostile[] = {{"(a*)*b", "aab"},
+                                                           {"^(a+)+b$", "aab"},
+                                                           {"(a|aa)+c", "aac"},
+                                                           {"^(a|a?)+b$", "aab"},
+                                                           {"(.*a){20}b", "aaaaaaaaaaaaaaaaaaaab"},
+                                                           {"(\\w+\\s?)*#", "a b #"}};
+    for (const auto& [p, yes] : hostile) {
+        auto rx = Regex::compile(p, false, "C");
+        ASSERT_TRUE(rx.ok()) << p << ": " << rx.error().message;
+        EXPECT_FALSE((*rx)->search(std::string(20000, 'a'))) << p;
+        EXPECT_TRUE((*rx)->search(yes)) << p;
+    }
 }
 
-TEST(PgSemanticsTest, TranslatesAreSyntax) {
+TEST(PgSemanticsTest, TranslatesAreSyntaxToRe2) {
     using namespace pgsem;
-    auto t = translate_are(L"\\m\\w+\\M\\Z\\B", false);
-    ASSERT_TRUE(t.ok());
-    EXPECT_EQ(t->pattern, L"\\<\\w+\\>\\z\\\\");
-    auto o = translate_are(L"(?ix)a b", false);
+    auto tr = [](std::string_view p, bool ascii = true) {
+        auto t = translate_are(p, false, ascii);
+        return t ? t->pattern : "error: " + t.error().message;
+    };
+    // Word bounds next to a literal word character, \Z, \B (backslash), ARE escapes.
+    EXPECT_EQ(tr("\\mab\\M\\Z\\B"), "\\bab\\b\\z\\\\");
+    EXPECT_EQ(tr("\\yx\\Y"), "\\bx\\B");
+    EXPECT_EQ(tr("\\x41\\u00e9\\U0001F600\\012\\cA\\e"),
+              "A\xc3\xa9\xf0\x9f\x98\x80\\x{a}\\x{1}\\x{1b}");
+    // \d \s \w over ASCII under C, Unicode otherwise; classes inside brackets lose theirs.
+    EXPECT_EQ(tr("\\d\\S[\\w-]"), "[0-9][^\\x{9}-\\x{D} ][0-9A-Za-z_\\-]");
+    EXPECT_EQ(tr("\\w[[:alpha:]]", false), "[\\p{L}\\p{Nl}\\p{Nd}_][\\p{L}\\p{Nl}]");
+    EXPECT_EQ(tr("[[:upper:]]"), "[[:upper:]]");
+    // A leading ] is literal; {, } without a bound are literal; [[.x.]] is x.
+    EXPECT_EQ(tr("[]a^$]$"), "[\\]a\\^\\$]$");
+    EXPECT_EQ(tr("a{2,3}b{c}"), "a{2,3}b\\{c\\}");
+    EXPECT_EQ(tr("[[.-.][=e=]]"), "[\\-e]");
+    // Options: expanded mode drops blanks and comments; n makes ^ $ line anchors and keeps
+    // [^…] from crossing a newline; ***= is a literal.
+    auto o = translate_are("(?ix)a b # note\nc", false, true);
     ASSERT_TRUE(o.ok());
     EXPECT_TRUE(o->case_insensitive);
-    EXPECT_TRUE(o->expanded);
-    EXPECT_EQ(o->pattern, L"a b");
-    EXPECT_FALSE(translate_are(L"(?b)a", false).ok());
-    auto br = translate_are(L"[]a^$]$", false);
-    ASSERT_TRUE(br.ok());
-    EXPECT_EQ(br->pattern, L"[\\]a^$]\\z");
+    EXPECT_EQ(o->pattern, "[aA][bB][cC]");
+    auto n = translate_are("(?n)^[^a]$", false, true);
+    ASSERT_TRUE(n.ok());
+    EXPECT_TRUE(n->newline_sensitive);
+    EXPECT_EQ(n->pattern, "(?m)^[^a\\n]$");
+    EXPECT_EQ(tr("***=a.(b"), "a\\.\\(b");
+    // ~* under C folds ASCII letters only: in the pattern, RE2 then matching case-sensitively.
+    auto folded = translate_are("k[a-c_]", true, true);
+    ASSERT_TRUE(folded.ok());
+    EXPECT_EQ(folded->pattern, "[kK][a-cA-C_]");
+
+    // What RE2 cannot do is refused, and the refusal names the rewrite.
+    auto refused = [&](std::string_view p, std::string_view fix, bool ascii = true) {
+        auto t = translate_are(p, false, ascii);
+        ASSERT_FALSE(t.ok()) << p;
+        EXPECT_NE(t.error().message.find(fix), std::string::npos) << t.error().message;
+    };
+    refused("(a)\\1", "write the repeated text out (e.g. (ab)ab for (ab)\\1)");
+    refused("a(?=b)", "e.g. a[^b] for a(?!b)");
+    refused("(?<!a)b", "e.g. [^a]b for (?<!a)b");
+    refused("\\m(ab)", "(^|[^[:alnum:]_])word for \\mword");
+    refused("x\\yab", "at the start or end of the pattern", false);
+    // Under a non-C collation a word bound at an end of a top-level alternative is a class.
+    EXPECT_EQ(tr("\\mab\\M|c", false),
+              "(?:\\A|[^\\p{L}\\p{Nl}\\p{Nd}_])ab(?:[^\\p{L}\\p{Nl}\\p{Nd}_]|\\z)|c");
+    refused("[[:graph:]]", "list the characters", false);
+    refused("[[.space.]]", "write the character itself");
+    refused("(?p)a", "(?n) or no option");
+}
+
+TEST(PgSemanticsTest, Re2MatchesLikePostgresOnClassesAndNewlines) {
+    using namespace pgsem;
+    auto matches = [](std::string_view p, std::string_view text, bool icase = false,
+                      const std::string& ctype = "C") {
+        auto rx = Regex::compile(p, icase, ctype);
+        EXPECT_TRUE(rx.ok()) << p << ": " << rx.error().message;
+        return rx.ok() && (*rx)->search(text);
+    };
+    EXPECT_TRUE(matches("a.c", "a\nc"));              // . crosses newlines by default
+    EXPECT_FALSE(matches("(?n)a.c", "a\nc"));         // …not in newline-sensitive mode
+    EXPECT_TRUE(matches("(?n)^b$", "a\nb\nc"));       // ^ $ at lines there
+    EXPECT_FALSE(matches("^b$", "a\nb\nc"));          // at the text's ends otherwise
+    EXPECT_FALSE(matches("abc$", "abc\n"));           // $ is not "before a final newline"
+    EXPECT_TRUE(matches("\\s", "\v"));                // Postgres's \s includes \v (RE2's does not)
+    EXPECT_FALSE(matches("[[:alpha:]]", "\xc3\xa9")); // C: ASCII classes only
+    EXPECT_TRUE(matches("[[:alpha:]]", "\xc3\xa9", false, "C.UTF-8"));
+    EXPECT_TRUE(matches("[[:upper:]]", "a", true));                // ~* folds upper into alpha
+    EXPECT_FALSE(matches("k", "\xe2\x84\xaa", true));              // not the Kelvin sign under C
+    EXPECT_FALSE(matches("k", "\xe2\x84\xaa", true, "C.UTF-8"));   // k's cases are k, K
+    EXPECT_TRUE(matches("\xc3\xa9", "\xc3\x89", true, "C.UTF-8")); // é ~* É
+    EXPECT_TRUE(matches("[\xc3\xa0-\xc3\xa9]", "\xc3\x89", true, "C.UTF-8"));
+    EXPECT_TRUE(matches("\\mcat\\M", "a cat."));
+    EXPECT_FALSE(matches("\\mcat\\M", "cats"));
+    EXPECT_TRUE(matches("\\ycat\\y", "a cat.", false, "C.UTF-8"));
+    EXPECT_FALSE(matches("\\ycat\\y",
+                         "\xc3\xa9"
+                         "cat",
+                         false, "C.UTF-8")); // é is a word character
+    EXPECT_TRUE(matches("\\ycat\\y",
+                        "\xc3\xa9"
+                        "cat",
+                        false, "C")); // …not under C
 }
 
 } // namespace
