@@ -29,7 +29,7 @@ WRONG_KEY = b"walcast-fuzz-wrong-key-0123456789abcdef0"
 NOW = 1_800_000_000
 
 TARGETS = ["pgoutput", "websocket_frame", "phoenix_text", "phoenix_binary", "join_config",
-           "filter_grammar", "jwt_hs256", "jwks", "utf8"]
+           "filter_grammar", "jwt_hs256", "jwks", "utf8", "regex"]
 SELECTED = set(TARGETS)  # the targets whose corpora this run rewrites (command line)
 
 
@@ -346,6 +346,23 @@ def utf8():
         write("utf8", "bad-%d" % i, b"12345678" + b + "\u00e9".encode("utf-8"))
 
 
+def regex():
+    # fuzz_regex.cpp: flags byte (bit 0 ~*, bit 1 C ctype), pattern, NUL, text. The patterns
+    # of the unit tests and the abuse suite (tests/abuse/regex_filters.test.mjs): ARE syntax,
+    # refusals and the patterns catastrophic for a backtracking engine.
+    patterns = ["^abc$", "a.c", "\\yabc\\y", "\\mab\\M|c", "(?i)^abc", "***=a.(b", "(?ix)a b # c\nd",
+                "(?n)^[^a]$", "\\x41\\u00e9\\U0001F600\\012\\cA\\e", "\\d\\S[\\w-]", "[]a^$]$",
+                "a{2,3}b{c}", "[[.-.][=e=]]", "[[:alpha:]][[:upper:]][[:space:]]", "k[a-c_]",
+                "(a)\\1", "a(?=b)", "(?<!a)b", "\\m(ab)", "x\\yab", "[[:graph:]]", "[[.space.]]",
+                "(?p)a", "^(a+)+b$", "(a|aa)+c", "(a*)*b", "^(a|a?)+b$", "(.*a){20}b",
+                "(\\w+\\s?)*#", "[\u00e0-\u00e9]", "\u00e9t\u00e9"]
+    texts = ["abc", "x abc y\nline", "a" * 200, "a" * 40 + "b", "\u00c9T\u00c9 cat \u212a", "a\nb\tc"]
+    for i, p in enumerate(patterns):
+        for flags in (0, 1, 2, 3):
+            data = bytes([flags]) + p.encode("utf-8") + b"\x00" + texts[(i + flags) % len(texts)].encode("utf-8")
+            write("regex", "p%02d-f%d" % (i, flags), data)
+
+
 def main():
     global SELECTED
     if len(sys.argv) > 1:
@@ -363,6 +380,7 @@ def main():
     join_configs()
     filters()
     utf8()
+    regex()
     if SELECTED & {"jwt_hs256", "jwks"}:
         jwt()
         jwks()
