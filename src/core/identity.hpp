@@ -2,6 +2,8 @@
 // request.jwt.claims. Subscribers with equal identities share authorization work.
 #pragma once
 
+#include "auth/claims.hpp"
+
 #include <memory>
 #include <string>
 
@@ -14,5 +16,12 @@ struct Identity {
     std::string key;         ///< canonical (role, claims) key: equal identities, equal keys
 };
 using IdentityPtr = std::shared_ptr<const Identity>;
+
+/// The identity a verified token reads as: its role, its claims JSON and its identity key
+/// (auth::Claims::identity_key: equal apart from `exp`).
+inline IdentityPtr identity_of(const auth::Claims& claims) {
+    return std::make_shared<const Identity>(
+        Identity{claims.role, claims.json, claims.identity_key});
+}
 
 } // namespace walcast::core

@@ -343,8 +343,7 @@ void GraphqlWsSession::handle_init(const boost::json::object& m) {
         }
         return fail(close_code::forbidden, std::move(refusal));
     }
-    identity_ = std::make_shared<const core::Identity>(
-        core::Identity{claims_->role, claims_->json, claims_->identity_key});
+    identity_ = core::identity_of(*claims_);
     acknowledged_ = true;
     exp_ = claims_->exp;
     send(frame("connection_ack", nullptr, ""));

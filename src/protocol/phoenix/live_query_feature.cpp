@@ -10,10 +10,6 @@ namespace walcast::protocol::phoenix {
 
 namespace {
 
-core::IdentityPtr identity_of(const auth::Claims& c) {
-    return std::make_shared<const core::Identity>(core::Identity{c.role, c.json, c.identity_key});
-}
-
 Error bad(std::string what) {
     return make_error(Errc::InvalidInput, "live_query: " + what);
 }
@@ -108,7 +104,7 @@ public:
     std::string_view name() const override { return "live_query"; }
 
     void join(ChannelHandle& ch, std::function<void(FeatureJoinResult)> done) override {
-        request_.identity = identity_of(*ch.claims());
+        request_.identity = core::identity_of(*ch.claims());
         identity_key_ = ch.claims()->identity_key;
         subscribe(ch, std::move(done));
     }
@@ -119,7 +115,7 @@ public:
         if (closed_ || ch.claims()->identity_key == identity_key_) return;
         // Another identity sees other rows: a new subscription (and first result) as it.
         identity_key_ = ch.claims()->identity_key;
-        request_.identity = identity_of(*ch.claims());
+        request_.identity = core::identity_of(*ch.claims());
         sub_.reset();
         sink_->close();
         sink_ = std::make_shared<LiveQuerySink>(ch.io(), ch.vsn(), ch.topic());

@@ -13,10 +13,6 @@ namespace walcast::protocol::phoenix {
 
 namespace {
 
-core::IdentityPtr identity_of(const auth::Claims& c) {
-    return std::make_shared<const core::Identity>(core::Identity{c.role, c.json, c.identity_key});
-}
-
 class PostgresChangesFeature final : public ChannelFeature,
                                      public std::enable_shared_from_this<PostgresChangesFeature> {
 public:
@@ -41,7 +37,7 @@ public:
         // never ahead of another socket's (SubscriptionService).
         const auto source = reinterpret_cast<std::uintptr_t>(ch.io().lock().get());
         core::SubscribeRequest req{source, ch.topic(),
-                                   {},     identity_of(*ch.claims()),
+                                   {},     core::identity_of(*ch.claims()),
                                    sink_,  &supabase::postgres_changes_format()};
         std::optional<supabase::JoinFailure> refused;
         for (const auto& raw : cfg.bindings) {
@@ -122,7 +118,7 @@ public:
 
     void on_token_refreshed(ChannelHandle& ch) override {
         if (!subscription_) return;
-        auto identity = identity_of(*ch.claims());
+        auto identity = core::identity_of(*ch.claims());
         const auto seq = ++refreshes_;
         if (identity->role == subscription_->identity()->role) {
             subscription_->set_identity(std::move(identity));
