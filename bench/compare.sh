@@ -7,6 +7,10 @@
 #
 # Usage: bench/compare.sh BASE_BUILD_DIR NEW_BUILD_DIR
 #   ROUNDS=2  CLIENTS=1000  FANOUT_RATES=100,300,1000  RLS_IDENTITIES=100  RLS_RATES=35,150
+#   (FANOUT_RATES=none or RLS_RATES=none skips that scenario)
+#   BASE_RLS_STRATEGY=batched NEW_RLS_STRATEGY=batched: RLS_STRATEGY of each side's server;
+#   NEW_RLS_STRATEGY=live-row runs the new build with the method of builds before 8487cb8
+#   (the live row read by key), so that a base from before it is compared like for like
 #   DURATION=12  LOAD_THREADS=1  PG_FSYNC=off  OUT=results-file
 # Prints one markdown table per scenario: each (round, side, rate) row with delivered msg/s,
 # latency, walcast CPU per delivered message and correctness counts.
@@ -42,6 +46,7 @@ describe() { # <build dir>
 run_side() { # <round> <side> <build dir>
     local round=$1 side=$2 dir=$3
     walcast=$dir/walcast
+    if [ "$fanout_rates" != none ]; then
     echo "== round $round, $side: fan-out, rates $fanout_rates" | tee -a "$out"
     start_server "$tmp/$side-fanout"
     "$loadgen" --url "$ws_url" --db "$db_url" --jwt-secret "$secret" --setup \
@@ -50,8 +55,12 @@ run_side() { # <round> <side> <build dir>
         --label "fanout-$side-r$round" | tee -a "$out" ||
         echo "!! fanout-$side-r$round: loadgen reported problems (exit $?)" | tee -a "$out"
     stop_server
-    echo "== round $round, $side: RLS batched, $rls_identities identities, rates $rls_rates" | tee -a "$out"
-    start_server "$tmp/$side-rls" RLS_STRATEGY=batched
+    fi
+    [ "$rls_rates" != none ] || return 0
+    local strategy=${BASE_RLS_STRATEGY:-batched}
+    [ "$side" = new ] && strategy=${NEW_RLS_STRATEGY:-batched}
+    echo "== round $round, $side: RLS $strategy, $rls_identities identities, rates $rls_rates" | tee -a "$out"
+    start_server "$tmp/$side-rls" RLS_STRATEGY="$strategy"
     "$loadgen" --url "$ws_url" --db "$db_url" --jwt-secret "$secret" --setup --rls \
         --table bench_rls --hidden-every 10 --clients "$clients" --identities "$rls_identities" \
         --rates "$rls_rates" --duration "$duration" --drain-timeout 60 \
@@ -74,6 +83,7 @@ echo "load after: $(uptime | sed 's/.*load average/load average/')" | tee -a "$o
 
 field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$2"; }
 for scenario in fanout rls; do
+    grep -q "^RESULT .*\"label\":\"$scenario-" "$out" || continue # skipped (=none)
     echo
     echo "| scenario | side | round | changes/s | offered msg/s | delivered msg/s | p50 ms | p99 ms | missing / dup / out of order | leaked | CPU % load tool / walcast / Postgres / rest | walcast µs CPU per msg |"
     echo "|---|---|---:|---:|---:|---:|---:|---:|:--:|---:|:--:|---:|"
