@@ -68,16 +68,17 @@ run: release
 	./build/release/walcast serve $(ARGS)
 
 ## Build and run every test (README.md, "What make test runs"): the clang-format check; the
-## debug build (ASan+UBSan) with unit, integration, compat and e2e suites, while the fuzz
-## build runs at low priority; then the fuzz targets (each corpus replayed, then a bounded
-## run). Not in make test yet, by hand: `make tidy` (clang-tidy), `make tsan-test` (the C++
-## suites under TSan), `make tsan-all` (every suite under TSan).
+## debug build (ASan+UBSan) with unit, integration, compat and e2e suites, while the fuzz and
+## TSan builds run one after the other at low priority; then the fuzz targets (each corpus
+## replayed, then a bounded run) and the C++ suites (unit, integration) under TSan. Not in
+## make test yet, by hand: `make tidy` (clang-tidy), `make tsan-all` (every suite under TSan).
 test: debug
 	@./scripts/test-suites.sh \
 	  "format=$(MAKE) --no-print-directory format-check" \
-	  "builds&=nice -n 10 $(MAKE) --no-print-directory fuzz-build" \
+	  "builds&=nice -n 10 $(MAKE) --no-print-directory fuzz-build && nice -n 10 $(MAKE) --no-print-directory tsan" \
 	  "debug=ctest --preset debug -j $(JOBS)" \
-	  "fuzz=ctest --preset fuzz -j $(JOBS)"
+	  "fuzz=ctest --preset fuzz -j $(JOBS)" \
+	  "tsan=ctest --preset tsan -j $(JOBS)"
 
 ## The C++ suites (unit, integration) against the TSan build.
 tsan-test: tsan
