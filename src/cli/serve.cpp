@@ -8,6 +8,7 @@
 #include "cli/command.hpp"
 #include "common/clock.hpp"
 #include "common/logging.hpp"
+#include "server/tls_relay.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -117,10 +118,12 @@ void print_banner(const Config& config, const app::DevEnvironment* dev, const st
         std::printf("\nwalcast %s is listening, but not ready: the replication stream is down "
                     "(see the log; /healthz answers 503 until it is up).\n\n",
                     WALCAST_VERSION);
-    std::printf("  Inspector:  http://%s/\n", base.c_str());
-    std::printf(
-        "  WebSocket:  ws://%s/socket  (realtime-js endpoint; supabase-js URL: http://%s)\n",
-        base.c_str(), base.c_str());
+    // TLS_CERT_FILE: the listener speaks TLS only.
+    const char* http = config.tls_cert_file.empty() ? "http" : "https";
+    const char* ws = config.tls_cert_file.empty() ? "ws" : "wss";
+    std::printf("  Inspector:  %s://%s/\n", http, base.c_str());
+    std::printf("  WebSocket:  %s://%s/socket  (realtime-js endpoint; supabase-js URL: %s://%s)\n",
+                ws, base.c_str(), http, base.c_str());
     if (dev) {
         if (!config.jwt_secret.empty()) {
             std::printf("  anon JWT:   %s\n", app::embedded_jwt(config.jwt_secret, "anon").c_str());
@@ -135,15 +138,15 @@ void print_banner(const Config& config, const app::DevEnvironment* dev, const st
         std::printf("\nData: %s (kept across runs; JWT secret in %s)\n", config.data_dir.c_str(),
                     dev->jwt_secret_file().c_str());
     }
-    std::printf("Health: http://%s/healthz   Metrics: http://%s/metrics\n", base.c_str(),
+    std::printf("Health: %s://%s/healthz   Metrics: %s://%s/metrics\n", http, base.c_str(), http,
                 base.c_str());
     std::printf("Press Ctrl+C to stop.\n");
     std::fflush(stdout);
     if (!stream_up)
         std::fprintf(stderr,
                      "walcast: the replication stream is not up yet; clients can connect, "
-                     "changes flow once it is (see the log above and http://%s/healthz)\n",
-                     base.c_str());
+                     "changes flow once it is (see the log above and %s://%s/healthz)\n",
+                     http, base.c_str());
 }
 
 int run_serve(Config config) {
@@ -157,6 +160,11 @@ int run_serve(Config config) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     Progress progress;
+    // TLS_CERT_FILE/TLS_KEY_FILE are checked before a database is started or reached: a wrong
+    // file stops start-up at once, naming it (the listener loads them again).
+    if (!config.tls_cert_file.empty())
+        if (auto tls = server::make_tls_context(config.tls_cert_file, config.tls_key_file); !tls)
+            return fail(progress, tls.error().message);
     std::unique_ptr<app::DevEnvironment> dev;
     pg::ConnectParams params;
     if (config.embedded()) {

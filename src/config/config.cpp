@@ -98,6 +98,12 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
             "connections not yet upgraded to a WebSocket; past it the oldest is closed")
             ->check(CLI::Range(1u, 10'000'000u))
             ->group(g);
+        opt(app, "--tls-cert-file", c.tls_cert_file, "TLS_CERT_FILE",
+            "PEM certificate chain; with --tls-key-file the listener speaks TLS (https, wss)")
+            ->group(g);
+        opt(app, "--tls-key-file", c.tls_key_file, "TLS_KEY_FILE",
+            "PEM private key of --tls-cert-file")
+            ->group(g);
         opt(app, "--channel-error-backoff-ms", c.channel_error_backoff_ms,
             "CHANNEL_ERROR_BACKOFF_MS", "delay before a join error reply")
             ->group(g);
@@ -299,6 +305,14 @@ Status validate(const Config& c) {
     if (c.slot_temporary && !c.slot_name.empty())
         return bad("--slot-temporary (SLOT_TEMPORARY=true) and --slot-name (SLOT_NAME) contradict "
                    "each other: unset one");
+    if (c.tls_cert_file.empty() != c.tls_key_file.empty())
+        return bad(c.tls_cert_file.empty()
+                       ? "--tls-key-file (TLS_KEY_FILE) is set but --tls-cert-file "
+                         "(TLS_CERT_FILE) is not: set both (the PEM certificate chain and its "
+                         "key) for TLS, or neither for plain HTTP"
+                       : "--tls-cert-file (TLS_CERT_FILE) is set but --tls-key-file "
+                         "(TLS_KEY_FILE) is not: set both (the PEM certificate chain and its "
+                         "key) for TLS, or neither for plain HTTP");
     if (c.client_queue_hard_bytes < c.client_queue_soft_bytes)
         return bad("--client-queue-hard-bytes (CLIENT_QUEUE_HARD_BYTES) must be >= "
                    "--client-queue-soft-bytes (CLIENT_QUEUE_SOFT_BYTES)");

@@ -74,6 +74,10 @@ struct Config {
     /// MAX_PENDING_CONNECTIONS: connections that have not completed a WebSocket upgrade (or
     /// are between HTTP requests); past it the oldest of them is closed (503)
     std::uint32_t max_pending_connections = 1024;
+    /// TLS_CERT_FILE / TLS_KEY_FILE: PEM certificate chain and its private key; both set = the
+    /// listener speaks TLS 1.2/1.3 only (https://, wss://); neither = plain HTTP
+    std::string tls_cert_file;
+    std::string tls_key_file;
     std::uint32_t channel_error_backoff_ms = 5000; ///< CHANNEL_ERROR_BACKOFF_MS (spec §3.6)
     std::uint32_t max_channels_per_client = 100;   ///< MAX_CHANNELS_PER_CLIENT (spec §8)
     /// MAX_JOINS_PER_SECOND: joins one socket may send per second; past it the join is refused

@@ -4,6 +4,7 @@
 #include "common/json_writer.hpp"
 #include "common/logging.hpp"
 #include "server/static_files.hpp"
+#include "server/tls_relay.hpp"
 #include "server/websocket_handshake.hpp"
 #include "server/ws_connection.hpp"
 
@@ -26,6 +27,8 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+/// An accepted TCP connection, or the plaintext end of a TLS relay.
+using Socket = asio::generic::stream_protocol::socket;
 
 namespace {
 
@@ -48,12 +51,12 @@ std::string closing_response(std::string_view status, std::string_view json_body
 
 /// Sends `response` (a short, complete HTTP response) with one non-blocking send and closes
 /// the socket: for connections being dropped, which must not hold a write open.
-void send_and_close(tcp::socket& socket, std::string_view response) {
+void send_and_close(Socket& socket, std::string_view response) {
     if (!socket.is_open()) return;
     [[maybe_unused]] const ssize_t n = ::send(socket.native_handle(), response.data(),
                                               response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     beast::error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.shutdown(Socket::shutdown_both, ignored);
     socket.close(ignored);
 }
 
@@ -116,8 +119,7 @@ private:
 /// of a request had arrived.
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 public:
-    HttpConnection(tcp::socket socket, ServerContext& ctx,
-                   std::shared_ptr<PendingConnections> pending)
+    HttpConnection(Socket socket, ServerContext& ctx, std::shared_ptr<PendingConnections> pending)
         : socket_(std::move(socket)), ctx_(ctx), pending_(std::move(pending)),
           deadline_(socket_.get_executor()) {}
 
@@ -213,7 +215,7 @@ private:
     void close() {
         deadline_.cancel();
         beast::error_code ignored;
-        socket_.shutdown(tcp::socket::shutdown_both, ignored);
+        socket_.shutdown(Socket::shutdown_both, ignored);
         socket_.close(ignored);
     }
 
@@ -455,7 +457,7 @@ private:
         ctx_.connections.add(connection);
     }
 
-    tcp::socket socket_;
+    Socket socket_;
     ServerContext& ctx_;
     std::shared_ptr<PendingConnections> pending_;
     PendingConnections::List::iterator position_;
@@ -471,9 +473,17 @@ private:
 HttpServer::HttpServer(asio::io_context& io, ServerContext& ctx)
     : io_(io), ctx_(ctx), acceptor_(asio::make_strand(io)), sweep_timer_(io),
       accept_backoff_timer_(acceptor_.get_executor()),
-      pending_(std::make_shared<PendingConnections>(ctx)) {}
+      pending_(std::make_shared<PendingConnections>(ctx)),
+      tls_failures_(ctx.registry.counter("walcast_tls_handshake_failures_total",
+                                         "TLS handshakes that failed (not TLS, or the client "
+                                         "refused the certificate)")) {}
 
 Status HttpServer::listen(const std::string& host, std::uint16_t port) {
+    if (!ctx_.config.tls_cert_file.empty()) {
+        auto context = make_tls_context(ctx_.config.tls_cert_file, ctx_.config.tls_key_file);
+        if (!context) return context.error();
+        tls_ = std::move(*context);
+    }
     boost::system::error_code ec;
     auto address = asio::ip::make_address(host, ec);
     if (ec) return make_error(Errc::Config, "--host (HOST) \"" + host + "\" is not an IP address");
@@ -501,8 +511,18 @@ void HttpServer::do_accept() {
             if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
             if (!ec) {
                 exhausted_since_.reset();
-                std::make_shared<HttpConnection>(std::move(socket), ctx_, pending_)->start();
-                return do_accept();
+                if (!tls_) {
+                    std::make_shared<HttpConnection>(Socket(std::move(socket)), ctx_, pending_)
+                        ->start();
+                    return do_accept();
+                }
+                auto plain = start_tls_relay(std::move(socket), *tls_, tls_failures_);
+                if (plain) {
+                    std::make_shared<HttpConnection>(std::move(*plain), ctx_, pending_)->start();
+                    return do_accept();
+                }
+                log::warn("closing a TLS connection: {}", plain.error().message);
+                return do_accept(); // the TCP socket was closed with its relay's failure
             }
             if (ec == asio::error::no_descriptors || ec.value() == ENFILE ||
                 ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {

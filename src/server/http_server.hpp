@@ -8,6 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
@@ -33,7 +34,8 @@ class HttpServer {
 public:
     HttpServer(boost::asio::io_context& io, ServerContext& ctx);
 
-    /// Binds and starts accepting. port 0 = an ephemeral port (see port()). Errors name the
+    /// Loads TLS_CERT_FILE/TLS_KEY_FILE when set (errors name the file and the fix), binds
+    /// and starts accepting. port 0 = an ephemeral port (see port()). Errors name the
     /// address and the fix (e.g. "port 4000 is in use; set PORT to another port").
     Status listen(const std::string& host, std::uint16_t port);
     std::uint16_t port() const { return port_; }
@@ -55,6 +57,8 @@ private:
     std::optional<std::chrono::steady_clock::time_point> exhausted_since_;
     std::chrono::steady_clock::time_point last_exhausted_log_{};
     std::uint16_t port_ = 0;
+    std::shared_ptr<boost::asio::ssl::context> tls_; ///< null = plain HTTP
+    Counter& tls_failures_;
 };
 
 } // namespace walcast::server

@@ -1,7 +1,8 @@
 // Starts a real `walcast serve` (embedded default: its own throwaway Postgres under /tmp) for a
 // test file, exposes its URLs and a node-postgres pool on its database, and tears it down.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -28,7 +29,7 @@ const SCRUBBED_ENV = [
   'HTTP_REQUEST_TIMEOUT_MS', 'MAX_PENDING_CONNECTIONS', 'JWT_ALLOWED_ROLES',
   'MAX_JOINS_PER_SECOND', 'JOIN_WORKERS', 'JOIN_STATEMENT_TIMEOUT_MS',
   'STATE_DIR', 'RESUME_GRACE_MS', 'SLOT_RECREATE', 'SLOT_TEMPORARY',
-  'GRAPHQL_SCHEMAS', 'GRAPHQL_SCHEMA_POLL_MS',
+  'GRAPHQL_SCHEMAS', 'GRAPHQL_SCHEMA_POLL_MS', 'TLS_CERT_FILE', 'TLS_KEY_FILE',
 ];
 
 export function walcastBin() {
@@ -126,7 +127,7 @@ export class Walcast {
     }
     // The realtime-js endpoint, the demo anon JWT and the database URL, wherever the banner
     // puts them.
-    const ws = /(ws:\/\/[^\s/]+\/socket)\b/.exec(this.#stdout);
+    const ws = /(wss?:\/\/[^\s/]+\/socket)\b/.exec(this.#stdout);
     // With DATABASE_URL (not embedded) walcast prints neither: the caller's URL, an anon token.
     const external = extraEnv.DATABASE_URL !== undefined;
     const anon = /anon JWT:\s+(\S+)/.exec(this.#stdout) ??
@@ -138,7 +139,9 @@ export class Walcast {
       throw new Error(`cannot parse walcast's start-up output:\n${this.#stdout}`);
     }
     this.wsUrl = ws[1];
-    this.httpUrl = this.wsUrl.replace(/^ws:/, 'http:').replace(/\/socket$/, '');
+    this.httpUrl = this.wsUrl.replace(/^ws/, 'http').replace(/\/socket$/, '');
+    // With TLS_CERT_FILE (self-signed in the tests) the certificate is its own CA.
+    this.ca = env.TLS_CERT_FILE ? readFileSync(env.TLS_CERT_FILE) : null;
     this.port = Number(new URL(this.httpUrl).port);
     this.anonKey = anon[1];
     this.dbUrl = psql[1];
@@ -147,12 +150,12 @@ export class Walcast {
     this.pool.on('error', () => {});
     if (reuse) {
       if (waitReady) {
-        await waitUntil(async () => (await fetch(`${this.httpUrl}/healthz`)).status === 200,
+        await waitUntil(async () => (await this.fetch('/healthz')).status === 200,
           { what: 'GET /healthz = 200', timeoutMs: START_TIMEOUT_MS, dump: () => this.#stderr.slice(-4000) });
       }
       return;
     }
-    await waitUntil(async () => (await fetch(`${this.httpUrl}/healthz`)).status === 200,
+    await waitUntil(async () => (await this.fetch('/healthz')).status === 200,
       { what: 'GET /healthz = 200', timeoutMs: START_TIMEOUT_MS, dump: () => this.#stderr.slice(-4000) });
     // The embedded default creates its publication empty, as Supabase does (only the demo
     // table is added). These tests create their tables as they go and expect every one of them
@@ -168,6 +171,22 @@ export class Walcast {
   /// The server process's pid (for /proc/<pid>/status, /proc/<pid>/fd).
   get pid() {
     return this.#child?.pid;
+  }
+
+  /// GET httpUrl + path: fetch(), or over https trusting this.ca when walcast speaks TLS.
+  /// Resolves to {status, headers: {get(name)}, text()}.
+  fetch(path) {
+    if (!this.ca) return fetch(`${this.httpUrl}${path}`);
+    return new Promise((resolve, reject) => {
+      // agent false: one connection per request, not left pending (MAX_PENDING_CONNECTIONS).
+      https.get(`${this.httpUrl}${path}`, { ca: this.ca, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d) => { body += d; }).on('end', () => resolve({
+          status: res.statusCode, headers: { get: (n) => res.headers[n.toLowerCase()] ?? null },
+          text: async () => body, json: async () => JSON.parse(body),
+        }));
+      }).on('error', reject);
+    });
   }
 
   /// Server stderr so far (its log).
@@ -209,7 +228,7 @@ export class Walcast {
 
   /// Parses GET /metrics into a Map of "name{labels}" -> number.
   async metrics() {
-    const res = await fetch(`${this.httpUrl}/metrics`);
+    const res = await this.fetch('/metrics');
     const text = await res.text();
     const m = new Map();
     for (const line of text.split('\n')) {
