@@ -16,6 +16,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <list>
 #include <mutex>
@@ -516,7 +517,10 @@ void HttpServer::do_accept() {
                         ->start();
                     return do_accept();
                 }
-                auto plain = start_tls_relay(std::move(socket), *tls_, tls_failures_);
+                // A client that stops reading is given up on as the WebSocket's soft limit does.
+                auto plain = start_tls_relay(
+                    std::move(socket), *tls_, tls_failures_,
+                    std::chrono::seconds(std::max(1u, ctx_.config.client_queue_soft_seconds)));
                 if (plain) {
                     std::make_shared<HttpConnection>(std::move(*plain), ctx_, pending_)->start();
                     return do_accept();

@@ -6,6 +6,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
 #include <openssl/err.h>
@@ -52,8 +53,10 @@ constexpr std::size_t relay_buffer_bytes = 16 * 1024;
 class TlsRelay : public std::enable_shared_from_this<TlsRelay> {
 public:
     using Local = asio::local::stream_protocol::socket;
-    TlsRelay(tcp::socket socket, ssl::context& context, Local local, Counter& failures)
-        : tls_(std::move(socket), context), local_(std::move(local)), failures_(failures) {}
+    TlsRelay(tcp::socket socket, ssl::context& context, Local local, Counter& failures,
+             std::chrono::seconds stall_timeout)
+        : tls_(std::move(socket), context), local_(std::move(local)), failures_(failures),
+          stall_timeout_(stall_timeout), stall_(local_.get_executor()) {}
 
     void start() {
         tls_.async_handshake(ssl::stream_base::server,
@@ -97,8 +100,21 @@ private:
                 // The HTTP layer closed its end (or ended the connection during the handshake):
                 // everything it wrote before was relayed, as reads and writes alternate.
                 if (ec || self->closed_ || !self->handshake_done_) return self->close();
+                // While this write waits for the client, the plaintext end is not read, so its
+                // closing (the WebSocket cut a slow client off) goes unseen: a write that
+                // makes no progress for the stall timeout ends the connection.
+                self->stall_.expires_after(self->stall_timeout_);
+                self->stall_.async_wait([weak = self->weak_from_this()](
+                                            const boost::system::error_code& tec) {
+                    if (auto s = weak.lock(); s && !tec) {
+                        log::debug("closing a TLS connection whose client has not read for {} s",
+                                   s->stall_timeout_.count());
+                        s->close();
+                    }
+                });
                 asio::async_write(self->tls_, asio::buffer(self->from_local_.data(), n),
                                   [self](const boost::system::error_code& wec, std::size_t) {
+                                      self->stall_.cancel();
                                       if (wec || self->closed_) return self->close();
                                       self->read_local();
                                   });
@@ -109,6 +125,7 @@ private:
     void close() {
         if (closed_) return;
         closed_ = true;
+        stall_.cancel();
         boost::system::error_code ignored;
         auto& tcp_socket = tls_.next_layer();
         tcp_socket.shutdown(tcp::socket::shutdown_both, ignored);
@@ -120,6 +137,8 @@ private:
     ssl::stream<tcp::socket> tls_;
     Local local_;
     Counter& failures_;
+    const std::chrono::seconds stall_timeout_;
+    asio::steady_timer stall_;    ///< armed while a write to the client is pending
     bool handshake_done_ = false; ///< strand
     bool closed_ = false;         ///< strand
     std::array<char, relay_buffer_bytes> from_tls_;
@@ -154,11 +173,11 @@ Result<std::shared_ptr<ssl::context>> make_tls_context(const std::string& cert_f
                               "an encrypted one with openssl pkey -in KEY -out KEY.pem)");
     context->use_certificate_chain_file(cert_file, ec);
     if (ec)
-        return make_error(Errc::Config,
-                          "TLS_CERT_FILE " + cert_file + " is not a PEM certificate chain (" +
-                              openssl_errors(ec) +
-                              "); give the certificate, then any intermediates, as "
-                              "-----BEGIN CERTIFICATE----- blocks");
+        return make_error(Errc::Config, "TLS_CERT_FILE " + cert_file +
+                                            " is not a PEM certificate chain (" +
+                                            openssl_errors(ec) +
+                                            "); give the certificate, then any intermediates, as "
+                                            "-----BEGIN CERTIFICATE----- blocks");
     // OpenSSL drops a key the certificate does not match when the certificate is loaded.
     if (SSL_CTX_check_private_key(native) != 1) {
         ERR_clear_error();
@@ -171,16 +190,20 @@ Result<std::shared_ptr<ssl::context>> make_tls_context(const std::string& cert_f
     return context;
 }
 
-Result<asio::generic::stream_protocol::socket>
-start_tls_relay(tcp::socket tcp_socket, ssl::context& context, Counter& handshake_failures) {
+Result<asio::generic::stream_protocol::socket> start_tls_relay(tcp::socket tcp_socket,
+                                                               ssl::context& context,
+                                                               Counter& handshake_failures,
+                                                               std::chrono::seconds stall_timeout) {
     const auto executor = tcp_socket.get_executor();
     TlsRelay::Local relay_end(executor);
     TlsRelay::Local http_end(executor);
     boost::system::error_code ec;
     asio::local::connect_pair(relay_end, http_end, ec);
-    if (ec) return make_error(Errc::Unavailable, "cannot create the TLS relay's socketpair: " + ec.message());
+    if (ec)
+        return make_error(Errc::Unavailable,
+                          "cannot create the TLS relay's socketpair: " + ec.message());
     std::make_shared<TlsRelay>(std::move(tcp_socket), context, std::move(relay_end),
-                               handshake_failures)
+                               handshake_failures, stall_timeout)
         ->start();
     return asio::generic::stream_protocol::socket(std::move(http_end));
 }

@@ -11,6 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -27,9 +28,11 @@ Result<std::shared_ptr<boost::asio::ssl::context>> make_tls_context(const std::s
 /// a pending HTTP connection that has sent nothing, so MAX_PENDING_CONNECTIONS eviction and
 /// HTTP_REQUEST_TIMEOUT_MS apply to it, and closing the plaintext end ends the handshake.
 /// A handshake that fails (not TLS, a client refusing the certificate) counts in
-/// handshake_failures. Errors only when no socketpair can be made (descriptors exhausted).
+/// handshake_failures. A write to the client that makes no progress for stall_timeout ends the
+/// connection (the HTTP/WebSocket side may have given up on the client meanwhile). Errors only
+/// when no socketpair can be made (descriptors exhausted).
 Result<boost::asio::generic::stream_protocol::socket>
 start_tls_relay(boost::asio::ip::tcp::socket tcp, boost::asio::ssl::context& context,
-                Counter& handshake_failures);
+                Counter& handshake_failures, std::chrono::seconds stall_timeout);
 
 } // namespace walcast::server
