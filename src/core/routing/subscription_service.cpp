@@ -416,16 +416,36 @@ void SubscriptionService::run(State& st, Job& job) {
         job.in_order();
         return;
     }
+    // A validation whose connection was lost (Postgres restarted since this worker's last
+    // statement, or its backend was terminated) runs once more on a new connection; an error
+    // with the connection lost is Unreachable (a join retries it), not the query's.
+    const bool was_connected = st.conn.healthy();
+    auto lost = [&](std::optional<SubscribeError>& e) {
+        if (!e || st.conn.healthy()) return false;
+        if (e->kind == SubscribeError::Kind::QueryFailed)
+            e->kind = SubscribeError::Kind::Unreachable;
+        return was_connected;
+    };
     if (job.role_check) {
-        job.role_check(check_role_now(st, job.role));
+        auto e = check_role_now(st, job.role);
+        if (lost(e)) {
+            e = check_role_now(st, job.role);
+            lost(e);
+        }
+        job.role_check(std::move(e));
         return;
     }
     if (!job.done) return;
     SubscribeOutcome outcome;
-    if (job.refusal)
+    if (job.refusal) {
         outcome.error = std::move(job.refusal);
-    else
+    } else {
         outcome = handle(st, job.request);
+        if (lost(outcome.error)) {
+            outcome = handle(st, job.request);
+            lost(outcome.error);
+        }
+    }
     (outcome.error ? refused_ : subscribed_).inc();
     // The bindings stay counted while the subscription lives; a failed join gives them back.
     if (outcome.subscription) outcome.subscription->hold(std::move(job.bindings));

@@ -75,7 +75,10 @@ public:
     /// (catalog answers are cached; only filter values need a round trip). Errors, in this
     /// order: TooManyBindings (checked at once, answered in turn like the others),
     /// Unreachable, UnknownRole, PrivilegedRole, CannotAssumeRole, per binding NoTable,
-    /// InvalidFilter, InvalidSelect (and QueryFailed when a catalog question fails).
+    /// InvalidFilter, InvalidSelect (and QueryFailed when a catalog question fails). A
+    /// validation whose connection was lost (Postgres restarted since the worker's last
+    /// statement) runs once more on a new connection; an error with the connection lost is
+    /// Unreachable, never QueryFailed (a join retries an Unreachable one).
     void subscribe(SubscribeRequest request, std::function<void(SubscribeOutcome)> done);
 
     /// A request the protocol refused itself (its bindings did not parse): counted as refused,

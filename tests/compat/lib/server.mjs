@@ -189,6 +189,46 @@ export class Walcast {
     });
   }
 
+  /// Stops the embedded Postgres (`pg_ctl stop -m <mode>`, waiting) while walcast runs on.
+  async stopPostgres({ mode = 'fast' } = {}) {
+    await this.#pgCtl(['-w', '-t', '60', '-m', mode, 'stop']);
+  }
+
+  /// Starts the embedded Postgres again with the options walcast started it with
+  /// (postmaster.opts), waiting until it accepts connections.
+  async startPostgres() {
+    const pgdata = join(this.#tmp, 'pgdata');
+    // <postgres binary> "-D" "<dir>" "-c" "x=y" …: the quoted words, less -D and its value.
+    const words = [...readFileSync(join(pgdata, 'postmaster.opts'), 'utf8').matchAll(/"([^"]*)"/g)]
+      .map((m) => m[1]);
+    const opts = [];
+    for (let i = 0; i < words.length; i++) {
+      if (words[i] === '-D') { i++; continue; }
+      opts.push(`'${words[i].replaceAll("'", "'\\''")}'`);
+    }
+    await this.#pgCtl(['-w', '-t', '60', '-l', join(this.#tmp, 'pgdata', 'walcast-test-restart.log'), '-o', opts.join(' '), 'start']);
+  }
+
+  /// `pg_ctl restart -m <mode>` of the embedded Postgres, waiting for it to be up.
+  async restartPostgres({ mode = 'fast' } = {}) {
+    await this.#pgCtl(['-w', '-t', '120', '-m', mode, '-l', join(this.#tmp, 'pgdata', 'walcast-test-restart.log'), 'restart']);
+  }
+
+  /// Runs pg_ctl as `postgres` without blocking the event loop (clients keep receiving).
+  #pgCtl(args) {
+    const pgdata = join(this.#tmp, 'pgdata');
+    return new Promise((resolve, reject) => {
+      const child = spawn('runuser', ['-u', 'postgres', '--', `${PG_BIN}/pg_ctl`, '-D', pgdata, ...args],
+        { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
+      child.stderr.setEncoding('utf8').on('data', (d) => { out += d; });
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve(out)
+        : reject(new Error(`pg_ctl ${args.join(' ')} failed (${code}): ${out}`))));
+    });
+  }
+
   /// Server stderr so far (its log).
   log() {
     return this.#stderr;
