@@ -2,6 +2,7 @@
 
 #include "common/clock.hpp"
 #include "common/logging.hpp"
+#include "pg/closed_by_server.hpp"
 #include "pg/pgoutput_decoder.hpp"
 
 #include <algorithm>
@@ -20,6 +21,9 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds read_timeout_ms{1000};
 // After consumers confirm, the flush position reaches Postgres within about this long.
 constexpr std::chrono::milliseconds flush_report_delay_ms{1000};
+// Between transactions, how often the catalog connection is checked for being closed by the
+// server (a fast shutdown terminates every regular backend).
+constexpr std::chrono::milliseconds closed_check_interval{100};
 
 } // namespace
 
@@ -451,6 +455,21 @@ Status LogicalSource::stream_once() {
         }
         case pg::StreamMessage::Kind::End:
             return make_error(Errc::Unavailable, "the server ended the replication stream");
+        }
+        // A fast shutdown (pg_ctl restart -m fast) terminates the catalog connection and the
+        // RLS checks' with it, then waits for this walsender until walcast confirms all it was
+        // sent — which walcast cannot while changes wait for RLS checks that need the
+        // database. End the replication connection between transactions without confirming:
+        // the shutdown goes on, the stream resumes from the slot (after the last transaction
+        // handed on) once the server is back, and the waiting changes complete when the
+        // checks reconnect.
+        if (!in_transaction_ && Clock::now() - last_closed_check_ >= closed_check_interval) {
+            last_closed_check_ = Clock::now();
+            if (std::string why; pg::closed_by_server(catalog_conn_, why))
+                return make_error(Errc::Unavailable,
+                                  "the server closed walcast's catalog connection (" + why +
+                                      "); ending the replication connection without "
+                                      "confirming, to resume from the slot when it is back");
         }
         if (auto st = send_status(stream, reply); !st) return st;
     }

@@ -176,6 +176,7 @@ private:
     std::optional<pg::RelationLoader> loader_; ///< over catalog_
     RelationCache relations_;
     bool in_transaction_ = false;
+    std::chrono::steady_clock::time_point last_closed_check_{}; ///< capture thread
     bool skipping_ = false; ///< current transaction was already handed on: drop it
     TransactionInfo txn_;
     pg::Lsn last_handed_end_; ///< end LSN of the last transaction handed on
