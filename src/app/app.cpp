@@ -3,6 +3,7 @@
 #include "app/dev_environment.hpp"
 #include "app/source_factory.hpp"
 
+#include "app/graphql_service.hpp"
 #include "auth/jwt_verifier.hpp"
 #include "broadcast/partition_keeper.hpp"
 #include "broadcast/topic_policies.hpp"
@@ -86,6 +87,7 @@ struct App::Impl {
     std::unique_ptr<protocol::graphql_ws::GraphqlWsMetrics> graphql_ws_metrics;
     /// The GraphQL schema generated from the catalog (GRAPHQL_SCHEMAS), following DDL.
     std::unique_ptr<graphql::catalog::SchemaCache> graphql_schema;
+    std::unique_ptr<GraphqlService> graphql_queries;
     std::unique_ptr<protocol::graphql_ws::GraphqlWsContext> graphql_ws;
     UpgradeDispatcher upgrades;
     ConnectionRegistry connections;
@@ -323,16 +325,22 @@ Status App::start() {
         (void)m.graphql_schema->refresh(); // a failure is logged; the poll tries again
         m.graphql_schema->start();
     }
+    auto graphql_snapshot = [cache = m.graphql_schema.get()] {
+        auto generated = cache->current();
+        if (!generated) return protocol::graphql_ws::SchemaSnapshot{};
+        return protocol::graphql_ws::SchemaSnapshot{generated->schema, generated};
+    };
+    m.graphql_queries = std::make_unique<GraphqlService>(
+        m.params, *m.subscriptions, *m.verifier, graphql_snapshot,
+        GraphqlServiceOptions{m.config.graphql_pool_size, m.config.graphql_timeout_ms,
+                              static_cast<std::size_t>(m.config.graphql_max_result_bytes)});
+    m.graphql_queries->start();
     m.graphql_ws = std::make_unique<protocol::graphql_ws::GraphqlWsContext>(
         protocol::graphql_ws::GraphqlWsContext{
             *m.verifier,
             *m.graphql_ws_metrics,
-            [cache = m.graphql_schema.get()] {
-                auto generated = cache->current();
-                if (!generated) return protocol::graphql_ws::SchemaSnapshot{};
-                return protocol::graphql_ws::SchemaSnapshot{generated->schema, generated};
-            },
-            nullptr,
+            graphql_snapshot,
+            m.graphql_queries.get(),
             std::chrono::milliseconds(m.config.graphql_ws_init_timeout_ms),
             std::chrono::milliseconds(m.config.graphql_ws_keepalive_ms),
             {}});
@@ -346,8 +354,13 @@ Status App::start() {
         std::string graphiql_html;
         for (const auto& f : server::inspector_files())
             if (f.name == "graphiql.html") graphiql_html = std::string(f.bytes);
-        m.http_routes.add({"/graphql", 64 * 1024,
-                           protocol::graphql_ws::graphiql_handler(std::move(graphiql_html))});
+        m.http_routes.add(
+            {"/graphql", GraphqlService::max_body_bytes,
+             protocol::graphql_ws::graphiql_handler(
+                 std::move(graphiql_html),
+                 [q = m.graphql_queries.get()](const protocol::HttpRequest& r, auto respond) {
+                     q->handle_http(r, std::move(respond));
+                 })});
     }
     // REST broadcast (spec §7.5) into the same Hub.
     m.rest_broadcast = std::make_unique<protocol::phoenix::RestBroadcast>(
@@ -470,6 +483,7 @@ void App::stop() {
     m.threads.clear();
     m.source->stop();
     m.live_queries->stop();
+    m.graphql_queries->stop();
     if (m.partitions) m.partitions->stop();
     m.authorizer->stop();
     m.subscriptions->stop();

@@ -146,6 +146,15 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
         opt(app, "--graphql-schema-poll-ms", c.graphql_schema_poll_ms, "GRAPHQL_SCHEMA_POLL_MS",
             "interval of the catalog check that rebuilds the GraphQL schema after DDL (0 = never)")
             ->group(g);
+        opt(app, "--graphql-pool-size", c.graphql_pool_size, "GRAPHQL_POOL_SIZE",
+            "connections (and threads) running GraphQL queries")
+            ->group(g);
+        opt(app, "--graphql-timeout-ms", c.graphql_timeout_ms, "GRAPHQL_TIMEOUT_MS",
+            "statement_timeout of a GraphQL query")
+            ->group(g);
+        opt(app, "--graphql-max-result-bytes", c.graphql_max_result_bytes,
+            "GRAPHQL_MAX_RESULT_BYTES", "largest JSON result of one GraphQL root field")
+            ->group(g);
         opt(app, "--max-payload-size-kb", c.max_payload_size_kb, "MAX_PAYLOAD_SIZE_KB",
             "largest broadcast payload in kB (1000 bytes)")
             ->group(g);

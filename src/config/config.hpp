@@ -106,6 +106,12 @@ struct Config {
     /// GRAPHQL_SCHEMA_POLL_MS: how often the catalog's fingerprint is checked so that the
     /// GraphQL schema follows DDL; 0 = built once at start
     std::uint32_t graphql_schema_poll_ms = 2000;
+    /// GRAPHQL_POOL_SIZE: connections (and threads) running GraphQL queries
+    unsigned graphql_pool_size = 2;
+    /// GRAPHQL_TIMEOUT_MS: statement_timeout of a GraphQL query
+    std::uint32_t graphql_timeout_ms = 5000;
+    /// GRAPHQL_MAX_RESULT_BYTES: largest JSON result of one root field (larger: an error)
+    std::uint64_t graphql_max_result_bytes = 8 * 1024 * 1024;
     /// MAX_PAYLOAD_SIZE_KB: largest broadcast payload, kB of 1000 bytes (+500 bytes, spec §7.1.7)
     std::uint32_t max_payload_size_kb = 3000;
     /// TENANT_MAX_EVENTS_PER_SECOND: broadcasts sent + delivered, 60 s average; 0 = no limit

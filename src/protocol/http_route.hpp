@@ -3,6 +3,8 @@
 // route answers through a callback, possibly later and from another thread.
 #pragma once
 
+#include <algorithm>
+#include <cctype>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -45,10 +47,36 @@ struct HttpRoute {
     HttpHandler handler;
 };
 
+/// The request's token (Supabase REST, spec §7.5.2): `Authorization: Bearer <t>` (scheme
+/// case-insensitive) when present and non-empty, else the `apikey` header.
+inline std::optional<std::string> request_token(const HttpRequest& req) {
+    if (auto a = req.header("authorization")) {
+        const auto space = a->find(' ');
+        if (space != std::string::npos) {
+            std::string scheme = a->substr(0, space);
+            for (auto& c : scheme)
+                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            std::string t = a->substr(space + 1);
+            while (!t.empty() && t.front() == ' ')
+                t.erase(0, 1);
+            if (scheme == "bearer" && !t.empty()) return t;
+        }
+    }
+    if (auto k = req.header("apikey"); k && !k->empty()) return k;
+    return std::nullopt;
+}
+
 /// The routes of a server; filled before it listens, read-only afterwards.
 class HttpRoutes {
 public:
     void add(HttpRoute route) { routes_.push_back(std::move(route)); }
+    /// The largest body any route takes (0 without routes).
+    std::size_t max_body_bytes() const {
+        std::size_t n = 0;
+        for (const auto& r : routes_)
+            n = std::max(n, r.max_body_bytes);
+        return n;
+    }
     /// The route serving path (percent-encoded), or null.
     const HttpRoute* match(std::string_view path) const {
         for (const auto& r : routes_)

@@ -8,6 +8,7 @@
 #include "server/websocket_handshake.hpp"
 #include "server/ws_connection.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -155,7 +156,10 @@ private:
         if (evicted_) return close();
         parser_.emplace();
         parser_->header_limit(max_header_bytes);
-        parser_->body_limit(max_body_bytes);
+        // Beast compares Content-Length with the limit when the head is parsed, before the route
+        // is known: the largest any route takes here, the request's own limit once routed.
+        parser_->body_limit(std::max<std::uint64_t>(
+            max_body_bytes, ctx_.routes ? ctx_.routes->max_body_bytes() : 0));
         deadline_.expires_after(std::chrono::milliseconds(ctx_.config.http_request_timeout_ms));
         deadline_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
             auto self = weak.lock();
@@ -181,7 +185,11 @@ private:
                     auto url = boost::urls::parse_origin_form(self->parser_->get().target());
                     if (url) self->route_ = self->ctx_.routes->match(url->path());
                 }
-                if (self->route_) self->parser_->body_limit(self->route_->max_body_bytes);
+                const std::uint64_t limit =
+                    self->route_ ? self->route_->max_body_bytes : max_body_bytes;
+                self->parser_->body_limit(limit); // chunks are checked as they come
+                if (auto length = self->parser_->content_length(); length && *length > limit)
+                    return self->too_large();
                 // curl and others wait for "100 Continue" before sending a large body.
                 if (self->route_ &&
                     beast::iequals(self->parser_->get()[http::field::expect], "100-continue")) {
@@ -202,15 +210,18 @@ private:
                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
                              self->deadline_.cancel();
                              if (self->evicted_) return self->close();
-                             if (ec == http::error::body_limit)
-                                 return self->send(
-                                     self->make(http::status::payload_too_large, "application/json",
-                                                R"({"message":"request body too large"})",
-                                                self->parser_->get().version()),
-                                     false);
+                             if (ec == http::error::body_limit) return self->too_large();
                              if (ec) return self->close();
                              self->on_request(self->parser_->release());
                          });
+    }
+
+    /// 413, then the connection is closed (the rest of the body is not read).
+    void too_large() {
+        deadline_.cancel();
+        send(make(http::status::payload_too_large, "application/json",
+                  R"({"message":"request body too large"})", parser_->get().version()),
+             false);
     }
 
     void close() {

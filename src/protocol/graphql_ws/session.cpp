@@ -3,7 +3,7 @@
 #include "common/clock.hpp"
 #include "common/json_writer.hpp"
 #include "common/logging.hpp"
-#include "graphql/introspection.hpp"
+#include "graphql/request.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -48,9 +48,7 @@ std::string errors_json(const graphql::GraphQLErrors& errors) {
     return boost::json::serialize(graphql::to_json(errors));
 }
 
-graphql::GraphQLErrors one_error(std::string message) {
-    return {graphql::GraphQLError{std::move(message), {}, {}}};
-}
+using graphql::one_error;
 
 /// The token a connection_init payload carries: `authorization` ("Bearer <jwt>" or the bare
 /// JWT), else `apikey`, at the top level or under `headers` (Apollo's habit); nullopt if none.
@@ -446,30 +444,16 @@ void GraphqlWsSession::run(Operation& op, const std::string& query,
         ctx_.metrics.operation_errors.inc();
         op.sink->error(errors);
     };
-    // Parsing needs no schema: the size, depth and alias limits apply first.
-    auto doc = graphql::parse(query, ctx_.limits.parse);
-    if (!doc) return failed({doc.error()});
     SchemaSnapshot snapshot = ctx_.schema ? ctx_.schema() : SchemaSnapshot{};
     const auto& schema = snapshot.schema;
-    if (!schema)
-        return failed(one_error("The GraphQL schema is not available: walcast builds it from the "
-                                "database catalog (GRAPHQL_SCHEMAS); see the server log for why "
-                                "it has none"));
-    auto errors = graphql::validate(*schema, *doc, ctx_.limits.validation);
-    if (!errors.empty()) return failed(errors);
-    auto prepared =
-        graphql::prepare_operation(*schema, *doc, operation_name, variables, ctx_.limits.operation);
+    auto prepared = graphql::prepare_request(
+        schema.get(), query, operation_name, variables,
+        {ctx_.limits.parse, ctx_.limits.validation, ctx_.limits.operation});
     if (!prepared) return failed(prepared.error());
     auto operation =
         std::make_shared<const graphql::PreparedOperation>(std::move(prepared).value());
-    bool introspection_only = operation->operation == graphql::OperationType::Query;
-    for (const auto& f : operation->root.fields)
-        if (!graphql::is_introspection_field(f)) introspection_only = false;
-    if (introspection_only) {
-        auto result = graphql::execute_introspection(*schema, *operation);
-        boost::json::object out{{"data", std::move(result.data)}};
-        if (!result.errors.empty()) out["errors"] = graphql::to_json(result.errors);
-        op.sink->next(boost::json::serialize(out), nullptr);
+    if (graphql::introspection_only(*operation)) {
+        op.sink->next(graphql::introspection_response(*schema, *operation), nullptr);
         op.sink->complete();
         return;
     }

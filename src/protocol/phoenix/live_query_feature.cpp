@@ -1,5 +1,6 @@
 #include "protocol/phoenix/live_query_feature.hpp"
 
+#include "core/subscription/role_refusal.hpp"
 #include "protocol/phoenix/encoder.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -16,23 +17,7 @@ Error bad(std::string what) {
 
 /// The join error for a token role SubscriptionService::check_role refused.
 std::string role_refusal(const core::SubscribeError& e) {
-    using Kind = core::SubscribeError::Kind;
-    switch (e.kind) {
-    case Kind::PrivilegedRole:
-        return "live_query: role \"" + e.role + "\" has " + e.attribute +
-               ", which bypasses row-level security: tokens naming it are refused. Fix: sign the "
-               "token with a role row-level security applies to, or add this role to "
-               "JWT_ALLOWED_ROLES";
-    case Kind::UnknownRole:
-        return "live_query: role \"" + e.role + "\" of this token does not exist";
-    case Kind::CannotAssumeRole:
-        return "live_query: the server cannot assume role \"" + e.role +
-               "\" of this token (its "
-               "database user \"" +
-               e.user + "\" is not a member of it). Fix: " + e.fix;
-    default:
-        return "live_query: the token's role could not be checked: " + e.message;
-    }
+    return "live_query: " + core::describe_role_refusal(e);
 }
 
 /// Frames for one channel: held until open() (the join reply first), dropped after close().

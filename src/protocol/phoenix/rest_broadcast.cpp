@@ -57,22 +57,6 @@ std::string lower(std::string s) {
     return s;
 }
 
-/// The request's token (spec §7.5.2): `Authorization: Bearer <t>` (scheme case-insensitive)
-/// when present and non-empty, else the `apikey` header.
-std::optional<std::string> request_token(const HttpRequest& req) {
-    if (auto a = req.header("authorization")) {
-        const auto space = a->find(' ');
-        if (space != std::string::npos && lower(a->substr(0, space)) == "bearer") {
-            std::string t = a->substr(space + 1);
-            while (!t.empty() && t.front() == ' ')
-                t.erase(0, 1);
-            if (!t.empty()) return t;
-        }
-    }
-    if (auto k = req.header("apikey"); k && !k->empty()) return k;
-    return std::nullopt;
-}
-
 /// The private topic's write check question: the token's claims and, as request.headers,
 /// every header of the request (spec §7.3.2, §7.5.2).
 broadcast::TopicAuthContext auth_context(const auth::Claims& claims, std::string topic,

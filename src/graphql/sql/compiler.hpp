@@ -1,0 +1,52 @@
+// The GraphQL → SQL compiler (issue 14 "Execution"): a prepared operation (validated against
+// the catalog schema, variables coerced, fragments flattened) becomes ONE SQL statement per
+// root field that returns that field's response JSON, built in Postgres with json_build_object
+// and json_agg. The shape, and why relations are correlated sub-selects, is in docs/graphql.md
+// ("How a query runs"):
+//
+//   SELECT (SELECT coalesce(json_agg(json_build_object('id', t0."id", …) ORDER BY …), '[]')
+//             FROM (SELECT s0."id", … FROM "public"."orders" AS s0
+//                    WHERE s0."status" = $1 ORDER BY … LIMIT $2) AS t0) AS data
+//
+// Every argument value (literal or variable) is a text bind parameter ($n), never SQL text;
+// only names from the schema's bindings (quoted) and response keys (GraphQL names, quoted as
+// literals) are written into the statement.
+#pragma once
+
+#include "common/result.hpp"
+#include "graphql/catalog/generate_schema.hpp"
+#include "graphql/error.hpp"
+#include "graphql/operation.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace walcast::graphql::sql {
+
+/// One root field's statement: one row, one column (`data`, type json) holding the field's
+/// value — a JSON array for a list field, an object or null for a by-primary-key field.
+struct CompiledField {
+    std::string response_key;
+    std::string sql;
+    std::vector<std::optional<std::string>> params; ///< $1, $2, … as text (nullopt = NULL)
+    bool non_null = false; ///< the field's type is non-null (a null value nulls `data`)
+};
+
+/// The statements of an operation's root fields that read tables, in response order.
+/// Introspection root fields (`__typename`, `__schema`, `__type`) are not compiled; the
+/// caller answers them with execute_introspection and merges by response key.
+struct CompiledOperation {
+    std::vector<CompiledField> fields;
+};
+
+/// Postgres takes at most 65,535 bind parameters per statement.
+inline constexpr std::size_t max_parameters = 65'535;
+
+/// Compiles the operation's table fields. `schema` must be the snapshot the operation was
+/// prepared against. Errors (with the field's location and path): a field the bindings do not
+/// know (a generator/compiler mismatch), more than max_parameters values in one root field.
+Result<CompiledOperation, GraphQLErrors> compile_operation(const catalog::GeneratedSchema& schema,
+                                                           const PreparedOperation& operation);
+
+} // namespace walcast::graphql::sql
