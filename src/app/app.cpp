@@ -312,6 +312,16 @@ Status App::start() {
         std::make_unique<protocol::phoenix::PhoenixContext>(protocol::phoenix::PhoenixContext{
             *m.verifier, *m.phoenix_metrics, std::move(features), m.config.max_channels_per_client,
             m.config.channel_error_backoff_ms, m.config.max_joins_per_second});
+    // Private channels check the token's role once, for every feature (issue 11 defect 5).
+    m.phoenix->role_check =
+        [&svc = *m.subscriptions](std::uintptr_t source, const std::string& role,
+                                  std::function<void(std::optional<std::string>)> done) {
+            svc.check_role(source, {}, role,
+                           [done = std::move(done)](std::optional<core::SubscribeError> e) {
+                               if (!e) return done(std::nullopt);
+                               done(protocol::supabase::role_refusal_message(*e));
+                           });
+        };
     m.upgrades.add({"/socket/websocket", "/realtime/v1/websocket", "/socket"}, {},
                    protocol::phoenix::upgrade_handler(*m.phoenix));
     // GraphQL over WebSocket on the seed's two paths: graphql-transport-ws (npm graphql-ws)

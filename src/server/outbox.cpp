@@ -129,6 +129,7 @@ const std::string* Outbox::take_for_write(bool stop) {
     }
     merge_pong_locked();
     inflight_.swap(pending_);
+    inflight_data_frames_ = pending_data_frames_;
     pending_data_frames_ = 0;
     return &inflight_;
 }
@@ -137,6 +138,7 @@ Outbox::Written Outbox::written() {
     Written w;
     std::lock_guard lock(mu_);
     inflight_.clear();
+    inflight_data_frames_ = 0;
     release_if_large(inflight_);
     if (pending_.size() + pong_.size() <= limits_.soft_bytes) soft_since_ms_ = 0;
     if (!pending_.empty() || !pong_.empty()) {
@@ -149,11 +151,14 @@ Outbox::Written Outbox::written() {
     return w;
 }
 
-void Outbox::shut() {
+std::size_t Outbox::shut() {
     std::lock_guard lock(mu_);
+    const std::size_t lost = pending_data_frames_ + inflight_data_frames_;
+    pending_data_frames_ = inflight_data_frames_ = 0;
     output_closed_ = true;
     pending_.clear();
     pong_.clear();
+    return lost;
 }
 
 Outbox::Due Outbox::sweep(std::int64_t now_ms) const {

@@ -85,7 +85,9 @@ public:
     Written written();
 
     /// Teardown: output closed, pending discarded; flush_direct() no longer touches the fd.
-    void shut();
+    /// Returns the data frames that never reached the socket: those still pending and those of
+    /// a write that had not completed (what a cut-off's close() did not already count).
+    std::size_t shut();
 
     /// Housekeeping, any thread.
     struct Due {
@@ -114,11 +116,12 @@ private:
     std::string inflight_; ///< framed bytes being written (strand only while writing_)
     std::string pong_;     ///< the one pending Pong frame (empty = none); see append_pong
     std::size_t pending_data_frames_ = 0;
-    bool writing_ = false;               ///< a write is in flight (or about to be started)
-    bool batched_ = false;               ///< in some thread's delivery round
-    bool output_closed_ = false;         ///< a close frame is queued: nothing more is sent
-    std::int64_t soft_since_ms_ = 0;     ///< when the queue went above the soft limit (0 = below)
-    std::int64_t close_deadline_ms_ = 0; ///< force the socket shut after this (0 = none)
+    std::size_t inflight_data_frames_ = 0; ///< data frames in inflight_ (until written())
+    bool writing_ = false;                 ///< a write is in flight (or about to be started)
+    bool batched_ = false;                 ///< in some thread's delivery round
+    bool output_closed_ = false;           ///< a close frame is queued: nothing more is sent
+    std::int64_t soft_since_ms_ = 0;       ///< when the queue went above the soft limit (0 = below)
+    std::int64_t close_deadline_ms_ = 0;   ///< force the socket shut after this (0 = none)
 };
 
 } // namespace walcast::server

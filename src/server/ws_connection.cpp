@@ -273,7 +273,10 @@ void WsConnection::teardown() {
     if (torn_down_) return;
     torn_down_ = true;
     if (session_) session_->on_closed();
-    outbox_.shut();
+    // Frames still queued or in an unfinished write are lost with the socket: counted like
+    // those a cut-off discards (issue 11: the count missed the write buffer's).
+    if (const auto lost = outbox_.shut(); lost && options_.metrics.messages_dropped)
+        options_.metrics.messages_dropped->inc(lost);
     boost::system::error_code ignored;
     socket_.shutdown(socket_type::shutdown_both, ignored);
     socket_.close(ignored);

@@ -12,6 +12,7 @@ import { Walcast } from '../compat/lib/server.mjs';
 import { Sub, makeClient, uniqueName } from '../compat/lib/client.mjs';
 import { BARRIER_SQL, barrier, barrierBinding, rows } from '../compat/lib/barrier.mjs';
 import { roleToken } from '../compat/lib/tokens.mjs';
+import { waitUntil } from '../compat/lib/wait.mjs';
 
 // A schema no role of the app is granted, and an app role that bypasses row-level security.
 const SQL = `
@@ -98,6 +99,48 @@ describe('default JWT_ALLOWED_ROLES', () => {
     await suite.server.sql('INSERT INTO public.notes VALUES ($1, $2)', [nextId++, 'witness']);
     await witness.sub.waitCount('rows', 1);
     assert.deepEqual(rows(sub, 'rows').map((e) => e.payload.new.id), [first]);
+  });
+});
+
+describe('private Broadcast and Presence channels', () => {
+  const suite = serverSuite({ sql: SQL, env: { CHANNEL_ERROR_BACKOFF_MS: '0' } });
+
+  /// A private channel (broadcast, and presence when asked) of a client whose token names role.
+  async function privateChannel(role, { presence = false } = {}) {
+    const client = await suite.client({ token: roleToken(role) });
+    const config = { private: true, broadcast: { self: true }, ...(presence ? { presence: { key: role } } : {}) };
+    const channel = client.channel(uniqueName(`private-${role}`), { config });
+    const rec = { client, channel, got: [], systems: [], statuses: [] };
+    channel.on('broadcast', { event: '*' }, (m) => rec.got.push(m.payload));
+    channel.on('system', {}, (m) => rec.systems.push(m));
+    rec.status = await new Promise((resolve) => channel.subscribe((status, err) => {
+      rec.statuses.push(status);
+      if (status === 'SUBSCRIBED' || status === 'CHANNEL_ERROR' || status === 'TIMED_OUT') resolve({ status, err: err?.message });
+    }));
+    rec.summary = () => ({ status: rec.status, systems: rec.systems, statuses: rec.statuses, got: rec.got });
+    return rec;
+  }
+
+  it('refuses a superuser or unlisted BYPASSRLS token at join, for broadcast and presence alike, naming the setting', async () => {
+    for (const [role, attribute, presence] of [['postgres', 'SUPERUSER', false], ['postgres', 'SUPERUSER', true],
+      ['app_admin', 'BYPASSRLS', true]]) {
+      const rec = await privateChannel(role, { presence });
+      assert.equal(rec.status.status, 'CHANNEL_ERROR', `${role} (presence ${presence}): ${JSON.stringify(rec.summary())}`);
+      assert.match(rec.status.err, new RegExp(`^Unauthorized: role "${role}" has ${attribute}, which bypasses row-level security: tokens naming it are refused; .*JWT_ALLOWED_ROLES`));
+    }
+  });
+
+  it('lets service_role (listed) join a private channel, and ends it when its token is refreshed to postgres', async () => {
+    const rec = await privateChannel('service_role', { presence: true });
+    assert.equal(rec.status.status, 'SUBSCRIBED', JSON.stringify(rec.summary()));
+    await rec.channel.send({ type: 'broadcast', event: 'hello', payload: { n: 1 } });
+    await waitUntil(() => rec.got.length === 1, { what: 'the service_role member to get its own broadcast', dump: () => rec.summary() });
+
+    await rec.client.setAuth(roleToken('postgres'));
+    await waitUntil(() => rec.systems.some((m) => /role "postgres" has SUPERUSER/.test(m.message ?? '')),
+      { what: 'the refusal of the refreshed role', dump: () => rec.summary() });
+    await waitUntil(() => rec.statuses.includes('CLOSED') || rec.statuses.includes('CHANNEL_ERROR'),
+      { what: 'the channel to end', dump: () => rec.summary() });
   });
 });
 

@@ -1,5 +1,7 @@
 #include "core/authorization/authorizer.hpp"
 
+#include "core/authorization/log_redaction.hpp"
+
 #include "common/logging.hpp"
 
 #include <algorithm>
@@ -277,12 +279,12 @@ void Authorizer::check(RowChecker& checker, std::vector<Batch>& batches, Deliver
             if (alone.status == Status::Ok) continue;
             if (alone.status != Status::Failed) {
                 log::warn("row-level security check for role {} failed: {}", req->identity->role,
-                          alone.error);
+                          redact_claims(alone.error, *req->identity));
                 std::fill(req->verdicts.begin(), req->verdicts.end(), RowVerdict::Failed);
                 continue;
             }
             log::warn("row-level security check for role {} failed ({}); checking rows singly",
-                      req->identity->role, alone.error);
+                      req->identity->role, redact_claims(alone.error, *req->identity));
             std::vector<RowVerdict> verdicts(req->rows.size(), RowVerdict::Failed);
             for (std::size_t i = 0; i < req->rows.size(); ++i) {
                 RowCheckRequest single{req->identity, {req->rows[i]}, {}};
@@ -293,7 +295,7 @@ void Authorizer::check(RowChecker& checker, std::vector<Batch>& batches, Deliver
                 } else {
                     log::warn("row-level security check for role {} on {}.{} failed: {}",
                               req->identity->role, req->rows[i].relation->schema,
-                              req->rows[i].relation->table, r.error);
+                              req->rows[i].relation->table, redact_claims(r.error, *req->identity));
                 }
             }
             req->verdicts = std::move(verdicts);

@@ -1,5 +1,7 @@
 #include "core/authorization/policy_checker.hpp"
 
+#include "core/authorization/log_redaction.hpp"
+
 #include "common/logging.hpp"
 #include "pg/sqlstate.hpp"
 
@@ -563,13 +565,14 @@ void PolicyChecker::check_narrowing(PolicySession& session, std::span<RowCheckRe
         }
         if (o.sqlstate == pg::sqlstate::query_canceled || !session.conn().healthy()) {
             log::warn("row-level security check for role {} failed: {}", r->identity->role,
-                      o.error);
+                      redact_claims(o.error, *r->identity));
             continue;
         }
         if (r->rows.size() == 1) {
             // Already checked alone: the failure is this row's.
             log::warn("row-level security check for role {} on {}.{} failed: {}", r->identity->role,
-                      r->rows[0].relation->schema, r->rows[0].relation->table, o.error);
+                      r->rows[0].relation->schema, r->rows[0].relation->table,
+                      redact_claims(o.error, *r->identity));
             continue;
         }
         for (std::size_t i = 0; i < r->rows.size(); ++i) {
@@ -580,7 +583,7 @@ void PolicyChecker::check_narrowing(PolicySession& session, std::span<RowCheckRe
             if (os.failed) {
                 log::warn("row-level security check for role {} on {}.{} failed: {}",
                           r->identity->role, r->rows[i].relation->schema,
-                          r->rows[i].relation->table, os.error);
+                          r->rows[i].relation->table, redact_claims(os.error, *r->identity));
                 if (os.sqlstate == pg::sqlstate::query_canceled || !session.conn().healthy()) break;
             }
         }

@@ -521,6 +521,13 @@ FilterResult<Condition> compile_one(const FilterCondition& fc, const capture::Re
         return e;
     }
     const capture::Column& col = rel.columns[static_cast<std::size_t>(idx)];
+    // Postgres text cannot hold NUL: it refuses the value (22021) where libpq would pass only
+    // the bytes before it (`a\u0000b` would filter for 'a').
+    if (fc.value.find('\0') != std::string::npos) {
+        SqlError e{"22021", "invalid byte sequence for encoding \"UTF8\": 0x00", "", "", false};
+        e.hint = "a filter value cannot contain the NUL character (\\u0000); remove it";
+        return FilterError(std::move(e));
+    }
     Condition c;
     c.column = fc.column;
     c.type_oid = col.type.oid;

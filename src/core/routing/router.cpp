@@ -71,13 +71,11 @@ void Router::on_idle() {
 }
 
 void Router::on_stream_state(bool up, const std::string& reason) {
-    // What this round delivered goes out now, not after the reconnect.
+    // What this round delivered goes out now, not after the reconnect. A stream going down is
+    // logged once, by the source (with its retry delay).
     if (!up) on_idle();
-    if (up) {
-        log::info("replication stream up");
-    } else if (reason != "stopped") {
-        log::warn("replication stream down: {}", reason);
-    }
+    if (up) log::info("replication stream up");
+    (void)reason;
 }
 
 void Router::route(const capture::ChangePtr& change) {

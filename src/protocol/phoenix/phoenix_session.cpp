@@ -356,13 +356,55 @@ void PhoenixSession::handle_join(InboundMessage& m) {
         parse_join_config(payload), std::move(claims), std::move(token), seq);
     Channel& ch = *owned;
     ch.join_push_ref = m.ref;
+    channels_[topic] = std::move(owned);
+    ctx_.metrics.channels.add();
+    update_min_exp();
+    if (ctx_.role_check && ch.config().is_private) {
+        // A private channel's policies run as the token's role: the role is checked once
+        // here, for every feature, before any of them joins.
+        return check_role(topic, seq, ch.claims()->role,
+                          [this, topic, seq](Channel& c, std::optional<std::string> refusal) {
+                              if (!refusal) return start_features(topic, seq);
+                              InboundMessage jm;
+                              jm.topic = topic;
+                              jm.ref = c.join_push_ref;
+                              jm.join_ref = c.join_ref();
+                              drop_channel(topic, false);
+                              join_error(jm, "Unauthorized: " + *refusal);
+                          });
+    }
+    start_features(topic, seq);
+}
+
+void PhoenixSession::check_role(const std::string& topic, std::uint64_t join_seq,
+                                const std::string& role,
+                                std::function<void(Channel&, std::optional<std::string>)> then) {
+    ctx_.role_check(reinterpret_cast<std::uintptr_t>(io_weak_.lock().get()), role,
+                    [io = io_weak_, this, topic, join_seq,
+                     then = std::move(then)](std::optional<std::string> refusal) mutable {
+                        // The session lives while its connection does (posted work runs only
+                        // then); a channel left or replaced meanwhile ignores the answer.
+                        auto p = io.lock();
+                        if (!p) return;
+                        p->post([this, topic, join_seq, then = std::move(then),
+                                 refusal = std::move(refusal)]() mutable {
+                            auto it = channels_.find(topic);
+                            if (closed_ || it == channels_.end() ||
+                                it->second->join_seq != join_seq)
+                                return;
+                            then(*it->second, std::move(refusal));
+                        });
+                    });
+}
+
+void PhoenixSession::start_features(const std::string& topic, std::uint64_t seq) {
+    auto it = channels_.find(topic);
+    if (it == channels_.end() || it->second->join_seq != seq) return;
+    Channel& ch = *it->second;
     for (const auto& factory : ctx_.features)
         if (auto f = factory->make(ch)) ch.features.push_back(std::move(f));
     ch.results.resize(ch.features.size());
     ch.pending = ch.features.size();
-    channels_[topic] = std::move(owned);
-    ctx_.metrics.channels.add();
-    update_min_exp();
     if (ch.features.empty()) return finish_join(ch);
 
     // A feature may call done before join() returns, and the last done may end the channel:
@@ -460,12 +502,33 @@ void PhoenixSession::handle_access_token(const InboundMessage& m) {
         drop_channel(m.topic, true);
         return;
     }
-    ch.set_token(std::make_shared<const auth::Claims>(std::move(v).claims()), std::move(token));
-    update_min_exp();
+    auto claims = std::make_shared<const auth::Claims>(std::move(v).claims());
     const auto seq = ch.join_seq;
+    if (ctx_.role_check && ch.config().is_private && claims->role != ch.claims()->role) {
+        // A new role for a private channel is checked as at join; until it passes the
+        // channel keeps its old token, a refusal ends it.
+        const std::string role = claims->role;
+        return check_role(
+            m.topic, seq, role,
+            [this, topic = m.topic, claims = std::move(claims),
+             token = std::move(token)](Channel& c, std::optional<std::string> refusal) mutable {
+                if (refusal) return shut_down(topic, c.join_seq, *refusal);
+                apply_token(topic, c.join_seq, std::move(claims), std::move(token));
+            });
+    }
+    apply_token(m.topic, seq, std::move(claims), std::move(token));
+}
+
+void PhoenixSession::apply_token(const std::string& topic, std::uint64_t seq,
+                                 std::shared_ptr<const auth::Claims> claims, std::string token) {
+    auto it = channels_.find(topic);
+    if (it == channels_.end() || it->second->join_seq != seq) return;
+    Channel& ch = *it->second;
+    ch.set_token(std::move(claims), std::move(token));
+    update_min_exp();
     auto features = ch.features;
     for (const auto& f : features) {
-        auto cur = channels_.find(m.topic);
+        auto cur = channels_.find(topic);
         if (cur == channels_.end() || cur->second->join_seq != seq) return;
         f->on_token_refreshed(*cur->second);
     }

@@ -48,6 +48,15 @@ struct PhoenixContext {
     /// `ClientJoinRateLimitReached: Too many joins per second` and the socket closed (1001).
     /// 0 = no limit.
     std::uint32_t max_joins_per_second = 100;
+    /// The check of the token's role that a private channel (its realtime.messages policies
+    /// run as that role, for Broadcast and Presence alike) passes once, before any feature
+    /// joins, and again when a token refresh names another role: done(nullopt) = allowed,
+    /// done(reason) = refused, reason naming the fix. done may run on any thread. Empty: no
+    /// check. (The app's: SubscriptionService::check_role — a superuser or BYPASSRLS role not
+    /// in JWT_ALLOWED_ROLES, an unknown role, one walcast cannot assume.)
+    using RoleCheck = std::function<void(std::uintptr_t source, const std::string& role,
+                                         std::function<void(std::optional<std::string>)> done)>;
+    RoleCheck role_check;
 };
 
 /// Join error replies waiting out CHANNEL_ERROR_BACKOFF_MS that one socket may have; past
@@ -88,8 +97,17 @@ private:
     void on_feature_joined(const std::string& topic, std::uint64_t join_seq, std::size_t index,
                            FeatureJoinResult result);
     void finish_join(Channel& ch);
+    /// Makes and joins the channel's features (after the role check, when there is one).
+    void start_features(const std::string& topic, std::uint64_t join_seq);
+    /// Runs ctx_.role_check for role and then, on the strand, then(refusal) if the channel
+    /// (topic, join_seq) is still there.
+    void check_role(const std::string& topic, std::uint64_t join_seq, const std::string& role,
+                    std::function<void(Channel&, std::optional<std::string>)> then);
     void handle_leave(const InboundMessage& m);
     void handle_access_token(const InboundMessage& m);
+    /// Gives channel (topic, seq) its refreshed token and tells the features.
+    void apply_token(const std::string& topic, std::uint64_t seq,
+                     std::shared_ptr<const auth::Claims> claims, std::string token);
     void reply(const InboundMessage& m, const std::optional<std::string>& join_ref,
                ReplyStatus status, std::string_view response_json);
     void join_error(const InboundMessage& m, std::string reason);

@@ -432,6 +432,21 @@ TEST(FilterCompileTest, ReportsSubscribeTimeErrorsLikeRealtime) {
     EXPECT_EQ(fx.compile(rel, "name=is.null").size(), 1u);
 }
 
+TEST(FilterCompileTest, RefusesNulInAValueAsPostgresDoes) {
+    Fixture fx;
+    auto rel = relation({{"name", text_t}});
+    // Postgres rejects the value (22021); passed on as a C string it would filter for 'a'.
+    for (std::string_view f :
+         {std::string_view("name=eq.a\0b", 11), std::string_view("name=in.(x,a\0b)", 15),
+          std::string_view("name=match.a\0", 13)}) {
+        auto e = fx.compile_error(rel, f);
+        EXPECT_EQ(e.sqlstate, "22021");
+        EXPECT_EQ(e.message, "invalid byte sequence for encoding \"UTF8\": 0x00");
+        EXPECT_NE(e.hint.find("remove it"), std::string::npos);
+    }
+    EXPECT_EQ(fx.norm.questions, 0); // refused before Postgres is asked
+}
+
 TEST(FilterCompileTest, CollationRestrictions) {
     Fixture fx;
     fx.norm.collations["icu_und"] = CollationInfo{CollationInfo::Provider::Icu, "und", "C", true};

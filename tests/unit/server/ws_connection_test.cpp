@@ -417,6 +417,27 @@ TEST(WsConnectionTest, SendsRacingTeardownStopCleanlyOnceTheConnectionIsGone) {
     EXPECT_EQ(f.conn->queued_bytes(), 0u);
 }
 
+std::int64_t zero_ms() {
+    return 0;
+}
+
+TEST(OutboxTest, FramesOfAnUnfinishedWriteAreCountedAsDroppedAtTeardown) {
+    Outbox o(OutboxLimits{});
+    for (int i = 0; i < 3; ++i)
+        (void)o.append(Opcode::Text, {"x"}, true, false, zero_ms);
+    ASSERT_NE(o.take_for_write(false), nullptr); // a write of 3 frames starts and never ends
+    for (int i = 0; i < 2; ++i)
+        (void)o.append(Opcode::Text, {"y"}, true, false, zero_ms);
+    EXPECT_EQ(o.close(slow_client_close_code, "slow", true, 0).dropped_frames, 2u); // pending
+    EXPECT_EQ(o.shut(), 3u); // the unfinished write's frames are lost with the socket
+
+    Outbox done(OutboxLimits{});
+    (void)done.append(Opcode::Text, {"x"}, true, false, zero_ms);
+    ASSERT_NE(done.take_for_write(false), nullptr);
+    (void)done.written();
+    EXPECT_EQ(done.shut(), 0u); // a finished write lost nothing
+}
+
 // A round member counting its flushes.
 struct CountingMember : RoundMember {
     int flushes = 0;
