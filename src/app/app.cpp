@@ -2,6 +2,7 @@
 
 #include "app/dev_environment.hpp"
 #include "app/source_factory.hpp"
+#include "core/subscription/role_refusal.hpp"
 
 #include "app/graphql_service.hpp"
 #include "auth/jwt_verifier.hpp"
@@ -319,7 +320,7 @@ Status App::start() {
             svc.check_role(source, {}, role,
                            [done = std::move(done)](std::optional<core::SubscribeError> e) {
                                if (!e) return done(std::nullopt);
-                               done(protocol::supabase::role_refusal_message(*e));
+                               done(core::describe_role_refusal(*e));
                            });
         };
     m.upgrades.add({"/socket/websocket", "/realtime/v1/websocket", "/socket"}, {},

@@ -126,7 +126,7 @@ describe('private Broadcast and Presence channels', () => {
       ['app_admin', 'BYPASSRLS', true]]) {
       const rec = await privateChannel(role, { presence });
       assert.equal(rec.status.status, 'CHANNEL_ERROR', `${role} (presence ${presence}): ${JSON.stringify(rec.summary())}`);
-      assert.match(rec.status.err, new RegExp(`^Unauthorized: role "${role}" has ${attribute}, which bypasses row-level security: tokens naming it are refused; .*JWT_ALLOWED_ROLES`));
+      assert.match(rec.status.err, new RegExp(`^Unauthorized: role "${role}" has ${attribute}, which bypasses row-level security: tokens naming it are refused\\. Fix: .*JWT_ALLOWED_ROLES`));
     }
   });
 

@@ -1,5 +1,6 @@
-// Why a token's role was refused, in the words of the front ends that run queries as the role
-// (live queries, GraphQL); Postgres Changes words it as the reference does (protocol/supabase).
+// Why a token's role was refused, in the words of the front ends that run queries or policies as
+// the role (live queries, GraphQL, private Broadcast/Presence channels); Postgres Changes words
+// it as the reference does (protocol/supabase).
 #pragma once
 
 #include "core/subscription/subscribe.hpp"

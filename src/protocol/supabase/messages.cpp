@@ -188,25 +188,6 @@ JoinFailure describe_failure(const core::SubscribeError& e,
     return {e.message, std::string(invalid_params_code)};
 }
 
-std::string role_refusal_message(const core::SubscribeError& e) {
-    using Kind = core::SubscribeError::Kind;
-    switch (e.kind) {
-    case Kind::PrivilegedRole:
-        return "role \"" + e.role + "\" has " + e.attribute +
-               ", which bypasses row-level security: tokens naming it are refused; sign the "
-               "token with a role row-level security applies to, or allow this role by adding it "
-               "to JWT_ALLOWED_ROLES";
-    case Kind::UnknownRole:
-        return "role \"" + e.role + "\" of this token does not exist";
-    case Kind::CannotAssumeRole:
-        return "the server cannot assume role \"" + e.role +
-               "\" of this token to check row-level security (its database user \"" + e.user +
-               "\" is not a member of it). Fix: " + e.fix;
-    default:
-        return "the token's role could not be checked: " + e.message;
-    }
-}
-
 std::string unreadable_table_message(const std::string& role, const core::UnreadableTable& t) {
     return "Role \"" + role + "\" may not read " + t.schema + "." + t.table +
            (t.schema_usage ? " (no SELECT privilege)" : " (no USAGE on its schema)") +

@@ -65,12 +65,6 @@ struct JoinFailure {
 /// start). Also the /healthz last_gap message.
 std::string gap_message(const capture::Gap& gap);
 
-/// Why a token's role may not read a channel that runs policies as it (a private channel),
-/// for a role check's SubscribeError (UnknownRole, PrivilegedRole, CannotAssumeRole,
-/// Unreachable, QueryFailed): one sentence naming the fix (walcast's own wording; the
-/// reference never refuses a role).
-std::string role_refusal_message(const core::SubscribeError& error);
-
 /// Words a SubscribeError (specs: the request's bindings, in order).
 JoinFailure describe_failure(const core::SubscribeError& error,
                              const std::vector<core::BindingSpec>& specs);
