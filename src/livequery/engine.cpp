@@ -324,7 +324,9 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
          MetricsRegistry& registry)
         : settings(std::move(s)), params(std::move(p)), format_position(std::move(f)),
           executions(
-              registry.counter("walcast_live_query_executions_total", "live-query statements run")),
+              registry.counter("walcast_live_query_executions_total",
+                               "live-query runs (one per result run; a run repeated until its "
+                               "change is visible counts once, its round trips each)")),
           round_trips(registry.counter("walcast_live_query_round_trips_total",
                                        "live-query run transactions (one round trip each)")),
           pushes(registry.counter("walcast_live_query_pushes_total",
@@ -764,9 +766,9 @@ void Engine::Impl::run_batch(pg::Connection& conn, std::unordered_set<std::uint6
 
     auto pause = std::chrono::microseconds(200);
     const auto give_up = Clock::now() + std::chrono::milliseconds(settings.statement_timeout_ms);
+    executions.inc(runnable.size());
     for (;;) {
         round_trips.inc();
-        executions.inc(runnable.size());
         auto out = conn.exec_multi(script);
         bool visible = true;
         std::unordered_map<LiveResult*, RunOutcome> outcomes;
