@@ -237,8 +237,20 @@ private:
         send_and_close(socket_, response);
     }
 
+    /// A kept-alive response says how long the connection may sit idle before the server
+    /// closes it (`Keep-Alive: timeout=<s>`, the hint of RFC 2068 §19.7.1.1 that undici, Node's
+    /// fetch, honours): the client then stops reusing it a margin before the server's idle
+    /// close, instead of sending a request on a connection the server is closing that moment.
+    template <class Fields>
+    void announce_idle_timeout(Fields& res, bool keep_alive) const {
+        if (keep_alive)
+            res.set(http::field::keep_alive,
+                    "timeout=" + std::to_string(ctx_.config.http_request_timeout_ms / 1000));
+    }
+
     void send(Response res, bool keep_alive) {
         res.keep_alive(keep_alive);
+        announce_idle_timeout(res, keep_alive);
         res.prepare_payload();
         auto sp = std::make_shared<Response>(std::move(res));
         http::async_write(
@@ -263,6 +275,7 @@ private:
         if (!not_modified)
             res->body() = http::span_body<const char>::value_type(f.body.data(), f.body.size());
         res->keep_alive(req.keep_alive());
+        announce_idle_timeout(*res, req.keep_alive());
         res->prepare_payload();
         if (req.method() == http::verb::head || not_modified) {
             res->body() = {};

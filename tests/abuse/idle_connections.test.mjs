@@ -5,29 +5,14 @@
 // spinning — while a normal client keeps receiving every change in order.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 
 import { Walcast } from '../compat/lib/server.mjs';
 import { waitUntil, withDeadline } from '../compat/lib/wait.mjs';
-import { WireSocket, cpuSeconds } from './lib/wire.mjs';
+import { WireSocket, cpuSeconds, halfSentRequest } from './lib/wire.mjs';
 import { Probe, createProbeTable } from './lib/probe.mjs';
 
 const openFds = (pid) => readdirSync(`/proc/${pid}/fd`).length;
-
-/// Opens a TCP connection and sends the start of a request that is never finished.
-function halfSentRequest(port) {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => {
-      s.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
-      resolve(s);
-    });
-    s.received = '';
-    s.on('data', (d) => { s.received += d.toString('latin1'); });
-    s.on('close', () => { s.closedByServer = true; });
-    s.on('error', (e) => (s.connecting ? reject(e) : undefined));
-  });
-}
 
 async function healthz(server, timeoutMs) {
   return withDeadline(fetch(`${server.httpUrl}/healthz`, { signal: AbortSignal.timeout(timeoutMs) }),
@@ -54,6 +39,8 @@ it('closes half-sent requests at the read timeout and the oldest past the pendin
     // Every one of them got an answer (503 for the evicted, 408 at the timeout) and was closed.
     const h = await healthz(server, 3000);
     assert.equal(h.status, 200, 'GET /healthz during 500 half-sent requests');
+    // The idle close is announced, so a client does not reuse a connection the server is closing.
+    assert.equal(h.headers.get('keep-alive'), 'timeout=2');
     const during = await probe.measure(20);
     await waitUntil(() => sockets.every((s) => s.closedByServer), {
       what: 'every half-sent request to be closed by the server', timeoutMs: 20_000,

@@ -45,8 +45,8 @@ export class Probe {
   }
 
   /// Inserts `n` rows one at a time, each after the previous one arrived (deadline
-  /// `timeoutMs` each), and returns {p50, p99, max} of commit → delivery in ms (the time from
-  /// sending the INSERT, which commits on its own, to the callback).
+  /// `timeoutMs` each), and returns {p50, p99, max, n, samples} of commit → delivery in ms (the
+  /// time from sending the INSERT, which commits on its own, to the callback; samples sorted).
   async measure(n, { timeoutMs = 30_000 } = {}) {
     const lat = [];
     for (let i = 0; i < n; ++i) {
@@ -63,7 +63,7 @@ export class Probe {
     }
     lat.sort((a, b) => a - b);
     const q = (f) => lat[Math.min(lat.length - 1, Math.floor(f * lat.length))];
-    return { p50: q(0.5), p99: q(0.99), max: lat[lat.length - 1], n };
+    return { p50: q(0.5), p99: q(0.99), max: lat[lat.length - 1], n, samples: lat };
   }
 
   /// Every row inserted so far arrived exactly once, in order.

@@ -127,6 +127,21 @@ export class WireSocket {
   }
 }
 
+/// Opens a TCP connection to `port` and sends the start of a request that is never finished;
+/// `received` collects what the server answers, `closedByServer` is set when it closes.
+export function halfSentRequest(port) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
+      resolve(s);
+    });
+    s.received = '';
+    s.on('data', (d) => { s.received += d.toString('latin1'); });
+    s.on('close', () => { s.closedByServer = true; });
+    s.on('error', (e) => (s.connecting ? reject(e) : undefined));
+  });
+}
+
 /// Resident memory of process `pid` in bytes (VmRSS).
 export function rssBytes(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
