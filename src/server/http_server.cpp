@@ -241,8 +241,7 @@ private:
     /// closes it (`Keep-Alive: timeout=<s>`, the hint of RFC 2068 §19.7.1.1 that undici, Node's
     /// fetch, honours): the client then stops reusing it a margin before the server's idle
     /// close, instead of sending a request on a connection the server is closing that moment.
-    template <class Fields>
-    void announce_idle_timeout(Fields& res, bool keep_alive) const {
+    template <class Fields> void announce_idle_timeout(Fields& res, bool keep_alive) const {
         if (keep_alive)
             res.set(http::field::keep_alive,
                     "timeout=" + std::to_string(ctx_.config.http_request_timeout_ms / 1000));
