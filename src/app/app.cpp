@@ -11,6 +11,7 @@
 #include "capture/change_fanout.hpp"
 #include "common/logging.hpp"
 #include "core/authorization/authorizer.hpp"
+#include "core/authorization/log_redaction.hpp"
 #include "core/authorization/pg_row_checker.hpp"
 #include "core/authorization/policy_row_checker.hpp"
 #include "core/routing/commit_tracker.hpp"
@@ -450,7 +451,8 @@ Status App::start() {
                 log::warn("channel {} (role {}{}; {}) was subscribed before the restart and did "
                           "not re-join within RESUME_GRACE_MS={} ms: the changes committed while "
                           "walcast was down that it would have received are not delivered to it",
-                          r.topic, r.role, r.sub.empty() ? "" : ", sub " + r.sub, tables,
+                          r.topic, r.role,
+                          r.sub.empty() ? "" : ", sub " + core::claim_placeholder(r.sub), tables,
                           m.config.resume_grace_ms);
             }
             missed_total.inc(missed->size());

@@ -24,7 +24,9 @@ void collect(const boost::json::value& v, std::vector<std::string>& out) {
     }
 }
 
-std::string placeholder(std::string_view value) {
+} // namespace
+
+std::string claim_placeholder(std::string_view value) {
     std::uint32_t h = 2166136261u;
     for (unsigned char c : value)
         h = (h ^ c) * 16777619u;
@@ -32,8 +34,6 @@ std::string placeholder(std::string_view value) {
     std::snprintf(buf, sizeof buf, "<claim #%08x>", h);
     return buf;
 }
-
-} // namespace
 
 std::string redact_claims(std::string_view text, const Identity& identity) {
     std::string out(text);
@@ -47,7 +47,7 @@ std::string redact_claims(std::string_view text, const Identity& identity) {
               [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
     for (const auto& v : values) {
         if (v.size() < 3 || v == identity.role) continue;
-        const std::string p = placeholder(v);
+        const std::string p = claim_placeholder(v);
         for (auto at = out.find(v); at != std::string::npos; at = out.find(v, at + p.size()))
             out.replace(at, v.size(), p);
     }
