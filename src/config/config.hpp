@@ -69,7 +69,8 @@ struct Config {
     std::uint64_t client_queue_hard_bytes = 32u << 20; ///< CLIENT_QUEUE_HARD_BYTES
     std::uint32_t connect_error_backoff_ms = 2000;     ///< CONNECT_ERROR_BACKOFF_MS (spec §1.4)
     /// HTTP_REQUEST_TIMEOUT_MS: time a connection has to send a complete request (and to start
-    /// the next one on a kept-alive connection); then 408 and closed
+    /// the next one on a kept-alive connection); then 408 and closed. Kept-alive responses
+    /// announce it (`Keep-Alive: timeout=<s>`), whole seconds rounded down
     std::uint32_t http_request_timeout_ms = 10'000;
     /// MAX_PENDING_CONNECTIONS: connections that have not completed a WebSocket upgrade (or
     /// are between HTTP requests); past it the oldest of them is closed (503)
