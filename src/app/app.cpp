@@ -31,6 +31,7 @@
 #include "protocol/phoenix/postgres_changes_feature.hpp"
 #include "protocol/phoenix/presence_feature.hpp"
 #include "protocol/phoenix/rest_broadcast.hpp"
+#include "protocol/supabase/filter_grammar.hpp"
 #include "protocol/supabase/messages.hpp"
 #include "server/descriptor_limit.hpp"
 #include "server/http_server.hpp"
@@ -242,6 +243,7 @@ Status App::start() {
     live.max_rows = m.config.live_query_max_rows;
     live.max_bytes = m.config.live_query_max_bytes;
     live.workers = std::max(1u, m.config.live_query_pool_size);
+    live.parse_filter = protocol::supabase::parse_filter; // refresh conditions' grammar
     m.live_queries = std::make_unique<livequery::Engine>(
         std::move(live), m.params,
         [&m](capture::Position p) {

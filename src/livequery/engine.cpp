@@ -3,12 +3,16 @@
 #include "capture/change_json.hpp"
 #include "common/json_writer.hpp"
 #include "common/logging.hpp"
+#include "core/filter/filter.hpp"
+#include "core/filter/value_normalizer.hpp"
 #include "livequery/named_queries.hpp"
 #include "pg/catalog.hpp"
+#include "pg/relation_loader.hpp"
 #include "pg/sqlstate.hpp"
 #include "pg/xid_visibility.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -237,11 +241,36 @@ void append_error_json(std::string& out, const LiveError& e) {
 
 namespace {
 
+/// A result column's values (not NULL), for `:result/<column>` references; looked up by view.
+struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+        return std::hash<std::string_view>{}(s);
+    }
+};
+using ValueSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+
+/// One `<column>=eq.:result/<result column>` condition of a refresh rule.
+struct ResultRef {
+    std::string column; ///< the table's column
+    std::size_t slot;   ///< index into LiveResult::ref_columns / ref_values
+};
+
+/// A table's refresh conditions (RefreshRule), compiled at subscribe: a change to the table
+/// runs the live result again only when they hold on its old or new row. Used on the source's
+/// thread only (CompiledFilter's cache), under Engine::Impl::mu.
+struct Refresh {
+    core::CompiledFilter filter;      ///< the plain conditions ($n substituted)
+    std::vector<std::string> columns; ///< every column the conditions name
+    std::vector<ResultRef> refs;      ///< ANDed with filter
+};
+
 /// One table a live result reads, and which of its columns.
 struct Dependency {
     pg::Oid relation = 0;
     std::vector<std::string> columns; ///< sorted
     bool whole_row = false;
+    std::shared_ptr<const Refresh> refresh; ///< null: every change that touches it counts
 };
 
 struct LiveResult;
@@ -268,6 +297,12 @@ struct LiveResult {
     std::vector<std::size_t> key_indexes;
     bool full = false;
     std::vector<Dependency> deps;
+    /// `:result/<column>` references: the result columns (indexes), and under mu their values
+    /// in the last result read; refs_valid: that result is the latest word (no run taken since,
+    /// none failed; refresh_holds also looks at the pending-run flags).
+    std::vector<std::size_t> ref_columns;
+    std::vector<std::shared_ptr<const ValueSet>> ref_values;
+    bool refs_valid = false;
 
     std::vector<std::shared_ptr<SubscriptionState>> subs;
     // Worker-owned while running (only one worker runs a result at a time):
@@ -303,6 +338,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     Counter& executions;
     Counter& round_trips;
     Counter& pushes;
+    Counter& triggered;
 
     mutable std::mutex mu;
     std::condition_variable cv;
@@ -330,7 +366,11 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
           round_trips(registry.counter("walcast_live_query_round_trips_total",
                                        "live-query run transactions (one round trip each)")),
           pushes(registry.counter("walcast_live_query_pushes_total",
-                                  "live-query results, diffs and errors pushed to subscribers")) {}
+                                  "live-query results, diffs and errors pushed to subscribers")),
+          triggered(registry.counter(
+              "walcast_live_query_triggered_total",
+              "live results a committed transaction touched (each asks for a run; runs a "
+              "throttle window or a busy worker coalesces count once in executions)")) {}
 
     // Under mu.
     void schedule(const LiveResultPtr& r, bool ignore_throttle = false) {
@@ -384,6 +424,23 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     void run_batch(pg::Connection& conn, std::unordered_set<std::uint64_t>& prepared,
                    std::vector<LiveResultPtr>& batch, capture::Position position);
     void deliver(const LiveResultPtr& r, RunOutcome outcome, capture::Position position);
+
+    /// After a successful run (the worker running r): the values of r's `:result/` columns
+    /// in r->current, recomputed when the result changed, become what refresh conditions
+    /// compare with.
+    void publish_ref_values(LiveResult& r, bool changed) {
+        std::vector<std::shared_ptr<const ValueSet>> sets;
+        if (changed)
+            for (auto index : r.ref_columns) {
+                auto values = std::make_shared<ValueSet>();
+                for (const auto& row : r.current->rows)
+                    if (index < row.size() && row[index]) values->insert(*row[index]);
+                sets.push_back(std::move(values));
+            }
+        std::lock_guard lock(mu);
+        if (changed) r.ref_values = std::move(sets);
+        r.refs_valid = true;
+    }
     void do_subscribe(pg::Connection& conn, Request request, std::weak_ptr<Sink> sink,
                       std::function<void(Result<SubscriptionPtr>)> done);
 };
@@ -432,6 +489,143 @@ LiveError error_of(const pg::PgError& e, std::uint32_t timeout_ms) {
     return LiveError{"query_error", e.describe()};
 }
 
+/// Whether a table column of type `a` and a result column of type `b` (pg_type.typname) print
+/// equal values as equal text, so that `:result/<column>` can compare their text: integers
+/// with integers, text with text, and uuid, bool each with itself. Not numeric (1.0 vs 1.00),
+/// not date/time types (their text follows session settings), not user types.
+bool same_text_family(std::string_view a, std::string_view b) {
+    auto family = [](std::string_view t) -> std::string_view {
+        if (t == "int2" || t == "int4" || t == "int8" || t == "oid") return "integer";
+        if (t == "text" || t == "varchar" || t == "name") return "text";
+        if (t == "uuid" || t == "bool") return t;
+        return {};
+    };
+    const auto fa = family(a);
+    return !fa.empty() && fa == family(b);
+}
+
+bool is_parameter_ref(std::string_view v) {
+    return v.size() > 1 && v[0] == '$' &&
+           std::all_of(v.begin() + 1, v.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+/// Compiles refresh rules into r's dependencies (Dependency::refresh) and result references
+/// (LiveResult::ref_columns); returns why they are refused instead (naming the rule and the
+/// fix): a table the query does not read or walcast does not capture, a condition the grammar
+/// or the table refuses, a `$n` without a value, a `:result/` reference not under eq, to a
+/// column the result lacks or of another type. Blocking (catalog and casts, on conn).
+std::optional<std::string> compile_refresh(pg::Connection& conn, pg::Catalog& catalog,
+                                           const std::vector<RefreshRule>& rules,
+                                           const pg::StatementShape& shape,
+                                           const std::vector<Column>& columns,
+                                           const std::vector<std::optional<std::string>>& params,
+                                           const Settings& settings, LiveResult& r) {
+    if (!settings.parse_filter) return "refresh conditions are not available in this server";
+    // Any role may add conditions to a named query, and each costs casts at subscribe and an
+    // evaluation per change on the source's thread: a subscription has a few at most.
+    constexpr std::size_t max_conditions = 16;
+    std::size_t count = 0;
+    std::map<pg::Oid, std::vector<core::FilterCondition>> by_table;
+    for (const auto& rule : rules) {
+        const std::string where = "refresh condition " + rule.table + " " + rule.filter + ": ";
+        std::vector<pg::Oid> matched;
+        std::vector<std::string> names;
+        for (const auto& read : shape.reads) {
+            names.push_back(read.schema + "." + read.name);
+            if (rule.table == read.name || rule.table == names.back())
+                matched.push_back(read.relation);
+        }
+        if (matched.empty())
+            return where + "the live query does not read " + rule.table + " (it reads " +
+                   join_names(names) + "); name one of those tables";
+        auto parsed = settings.parse_filter(rule.filter);
+        if (!parsed) return where + parsed.error().message;
+        if (parsed->empty())
+            return where + "the condition is empty; write one, e.g. status=eq.open";
+        count += parsed->size();
+        if (count > max_conditions)
+            return "a live query takes at most " + std::to_string(max_conditions) +
+                   " refresh conditions; merge some (id=in.(1,2,3)) or drop them";
+        for (auto oid : matched) {
+            if (std::none_of(r.deps.begin(), r.deps.end(),
+                             [&](const Dependency& d) { return d.relation == oid; }))
+                return where + rule.table + " is not in publication " + settings.publication +
+                       ", so no change to it runs the query again; drop the condition or add "
+                       "the table to the publication";
+            auto& v = by_table[oid];
+            v.insert(v.end(), parsed->begin(), parsed->end());
+        }
+    }
+    pg::RelationLoader loader(catalog);
+    core::PgValueNormalizer normalizer(conn);
+    for (auto& [oid, conditions] : by_table) {
+        auto d = loader.load(oid);
+        if (!d) return "refresh condition: reading a table's columns failed: " + d.error().message;
+        const capture::RelationPtr rel = capture::make_relation(std::move(d).value());
+        const std::string where = "refresh condition on " + rel->schema + "." + rel->table + ": ";
+        auto refresh = std::make_shared<Refresh>();
+        std::vector<core::FilterCondition> plain;
+        for (auto c : conditions) {
+            const int col = rel->column_index(c.column);
+            if (col < 0)
+                return where + "the table has no column " + c.column + "; name one of its columns";
+            refresh->columns.push_back(c.column);
+            if (c.value.starts_with(":result/")) {
+                const std::string name = c.value.substr(8);
+                if (c.op != core::FilterOp::Eq || c.negate)
+                    return where + c.value + " works with eq only, e.g. " + c.column + "=eq." +
+                           c.value;
+                auto it = std::find_if(columns.begin(), columns.end(),
+                                       [&](const Column& x) { return x.name == name; });
+                if (it == columns.end()) {
+                    std::vector<std::string> result_names;
+                    for (const auto& x : columns)
+                        result_names.push_back(x.name);
+                    return where + "the result has no column " + name + " (it has " +
+                           join_names(result_names) + ")";
+                }
+                const auto& table_type = rel->columns[static_cast<std::size_t>(col)].type.name;
+                if (!same_text_family(table_type, it->type.name))
+                    return where + c.column + " is " + table_type + " and the result's " + name +
+                           " is " + it->type.name +
+                           ": :result/ compares integers, text, uuid or bool of the same kind; "
+                           "cast the result column in the select list";
+                const auto index = static_cast<std::size_t>(it - columns.begin());
+                auto slot = std::find(r.ref_columns.begin(), r.ref_columns.end(), index);
+                if (slot == r.ref_columns.end())
+                    slot = r.ref_columns.insert(r.ref_columns.end(), index);
+                refresh->refs.push_back(
+                    {c.column, static_cast<std::size_t>(slot - r.ref_columns.begin())});
+                continue;
+            }
+            if (is_parameter_ref(c.value)) {
+                std::size_t n = 0;
+                std::from_chars(c.value.data() + 1, c.value.data() + c.value.size(), n);
+                if (n < 1 || n > params.size())
+                    return where + c.value + " names no parameter (the query has " +
+                           std::to_string(params.size()) + ")";
+                if (!params[n - 1])
+                    return where + "parameter " + c.value +
+                           " is NULL, which no value equals; pass a value";
+                c.value = *params[n - 1];
+            }
+            plain.push_back(std::move(c));
+        }
+        if (!plain.empty()) {
+            auto compiled = core::CompiledFilter::compile(plain, *rel, normalizer);
+            if (!compiled) return where + compiled.error().describe();
+            refresh->filter = std::move(compiled).value();
+        }
+        std::sort(refresh->columns.begin(), refresh->columns.end());
+        refresh->columns.erase(std::unique(refresh->columns.begin(), refresh->columns.end()),
+                               refresh->columns.end());
+        for (auto& dep : r.deps)
+            if (dep.relation == oid) dep.refresh = refresh;
+    }
+    r.ref_values.assign(r.ref_columns.size(), nullptr);
+    return std::nullopt;
+}
+
 } // namespace
 
 void Engine::Impl::do_subscribe(pg::Connection& conn, Request req, std::weak_ptr<Sink> sink,
@@ -441,6 +635,7 @@ void Engine::Impl::do_subscribe(pg::Connection& conn, Request req, std::weak_ptr
     std::string sql;
     std::vector<std::string> key = req.key;
     std::optional<std::uint32_t> throttle = req.throttle_ms;
+    std::vector<RefreshRule> rules;
     if (!req.name.empty()) {
         const NamedQuery* q = named.find(req.name);
         if (!q)
@@ -453,6 +648,7 @@ void Engine::Impl::do_subscribe(pg::Connection& conn, Request req, std::weak_ptr
         sql = q->sql;
         if (key.empty()) key = q->key;
         if (!throttle) throttle = q->throttle_ms;
+        rules = q->refresh;
     } else if (!req.sql.empty()) {
         const bool allowed =
             req.trusted || std::find(settings.sql_roles.begin(), settings.sql_roles.end(),
@@ -468,6 +664,7 @@ void Engine::Impl::do_subscribe(pg::Connection& conn, Request req, std::weak_ptr
     }
     const std::string body(trimmed_sql(sql));
     if (body.empty()) return refuse("the live query's SQL is empty");
+    rules.insert(rules.end(), req.refresh.begin(), req.refresh.end());
 
     std::string share_key = body;
     share_key += '\x1f';
@@ -478,6 +675,8 @@ void Engine::Impl::do_subscribe(pg::Connection& conn, Request req, std::weak_ptr
     share_key += '\x1f' + req.identity->key + '\x1f' +
                  std::to_string(throttle.value_or(settings.throttle_ms)) + '\x1f' +
                  (req.full ? "full" : "diff") + '\x1f' + join_names(key);
+    for (const auto& rule : rules)
+        share_key += '\x1f' + rule.table + '\x1e' + rule.filter;
 
     auto state = std::make_shared<SubscriptionState>();
     state->sink = std::move(sink);
@@ -592,6 +791,10 @@ void Engine::Impl::do_subscribe(pg::Connection& conn, Request req, std::weak_ptr
             }
         }
         if (req.full) key.clear();
+        if (!rules.empty())
+            if (auto refused = compile_refresh(conn, catalog, rules, *shape, *columns, req.params,
+                                               settings, *lr))
+                return refuse(*refused);
         lr->share_key = share_key;
         lr->sql = "SELECT * FROM (\n" + body + "\n) walcast_live_query LIMIT " +
                   std::to_string(settings.max_rows + 1);
@@ -687,6 +890,7 @@ void Engine::Impl::run_batch(pg::Connection& conn, std::unordered_set<std::uint6
         for (auto& r : batch) {
             if (!r->dirty && r->current) continue;
             r->dirty = false;
+            r->refs_valid = false; // until this run's result is published
             r->last_run = Clock::now();
             for (auto x : r->xids.short_xids)
                 xids.add(x, false);
@@ -879,6 +1083,10 @@ void Engine::Impl::deliver(const LiveResultPtr& r, RunOutcome outcome, capture::
     }
     if (outcome.error) {
         r->errored = true;
+        if (!r->ref_columns.empty()) {
+            std::lock_guard lock(mu);
+            r->refs_valid = false;
+        }
         for (const auto& s : subs)
             if (auto sink = s->sink.lock()) {
                 sink->on_error(*outcome.error);
@@ -897,6 +1105,7 @@ void Engine::Impl::deliver(const LiveResultPtr& r, RunOutcome outcome, capture::
                 diff = std::make_shared<const Diff>(std::move(*d));
         if (changed || !r->current) r->current = std::move(next);
         r->errored = false;
+        if (!r->ref_columns.empty()) publish_ref_values(*r, changed);
     }
     r->position = position;
     if (!r->current) return;
@@ -1013,26 +1222,80 @@ struct ChangedColumns {
     }
 };
 
+/// Whether r's refresh conditions f on the change's table hold on its old or new row. A row
+/// that does not carry a value the conditions need (a key-only old row, an unchanged TOAST
+/// value, a column dropped since subscribe) counts as holding, and so do `:result/`
+/// references from the moment a run of r is asked for until its result is published, and
+/// after a failed run (the last result may be older than the change): the conservative
+/// answers. A published result was read on a snapshot; a change committed before it is in
+/// the result, one committed after is judged against it, which is right either way. Under
+/// Engine::Impl::mu, on the source's thread.
+bool refresh_holds(const Refresh& f, const LiveResult& r, const capture::Change& c) {
+    const capture::Relation& rel = *c.relation;
+    const bool refs_known = r.refs_valid && !r.queued && !r.dirty && !r.timer;
+    auto holds = [&](const pg::Tuple& t, bool full) {
+        for (const auto& name : f.columns) {
+            const int i = rel.column_index(name);
+            if (i < 0 || static_cast<std::size_t>(i) >= t.size() ||
+                t.is_unchanged_toast(static_cast<std::size_t>(i)) ||
+                (!full && !rel.columns[static_cast<std::size_t>(i)].is_identity_key))
+                return true;
+        }
+        if (!f.filter.empty() &&
+            !f.filter.matches(rel, t, full ? core::TupleScope::Full : core::TupleScope::KeyOnly))
+            return false;
+        if (!refs_known) return true;
+        for (const auto& ref : f.refs) {
+            const auto i = static_cast<std::size_t>(rel.column_index(ref.column));
+            const auto& values = r.ref_values[ref.slot];
+            if (t.is_null(i) || !values || !values->contains(t.text(i))) return false;
+        }
+        return true;
+    };
+    // An UPDATE without an old row kept its replica identity key: when the conditions name
+    // only key columns, the old row's values are the new row's.
+    auto only_key_columns = [&] {
+        return std::all_of(f.columns.begin(), f.columns.end(), [&](const std::string& name) {
+            const int i = rel.column_index(name);
+            return i >= 0 && rel.columns[static_cast<std::size_t>(i)].is_identity_key;
+        });
+    };
+    switch (c.kind) {
+    case capture::ChangeKind::Insert:
+        return !c.new_tuple || holds(*c.new_tuple, true);
+    case capture::ChangeKind::Delete:
+        return !c.old_tuple || holds(*c.old_tuple, c.old_is_full);
+    case capture::ChangeKind::Update:
+        if (!c.new_tuple || holds(*c.new_tuple, true)) return true;
+        return c.old_tuple ? holds(*c.old_tuple, c.old_is_full) : !only_key_columns();
+    case capture::ChangeKind::Truncate:
+        return true;
+    }
+    return true;
+}
+
 } // namespace
 
 void Engine::on_change(const capture::ChangePtr& change) {
     auto& m = *impl_;
     std::lock_guard lock(m.mu);
     if (m.by_relation.empty()) return;
-    auto touch = [&](pg::Oid oid, const capture::Change* update) {
+    // change: null for a TRUNCATE (every result reading the table runs again).
+    auto touch = [&](pg::Oid oid, const capture::Change* change) {
         auto it = m.by_relation.find(oid);
         if (it == m.by_relation.end()) return;
         std::optional<ChangedColumns> changed; // once per change, for every result it touches
         for (LiveResult* r : it->second) {
             if (r->touched_in == m.txn_counter + 1) continue;
-            if (update) {
-                const Dependency* dep = nullptr;
-                for (const auto& d : r->deps)
-                    if (d.relation == oid) dep = &d;
-                if (dep) {
-                    if (!changed) changed.emplace(*update);
+            const Dependency* dep = nullptr;
+            for (const auto& d : r->deps)
+                if (d.relation == oid) dep = &d;
+            if (dep && change) {
+                if (change->kind == capture::ChangeKind::Update) {
+                    if (!changed) changed.emplace(*change);
                     if (!changed->touches(*dep)) continue;
                 }
+                if (dep->refresh && !refresh_holds(*dep->refresh, *r, *change)) continue;
             }
             r->touched_in = m.txn_counter + 1;
             m.touched.push_back(m.results.at(r->share_key));
@@ -1044,8 +1307,7 @@ void Engine::on_change(const capture::ChangePtr& change) {
         return;
     }
     if (!change->relation) return;
-    touch(change->relation->oid,
-          change->kind == capture::ChangeKind::Update ? change.get() : nullptr);
+    touch(change->relation->oid, change.get());
 }
 
 void Engine::on_commit(const capture::TransactionInfo& txn, capture::Position end) {
@@ -1056,6 +1318,7 @@ void Engine::on_commit(const capture::TransactionInfo& txn, capture::Position en
         m.last_commit = std::max(m.last_commit, txn.commit_position);
         for (auto& r : m.touched) {
             if (r->removed) continue;
+            m.triggered.inc();
             r->dirty = true;
             r->xids.add(txn.xid, txn.xid_has_epoch);
             m.schedule(r);

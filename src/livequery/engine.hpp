@@ -19,7 +19,9 @@
 #include "capture/change_sink.hpp"
 #include "common/metrics.hpp"
 #include "common/result.hpp"
+#include "core/filter/condition.hpp"
 #include "core/identity.hpp"
+#include "livequery/named_queries.hpp"
 #include "pg/connection.hpp"
 #include "pg/pg_type.hpp"
 
@@ -45,6 +47,11 @@ struct Settings {
     std::size_t max_bytes = 8 * 1024 * 1024;   ///< LIVE_QUERY_MAX_BYTES: sum of value bytes
     unsigned workers = 2;                      ///< LIVE_QUERY_POOL_SIZE: database connections
     std::size_t max_batch = 64;                ///< live results run in one round trip
+    /// The grammar of refresh conditions: the Postgres Changes filter parser
+    /// (protocol::supabase::parse_filter, which the app passes in: livequery knows no protocol
+    /// text). Its errors are sent to the subscriber unchanged. Unset: refresh conditions are
+    /// refused.
+    std::function<Result<std::vector<core::FilterCondition>>(std::string_view)> parse_filter;
 };
 
 /// What a subscriber asks for.
@@ -58,6 +65,8 @@ struct Request {
     /// columns are all plain columns of the select list (else full results).
     std::vector<std::string> key;
     bool full = false; ///< always push the full result, never a diff
+    /// Refresh conditions (RefreshRule), ANDed per table with the named query's own.
+    std::vector<RefreshRule> refresh;
     /// The SQL was built by walcast (a GraphQL subscription), not sent by the subscriber:
     /// LIVE_SQL_ROLES does not apply.
     bool trusted = false;

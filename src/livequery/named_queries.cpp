@@ -65,6 +65,16 @@ Result<NamedQuery> NamedQueries::parse(std::string_view text) {
                 return make_error(Errc::Config,
                                   where + "-- throttle_ms: takes milliseconds (0 or more)");
             q.throttle_ms = ms;
+        } else if (directive == "refresh") {
+            auto space = value.find_first_of(" \t");
+            const auto table = value.substr(0, space);
+            const auto filter =
+                space == std::string_view::npos ? std::string_view{} : trim(value.substr(space));
+            if (table.empty() || filter.empty())
+                return make_error(Errc::Config,
+                                  where + "-- refresh: takes a table and a condition, e.g. "
+                                          "-- refresh: items order_id=eq.:result/id");
+            q.refresh.push_back({std::string(table), std::string(filter)});
         }
     }
     return q;

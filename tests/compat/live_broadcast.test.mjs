@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 
 import { Walcast } from './lib/server.mjs';
-import { makeClient, uniqueName, VSNS } from './lib/client.mjs';
+import { makeClient, Sub, uniqueName, VSNS } from './lib/client.mjs';
 import { roleToken, serviceToken, userToken } from './lib/tokens.mjs';
 import { waitUntil, show } from './lib/wait.mjs';
 
@@ -29,6 +29,17 @@ before(async () => {
   writeFileSync(join(dir, 'my_notes.sql'), '-- key: id\nSELECT id, body FROM public.lq_notes ORDER BY id\n');
   writeFileSync(join(dir, 'ratio.sql'), 'SELECT id, 10 / n AS q FROM public.lq_nums WHERE id = $1\n');
   writeFileSync(join(dir, 'nothing.sql'), 'SELECT 1 AS one\n');
+  // The seed's pending-orders example (pg-realtime): refresh conditions per table, one of them
+  // comparing the changed item with the result's order ids.
+  writeFileSync(join(dir, 'pending_orders.sql'), [
+    '-- key: id',
+    '-- refresh: lq_orders status=eq.pending',
+    '-- refresh: lq_order_items order_id=eq.:result/id',
+    'SELECT o.id, coalesce(sum(i.qty), 0)::int AS qty FROM public.lq_orders o',
+    '  LEFT JOIN public.lq_order_items i ON i.order_id = o.id',
+    "  WHERE o.status = 'pending' AND o.customer = $1 GROUP BY o.id ORDER BY o.id",
+    '',
+  ].join('\n'));
   server = await Walcast.start({
     LIVE_QUERIES_DIR: dir,
     LIVE_QUERY_MAX_ROWS: MAX_ROWS,
@@ -46,6 +57,10 @@ before(async () => {
     CREATE TABLE public.lq_nums (id int PRIMARY KEY, n int);
     GRANT SELECT ON public.lq_nums TO authenticated;
     CREATE TABLE public.lq_many (id int PRIMARY KEY);
+    CREATE TABLE public.lq_orders (id int PRIMARY KEY, customer int NOT NULL, status text NOT NULL);
+    ALTER TABLE public.lq_orders REPLICA IDENTITY FULL;
+    CREATE TABLE public.lq_order_items (id int PRIMARY KEY, order_id int NOT NULL, qty int NOT NULL);
+    CREATE TABLE public.lq_sentinel (seq int PRIMARY KEY);
     INSERT INTO public.lq_many SELECT generate_series(1, ${MAX_ROWS + 1});
   `);
 });
@@ -94,6 +109,31 @@ const lsn = (p) => {
 
 async function executions() {
   return (await server.metrics()).get('walcast_live_query_executions_total');
+}
+
+/// Live results that committed transactions touched so far (each asks for a run).
+async function triggered() {
+  return (await server.metrics()).get('walcast_live_query_triggered_total');
+}
+
+/// Resolves once the change stream has passed every transaction committed before the call: a
+/// row inserted into public.lq_sentinel arrives on a Postgres Changes channel. Each consumer of
+/// the stream is handed a transaction before the next one's changes are routed, so by then the
+/// live-query engine has counted in walcast_live_query_triggered_total what those transactions
+/// touched.
+let sentinel;
+let sentinelSeq = 0;
+async function streamPassed() {
+  if (!sentinel) {
+    const client = await makeClient(server, { token: serviceToken() });
+    clients.push(client);
+    sentinel = new Sub(client, uniqueName('sentinel'), { s: { event: 'INSERT', schema: 'public', table: 'lq_sentinel' } });
+    assert.equal((await sentinel.subscribe()).status, 'SUBSCRIBED');
+    await sentinel.waitSystem((x) => x.status === 'ok', 'Subscribed to PostgreSQL');
+  }
+  const seq = ++sentinelSeq;
+  await server.sql('INSERT INTO public.lq_sentinel VALUES ($1)', [seq]);
+  await sentinel.waitFor((s) => s.events.some((e) => e.payload.new.seq === seq), `sentinel row ${seq}`);
 }
 
 function waitFor(l, pred, what) {
@@ -171,6 +211,83 @@ describe('re-runs', () => {
     await waitFor(l, (m) => m.event === 'diff' && m.payload.updated[0]?.n === 5, 'n = 5');
     assert.ok(await executions() - before <= 2, `at most a leading and a trailing run: ${await executions() - before}`);
     assert.ok(l.got.filter((m) => m.event === 'diff').length <= 2, show(l.got));
+  });
+});
+
+describe('refresh conditions', () => {
+  it("the seed's pending orders: only changes whose row meets its table's condition run the query, :result/id among them", async () => {
+    await server.sql(`INSERT INTO public.lq_orders VALUES (1, 7, 'pending'), (2, 7, 'pending'), (3, 7, 'shipped'), (4, 8, 'pending');
+      INSERT INTO public.lq_order_items VALUES (10, 1, 1), (11, 3, 5)`);
+    const l = await live({ name: 'pending_orders', params: [7], throttle_ms: 0 });
+    assert.equal(l.status.s, 'SUBSCRIBED', show(l.status));
+    await waitFor(l, (m) => m.event === 'result', 'the first result');
+    assert.deepEqual(l.got[0].payload.rows, [{ id: 1, qty: 1 }, { id: 2, qty: 0 }]);
+    await streamPassed();
+    const t0 = await triggered();
+    const e0 = await executions();
+    // None of these meets its table's condition: an item of a shipped order and of another
+    // customer's order (not among the result's ids), a shipped order, an order UPDATE that is
+    // and stays not pending.
+    await server.sql('INSERT INTO public.lq_order_items VALUES (12, 3, 2)');
+    await server.sql('INSERT INTO public.lq_order_items VALUES (13, 4, 2)');
+    await server.sql(`INSERT INTO public.lq_orders VALUES (5, 7, 'shipped')`);
+    await server.sql(`UPDATE public.lq_orders SET status = 'cancelled' WHERE id = 3`);
+    await streamPassed();
+    assert.equal(await triggered() - t0, 0, 'no change met a refresh condition');
+    // These do, one transaction each: an item of pending order 2 (order_id among the result's
+    // ids), then order 1 leaving the pending state (its old row is pending), then a new
+    // pending order.
+    await server.sql('INSERT INTO public.lq_order_items VALUES (14, 2, 4)');
+    await waitFor(l, (m) => m.event === 'diff' && m.payload.updated.some((r) => r.id === 2), 'order 2 qty 4');
+    await server.sql(`UPDATE public.lq_orders SET status = 'shipped' WHERE id = 1`);
+    await waitFor(l, (m) => m.event === 'diff' && m.payload.deleted.some((r) => r.id === 1), 'order 1 gone');
+    await server.sql(`INSERT INTO public.lq_orders VALUES (6, 7, 'pending')`);
+    await waitFor(l, (m) => m.event === 'diff' && m.payload.inserted.some((r) => r.id === 6), 'order 6 in');
+    // Order 1 left the result: its items no longer run the query; order 6's do.
+    await server.sql('INSERT INTO public.lq_order_items VALUES (15, 1, 9)');
+    await server.sql('INSERT INTO public.lq_order_items VALUES (16, 6, 3)');
+    await waitFor(l, (m) => m.event === 'diff' && m.payload.updated.some((r) => r.id === 6), 'order 6 qty 3');
+    await streamPassed();
+    assert.equal(await triggered() - t0, 4, 'the four changes that met a condition, and only them');
+    assert.ok(await executions() - e0 <= 4, show(l.got));
+    assert.deepEqual(replay(l.got, ['id']), [{ id: 2, qty: 4 }, { id: 6, qty: 3 }]);
+  });
+
+  it('a subscriber gives refresh conditions with raw SQL, $n naming a parameter', async () => {
+    await server.sql(`CREATE TABLE public.lq_tasks (id int PRIMARY KEY, board int NOT NULL, title text);
+      INSERT INTO public.lq_tasks VALUES (1, 1, 'a'), (2, 2, 'b')`);
+    const l = await live({ sql: 'SELECT id, title FROM public.lq_tasks WHERE board = $1 ORDER BY id', params: [1],
+      throttle_ms: 0, refresh: { lq_tasks: 'board=eq.$1' } });
+    assert.equal(l.status.s, 'SUBSCRIBED', show(l.status));
+    await waitFor(l, (m) => m.event === 'result', 'the first result');
+    await streamPassed();
+    const t0 = await triggered();
+    await server.sql(`INSERT INTO public.lq_tasks VALUES (3, 2, 'c')`); // board 2: no run
+    await server.sql(`INSERT INTO public.lq_tasks VALUES (4, 1, 'd')`);
+    await waitFor(l, (m) => m.event === 'diff', 'task 4');
+    await streamPassed();
+    assert.equal(await triggered() - t0, 1);
+    assert.deepEqual(replay(l.got, ['id']), [{ id: 1, title: 'a' }, { id: 4, title: 'd' }]);
+  });
+
+  it('refuses a condition on a table the query does not read, a :result/ reference not under eq, a column the result lacks, and a bad $n, naming the fix', async () => {
+    const sql = 'SELECT id, title FROM public.lq_tasks WHERE board = $1';
+    const cases = [
+      [{ lq_orders: 'status=eq.pending' }, /the live query does not read lq_orders \(it reads public\.lq_tasks\); name one of those tables/],
+      [{ lq_tasks: 'id=neq.:result/id' }, /:result\/id works with eq only, e\.g\. id=eq\.:result\/id/],
+      [{ lq_tasks: 'id=eq.:result/nope' }, /the result has no column nope \(it has id, title\)/],
+      [{ lq_tasks: 'title=eq.:result/id' }, /title is text and the result's id is int4/],
+      [{ lq_tasks: 'board=eq.$2' }, /\$2 names no parameter \(the query has 1\)/],
+      [{ lq_tasks: 'nope=eq.1' }, /the table has no column nope/],
+      [{ lq_tasks: 'board=eq.x' }, /invalid input syntax for type integer/],
+      [{ lq_tasks: 'board' }, /Error parsing `filter` params/],
+      [{ lq_tasks: Array.from({ length: 17 }, (_, i) => `id=neq.${i}`).join(',') }, /at most 16 refresh conditions/],
+    ];
+    for (const [refresh, re] of cases) {
+      const l = await live({ sql, params: [1], refresh });
+      assert.equal(l.status.s, 'CHANNEL_ERROR', show({ refresh, status: l.status }));
+      assert.match(l.status.err, re);
+    }
   });
 });
 

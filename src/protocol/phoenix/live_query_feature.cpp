@@ -233,12 +233,22 @@ Result<livequery::Request> parse_live_query_config(const boost::json::value& v) 
             } else {
                 return bad("key must be a column name or an array of column names");
             }
+        } else if (k == "refresh") {
+            if (!val.is_object())
+                return bad("refresh must be an object of table → condition, e.g. {\"items\": "
+                           "\"order_id=eq.:result/id\"}");
+            for (const auto& [table, filter] : val.as_object()) {
+                if (table.empty() || !filter.is_string() || filter.as_string().empty())
+                    return bad("refresh maps a table name to a condition string, e.g. "
+                               "{\"orders\": \"status=eq.pending\"}");
+                req.refresh.push_back({std::string(table), std::string(filter.as_string())});
+            }
         } else if (k == "full") {
             if (!val.is_bool()) return bad("full must be true or false");
             req.full = val.as_bool();
         } else {
             return bad("unknown key '" + std::string(k) +
-                       "' (known: name, sql, params, throttle_ms, key, full)");
+                       "' (known: name, sql, params, throttle_ms, key, full, refresh)");
         }
     }
     if (req.name.empty() == req.sql.empty())

@@ -131,5 +131,23 @@ TEST(NamedQueries, DirectivesBeforeTheSql) {
     EXPECT_FALSE(NamedQueries::parse("-- key: a,,b\nSELECT 1"));
 }
 
+TEST(NamedQueries, RefreshDirectivesKeepTheirOrder) {
+    auto q = NamedQueries::parse("-- refresh: items order_id=eq.:result/id\n"
+                                 "-- refresh:   public.orders\tstatus=eq.pending, id=eq.$1\n"
+                                 "SELECT 1");
+    ASSERT_TRUE(q) << q.error().message;
+    EXPECT_EQ(q->refresh, (std::vector<RefreshRule>{
+                              {"items", "order_id=eq.:result/id"},
+                              {"public.orders", "status=eq.pending, id=eq.$1"},
+                          }));
+    auto no_condition = NamedQueries::parse("-- refresh: items\nSELECT 1");
+    ASSERT_FALSE(no_condition);
+    EXPECT_NE(
+        no_condition.error().message.find("line 1: -- refresh: takes a table and a condition"),
+        std::string::npos)
+        << no_condition.error().message;
+    EXPECT_FALSE(NamedQueries::parse("-- refresh:\nSELECT 1"));
+}
+
 } // namespace
 } // namespace walcast::livequery
