@@ -15,9 +15,15 @@ release:
 	@cmake --preset release -DWALCAST_TESTS=OFF -DWALCAST_BENCH=OFF >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 
+# Without a compiler cache (CI, a fresh machine) the debug build compiles src/ as unity batches
+# (WALCAST_UNITY, as the tsan preset does): it is built once, from scratch, and a batch parses
+# the Boost headers once. With CMAKE_CXX_COMPILER_LAUNCHER set (ccache), one unit per file, so
+# that a change recompiles one file.
+DEBUG_UNITY = $(if $(CMAKE_CXX_COMPILER_LAUNCHER),OFF,ON)
+
 debug:
 	@./scripts/install-deps.sh test
-	@cmake --preset debug >/dev/null
+	@cmake --preset debug -DWALCAST_UNITY=$(DEBUG_UNITY) >/dev/null
 	@cmake --build --preset debug -j $(JOBS)
 
 ## ThreadSanitizer build (build/tsan): the server, unit and integration tests.

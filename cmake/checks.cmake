@@ -18,7 +18,7 @@ endif()
 # once per file. The tsan preset uses it to keep `make test`'s TSan build inside the CI budget.
 # The tests stay one translation unit per file (CMakeLists.txt turns it off before tests/).
 # Files of one library therefore must not define the same name in anonymous namespaces.
-option(WALCAST_UNITY "Compile walcast's src/ libraries as unity batches (the tsan preset)" OFF)
+option(WALCAST_UNITY "Compile walcast's src/ libraries as unity batches (the tsan preset; make debug without a compiler launcher)" OFF)
 set(WALCAST_UNITY_BATCH 12 CACHE STRING "Source files per unity batch (WALCAST_UNITY)")
 if(WALCAST_UNITY)
   set(CMAKE_UNITY_BUILD ON)
