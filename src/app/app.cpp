@@ -62,6 +62,7 @@ struct App::Impl {
     std::unique_ptr<capture::ChangeFanout> fanout;
     capture::ConfirmHandle router_confirm;
     std::unique_ptr<capture::Source> source;
+    CaptureChoice capture; ///< which source CAPTURE chose, and why (/healthz)
     std::unique_ptr<core::RowCheckMetrics> row_check_metrics;
     core::PolicyCache policies; ///< built RowPolicies, shared by the authorizer's workers
     std::unique_ptr<core::PolicyChecker> policy_checker;
@@ -257,8 +258,10 @@ Status App::start() {
     m.live_queries->set_confirm(m.fanout->add(*m.live_queries));
     // realtime.messages streams through its own publication (db init creates it), so the
     // app's publication needs no change for Broadcast from Database (spec §7.4.3).
+    m.capture = choose_capture(m.config, m.params);
+    log::info("capture: {} ({})", m.capture.kind, m.capture.reason);
     m.source = make_source(m.config, m.params, *m.fanout, ConfigErrors::Retry,
-                           {"supabase_realtime_messages_publication"});
+                           {"supabase_realtime_messages_publication"}, &m.capture);
 
     m.server_metrics = std::make_unique<ServerMetrics>(m.registry);
     auto* source = m.source.get();
@@ -386,17 +389,20 @@ Status App::start() {
     m.ctx = std::make_unique<ServerContext>(ServerContext{
         m.config, m.registry, *m.server_metrics, m.connections,
         [source, router = m.router.get(), &m] {
-            if (m.resume_gate && !m.resume_gate->released())
-                return Health{false,
-                              "holding replication slot " + m.config.slot_name + " until " +
-                                  std::to_string(m.resume_gate->awaited()) +
-                                  " channel(s) subscribed before the restart "
-                                  "re-join (at most RESUME_GRACE_MS=" +
-                                  std::to_string(m.config.resume_grace_ms) + " ms)",
-                              {},
-                              false};
+            Health h;
+            h.capture = m.capture.kind;
+            h.capture_reason = m.capture.reason;
+            if (m.resume_gate && !m.resume_gate->released()) {
+                h.reason = "holding replication slot " + m.config.slot_name + " until " +
+                           std::to_string(m.resume_gate->awaited()) +
+                           " channel(s) subscribed before the restart re-join (at most "
+                           "RESUME_GRACE_MS=" +
+                           std::to_string(m.config.resume_grace_ms) + " ms)";
+                return h;
+            }
             const auto s = source->health();
-            Health h{s.up, s.up ? std::string() : s.reason, {}, false};
+            h.up = s.up;
+            if (!s.up) h.reason = s.reason;
             if (auto gap = router->last_gap()) {
                 h.last_gap = protocol::supabase::gap_message(*gap);
                 h.gap_open = gap->open();

@@ -330,6 +330,12 @@ private:
                 json::append_string(body, h.last_gap);
                 body += '}';
             }
+            if (!h.capture.empty()) {
+                body += ",\"capture\":";
+                json::append_string(body, h.capture);
+                body += ",\"capture_reason\":";
+                json::append_string(body, h.capture_reason);
+            }
             body += '}';
             return send(make(h.up ? http::status::ok : http::status::service_unavailable,
                              "application/json", body, req.version()),

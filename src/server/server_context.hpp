@@ -27,6 +27,8 @@ struct Health {
     /// gap_open: changes are being lost now.
     std::string last_gap;
     bool gap_open = false;
+    std::string capture;        ///< the capture source: "logical" or "trigger" ("" = not said)
+    std::string capture_reason; ///< why CAPTURE chose it ("CAPTURE=trigger", "auto: …")
 };
 
 /// Transport metrics, registered once (the protocols register their own).

@@ -252,11 +252,11 @@ for (const vsn of VSNS) {
 }
 
 describe('HTTP endpoints', () => {
-  it('GET /healthz is 200 {"status":"ok"} while the replication stream is up', async () => {
+  it('GET /healthz is 200 {"status":"ok"} while the replication stream is up, naming the capture source and why', async () => {
     const r = await fetch(`${server.httpUrl}/healthz`);
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type'), /^application\/json/);
-    assert.deepEqual(await r.json(), { status: 'ok' });
+    assert.deepEqual(await r.json(), { status: 'ok', capture: 'logical', capture_reason: 'auto: the embedded database has wal_level=logical' });
   });
 
   it('GET /metrics is Prometheus text with the connection, channel, binding, change, lag and queue metrics', async () => {

@@ -148,7 +148,7 @@ describe('REST broadcast', () => {
 
     const health = await fetch(`${server.httpUrl}/api/health`);
     assert.equal(health.status, 200);
-    assert.deepEqual(await health.json(), { status: 'ok' });
+    assert.equal((await health.json()).status, 'ok');
   });
 
   it('private topics: written only with the write permission (batch skips silently, single answers 403)', async () => {
