@@ -242,7 +242,7 @@ for (const vsn of VSNS) {
       await s.remove();
     });
 
-    it('leaves an unchanged TOASTed value out of record, or takes it from the FULL old row (§6.6)', async () => {
+    it('leaves an unchanged TOASTed value out of record (trigger capture: sends it), or takes it from the FULL old row (§6.6)', async () => {
       const s = await subscribe(client, {
         def: { event: 'UPDATE', schema: 'public', table: 'toasty' },
         full: { event: 'UPDATE', schema: 'public', table: 'toasty_full' },
@@ -255,7 +255,10 @@ for (const vsn of VSNS) {
         await server.sql(`UPDATE ${t} SET n = 2 WHERE id = $1`, [id]);
       }
       await barrier(server, [s]);
-      assert.deepEqual(s.of('def').map((e) => [e.payload.new, e.payload.old]), [[{ id, n: 2 }, { id }]]);
+      // Trigger capture sees the whole row, so it sends the unchanged value (README, "Trigger
+      // capture": what differs); logical decoding marks it unchanged and it is left out.
+      const unchanged = process.env.CAPTURE === 'trigger' ? { body } : {};
+      assert.deepEqual(s.of('def').map((e) => [e.payload.new, e.payload.old]), [[{ id, n: 2, ...unchanged }, { id }]]);
       assert.deepEqual(s.of('full').map((e) => [e.payload.new, e.payload.old]), [[{ id, n: 2, body }, { id, n: 1, body }]]);
       await s.remove();
     });

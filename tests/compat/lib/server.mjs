@@ -157,6 +157,16 @@ export class Walcast {
     }
     await waitUntil(async () => (await this.fetch('/healthz')).status === 200,
       { what: 'GET /healthz = 200', timeoutMs: START_TIMEOUT_MS, dump: () => this.#stderr.slice(-4000) });
+    // compat_trigger.* run the suites with CAPTURE=trigger: a server that read the changes
+    // some other way would pass them for the wrong reason.
+    const capture = env.CAPTURE ?? 'auto';
+    if (capture !== 'auto') {
+      const health = await (await this.fetch('/healthz')).json();
+      if (health.capture !== capture) {
+        await this.stop({ check: false });
+        throw new Error(`CAPTURE=${capture}, but /healthz says the server captures with ${JSON.stringify(health)}`);
+      }
+    }
     // The embedded default creates its publication empty, as Supabase does (only the demo
     // table is added). These tests create their tables as they go and expect every one of them
     // streamed: recreate the publication FOR ALL TABLES, in one transaction, once, here.
