@@ -363,6 +363,44 @@ def regex():
             write("regex", "p%02d-f%d" % (i, flags), data)
 
 
+def abuse():
+    """Issue 11's hostile inputs (tests/abuse/), as seeds of the targets that parse them: a
+    ping flood and invalid UTF-8 in text frames, refs numbers cannot hold, a filter value with
+    NUL and catastrophic patterns, a join with more bindings than MAX_BINDINGS_PER_CHANNEL,
+    live-query configs with refresh conditions, exp as a string or 1e300, a superuser role."""
+    flood = b"".join(client_frame(9, b"ping-%d" % i + b"." * (125 - len(b"ping-%d" % i)))
+                     for i in range(200))
+    write("websocket_frame", "abuse-ping-flood", bytes([0]) + flood)
+    write("websocket_frame", "abuse-invalid-utf8-text", bytes([8]) + client_frame(1, b'["1","1","t",\xff"e",{}]'))
+    write("websocket_frame", "abuse-utf8-split-across-fragments",
+          bytes([16]) + client_frame(1, b"\xe2\x82", fin=False) + client_frame(0, b"\xac"))
+    for name, ref in {"huge-exponent": "1e999999", "negative-zero": "-0", "fraction": "1.50",
+                      "big-integer": "123456789012345678901234567890", "exponent": "2E+3"}.items():
+        write("phoenix_text", "abuse-v2-ref-" + name,
+              b"\x00" + ('["1",%s,"realtime:t","heartbeat",{}]' % ref).encode())
+        write("phoenix_text", "abuse-v1-ref-" + name,
+              b"\x01" + ('{"topic":"phoenix","event":"heartbeat","payload":{},"ref":%s}' % ref).encode())
+    for name, f in {"nul": "task=eq.a\u0000b", "nul-in": "task=in.(a,\u0000)",
+                    "catastrophic": "task=match.(\\w+\\s?)*#", "backreference": "t=imatch.(a)\\1",
+                    "many-in": "id=in.(" + ",".join(str(i) for i in range(150)) + ")",
+                    "refresh-result-ref": "order_id=eq.:result/id,status=eq.$1"}.items():
+        write("filter_grammar", "abuse-" + name, f)
+    many = [{"event": "*", "schema": "public", "table": "t", "filter": "id=eq.%d" % i} for i in range(101)]
+    live = {"live_query": {"name": "pending_orders", "params": [7, None, 1.5], "throttle_ms": 0,
+                           "refresh": {"items": "order_id=eq.:result/id", "": 3}}}
+    for name, doc in {"too-many-bindings": {"config": {"postgres_changes": many}},
+                      "live-query-refresh": {"config": {"broadcast": live}},
+                      "slow-filter-rejoin": {"config": {"postgres_changes": [
+                          {"event": "*", "schema": "public", "table": "slow_filter", "filter": "v=eq.attempt-1"}]}},
+                      }.items():
+        write("join_config", "abuse-" + name, json.dumps(doc, separators=(",", ":")))
+    for name, claims in {"exp-string": {"role": "anon", "exp": "1800000060"},
+                         "exp-1e300": {"role": "anon", "exp": 1e300},
+                         "superuser-role": {"role": "postgres", "exp": NOW + 60}}.items():
+        body = json.dumps({"alg": "HS256"}).encode() + b"\x00" + json.dumps(claims).encode()
+        write("jwt_hs256", "signed-abuse-" + name, b"\x01" + body)
+
+
 def main():
     global SELECTED
     if len(sys.argv) > 1:
@@ -381,6 +419,7 @@ def main():
     filters()
     utf8()
     regex()
+    abuse()
     if SELECTED & {"jwt_hs256", "jwks"}:
         jwt()
         jwks()
