@@ -288,6 +288,11 @@ struct SubscriptionState {
 struct LiveResult {
     std::uint64_t number = 0; ///< statement name walcast_lq_<number> on each worker connection
     std::string share_key;
+    std::string body; ///< the subscriber's statement (what is analysed)
+    // Written at subscribe (before the result is shared) and by check_catalog's worker (one
+    // check at a time); read by both:
+    std::vector<pg::Oid> relations; ///< StatementShape::relations of the last analysis
+    std::string digest;             ///< analysed_digest() of the last analysis; "" = unknown
     std::string sql; ///< what runs (the subscriber's statement wrapped in the row limit)
     std::vector<std::optional<std::string>> params;
     core::IdentityPtr identity;
@@ -354,6 +359,9 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     std::uint64_t next_number = 0;
     capture::Position last_commit;
     bool stream_was_down = false;
+    bool catalog_checking = false;          ///< a worker runs check_catalog
+    Clock::time_point next_catalog_check{}; ///< while live results exist
+    std::string catalog_seen;               ///< the catalog_stamp() of the last check
     std::uint64_t subscription_count = 0;
 
     Impl(Settings s, pg::ConnectParams p, std::function<std::string(capture::Position)> f,
@@ -402,13 +410,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
             timers.erase(*r->timer);
             r->timer.reset();
         }
-        for (const auto& d : r->deps) {
-            auto it = by_relation.find(d.relation);
-            if (it == by_relation.end()) continue;
-            auto& v = it->second;
-            v.erase(std::remove(v.begin(), v.end(), r.get()), v.end());
-            if (v.empty()) by_relation.erase(it);
-        }
+        unregister_deps(r.get());
         results.erase(r->share_key);
     }
 
@@ -421,6 +423,30 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     }
 
     void worker();
+    /// Every catalog_poll_ms while live results exist (a worker's task): when catalog_stamp()
+    /// changed, the results whose relations' digests changed are analysed again (reanalyse).
+    void check_catalog(pg::Connection& conn);
+    /// After a schema change: prepares r's statement again and re-registers what it reads (a
+    /// view redefined, a policy reading another table, a table added to the publication), keeping
+    /// the refresh conditions of the tables it still reads, then runs it again. A statement that
+    /// no longer prepares runs again too (its error reaches the subscribers; it recovers when the
+    /// DDL is undone); one whose result columns changed is ended with a dependency_changed error
+    /// (its subscribers stay, a new subscription gets the new shape). A result being run is left
+    /// for the next check.
+    void reanalyse(pg::Connection& conn, const LiveResultPtr& r);
+    void register_deps(LiveResult* r) {
+        for (const auto& d : r->deps)
+            by_relation[d.relation].push_back(r);
+    }
+    void unregister_deps(LiveResult* r) {
+        for (const auto& d : r->deps) {
+            auto it = by_relation.find(d.relation);
+            if (it == by_relation.end()) continue;
+            auto& v = it->second;
+            v.erase(std::remove(v.begin(), v.end(), r), v.end());
+            if (v.empty()) by_relation.erase(it);
+        }
+    }
     void run_batch(pg::Connection& conn, std::unordered_set<std::uint64_t>& prepared,
                    std::vector<LiveResultPtr>& batch, capture::Position position);
     void deliver(const LiveResultPtr& r, RunOutcome outcome, capture::Position position);
@@ -487,6 +513,108 @@ LiveError error_of(const pg::PgError& e, std::uint32_t timeout_ms) {
         return LiveError{"dependency_changed", e.describe()};
     if (e.connection_lost) return LiveError{"unavailable", e.describe()};
     return LiveError{"query_error", e.describe()};
+}
+
+// Schema changes are found by the xmin of catalog rows: a row's xmin changes whenever the row is
+// rewritten (ALTER TABLE adding or dropping a column, GRANT, ENABLE ROW LEVEL SECURITY write the
+// pg_class row; CREATE OR REPLACE VIEW the pg_rewrite row; CREATE/ALTER/DROP POLICY pg_policy;
+// ALTER PUBLICATION pg_publication_rel), while in-place updates (VACUUM's statistics) keep it,
+// so an idle database changes nothing. A column rename writes only pg_attribute: not seen here;
+// the statement's next run fails with the missing column instead.
+
+/// A digest over the whole catalog's rows of those kinds: cheap to compare, read every
+/// catalog_poll_ms while live results exist. nullopt: not read.
+std::optional<std::string> catalog_stamp(pg::Connection& conn) {
+    auto r = conn.exec(
+        "SELECT md5(coalesce(string_agg(x, ',' ORDER BY x), '')) FROM ("
+        " SELECT 'c' || oid || ':' || xmin FROM pg_class WHERE relpersistence <> 't' AND"
+        "  relkind IN ('r', 'p', 'v', 'm', 'f') AND relnamespace <> 'pg_catalog'::regnamespace"
+        "  AND relnamespace <> 'information_schema'::regnamespace"
+        " UNION ALL SELECT 'r' || oid || ':' || xmin FROM pg_rewrite WHERE oid >= 16384"
+        " UNION ALL SELECT 'p' || oid || ':' || xmin FROM pg_policy"
+        " UNION ALL SELECT 'u' || oid || ':' || xmin FROM pg_publication_rel) s(x)");
+    if (!r || r->empty()) return std::nullopt;
+    return r->string(0, 0);
+}
+
+/// Per relation of oids: a digest of its pg_class row, rewrite rules, policies and publication
+/// memberships (a relation that no longer exists has none). nullopt: not read.
+std::optional<std::unordered_map<pg::Oid, std::string>>
+relation_digests(pg::Connection& conn, const std::vector<pg::Oid>& oids) {
+    std::string list = "{";
+    for (std::size_t i = 0; i < oids.size(); ++i)
+        list += (i ? "," : "") + std::to_string(oids[i]);
+    list += '}';
+    auto r = conn.exec(
+        "SELECT c.oid, md5(concat_ws('/', c.xmin::text,"
+        " (SELECT string_agg(r.oid || ':' || r.xmin, ',' ORDER BY r.oid) FROM pg_rewrite r"
+        "   WHERE r.ev_class = c.oid),"
+        " (SELECT string_agg(p.oid || ':' || p.xmin, ',' ORDER BY p.oid) FROM pg_policy p"
+        "   WHERE p.polrelid = c.oid),"
+        " (SELECT string_agg(u.oid || ':' || u.xmin, ',' ORDER BY u.oid) FROM pg_publication_rel u"
+        "   WHERE u.prrelid = c.oid)))"
+        " FROM pg_class c WHERE c.oid = ANY($1::oid[])",
+        {list});
+    if (!r) return std::nullopt;
+    std::unordered_map<pg::Oid, std::string> out;
+    for (int i = 0; i < r->size(); ++i)
+        out.emplace(r->integer<pg::Oid>(i, 0).value_or(0), r->string(i, 1));
+    return out;
+}
+
+/// A result's digest: its relations' digests in order ("-" for one that no longer exists).
+std::string combined_digest(const std::vector<pg::Oid>& relations,
+                            const std::unordered_map<pg::Oid, std::string>& digests) {
+    std::string out;
+    for (auto oid : relations) {
+        auto it = digests.find(oid);
+        out += it == digests.end() ? std::string("-") : it->second;
+        out += ';';
+    }
+    return out;
+}
+
+/// The digest of what shape's analysis went through, or "" (unknown: the next catalog check
+/// analyses again) when it cannot be read or the catalog changed since `stamp_before`, read
+/// before the analysis — so that a schema change racing the analysis is never missed.
+std::string analysed_digest(pg::Connection& conn, const pg::StatementShape& shape,
+                            const std::optional<std::string>& stamp_before) {
+    auto digests = relation_digests(conn, shape.relations);
+    if (!digests || !stamp_before || catalog_stamp(conn) != stamp_before) return "";
+    return combined_digest(shape.relations, *digests);
+}
+
+/// What a statement reads, split by whether walcast captures it (the publication's tables):
+/// the captured ones as Dependencies, the others by name.
+struct Reads {
+    std::vector<Dependency> deps;
+    std::vector<std::string> uncaptured; ///< schema.name
+};
+
+Result<Reads> captured_reads(pg::Connection& conn, const pg::StatementShape& shape,
+                             const std::string& publication) {
+    auto published =
+        conn.exec("SELECT c.oid FROM pg_publication_tables t JOIN pg_namespace n ON "
+                  "n.nspname = t.schemaname JOIN pg_class c ON c.relnamespace = n.oid AND "
+                  "c.relname = t.tablename WHERE t.pubname = $1",
+                  {publication});
+    if (!published)
+        return make_error(Errc::Unavailable,
+                          "cannot read the publication: " + published.error().describe());
+    std::unordered_set<pg::Oid> captured;
+    for (int i = 0; i < published->size(); ++i)
+        captured.insert(published->integer<pg::Oid>(i, 0).value_or(0));
+    Reads out;
+    for (const auto& read : shape.reads) {
+        if (!captured.contains(read.relation)) {
+            out.uncaptured.push_back(read.schema + "." + read.name);
+            continue;
+        }
+        Dependency d{read.relation, read.columns, read.whole_row, nullptr};
+        std::sort(d.columns.begin(), d.columns.end());
+        out.deps.push_back(std::move(d));
+    }
+    return out;
 }
 
 /// Whether a table column of type `a` and a result column of type `b` (pg_type.typname) print
@@ -693,6 +821,7 @@ void Engine::Impl::do_subscribe(pg::Connection& conn, Request req, std::weak_ptr
         if (!connect(conn, params))
             return done(
                 make_error(Errc::Unavailable, "live queries cannot reach the database; try again"));
+        const auto stamp = catalog_stamp(conn); // before the analysis
         auto shape = conn.prepare("", body);
         if (!shape) return refuse("the live query does not prepare: " + shape.error().describe());
         if (shape->columns.empty())
@@ -700,28 +829,11 @@ void Engine::Impl::do_subscribe(pg::Connection& conn, Request req, std::weak_ptr
         if (shape->parameter_types.size() != req.params.size())
             return refuse("the live query takes " + std::to_string(shape->parameter_types.size()) +
                           " parameter(s) ($1…); params has " + std::to_string(req.params.size()));
-        // What walcast captures: the publication's tables.
-        auto published =
-            conn.exec("SELECT c.oid FROM pg_publication_tables t JOIN pg_namespace n ON "
-                      "n.nspname = t.schemaname JOIN pg_class c ON c.relnamespace = n.oid AND "
-                      "c.relname = t.tablename WHERE t.pubname = $1",
-                      {settings.publication});
-        if (!published)
-            return refuse("cannot read the publication: " + published.error().describe());
-        std::unordered_set<pg::Oid> captured;
-        for (int i = 0; i < published->size(); ++i)
-            captured.insert(published->integer<pg::Oid>(i, 0).value_or(0));
+        auto reads = captured_reads(conn, *shape, settings.publication);
+        if (!reads) return refuse(reads.error().message);
         auto lr = std::make_shared<LiveResult>();
-        std::vector<std::string> uncaptured;
-        for (const auto& read : shape->reads) {
-            if (!captured.contains(read.relation)) {
-                uncaptured.push_back(read.schema + "." + read.name);
-                continue;
-            }
-            Dependency d{read.relation, read.columns, read.whole_row};
-            std::sort(d.columns.begin(), d.columns.end());
-            lr->deps.push_back(std::move(d));
-        }
+        lr->deps = std::move(reads->deps);
+        const std::vector<std::string>& uncaptured = reads->uncaptured;
         if (lr->deps.empty()) {
             std::string why = "the live query reads nothing walcast captures (publication " +
                               settings.publication + ")";
@@ -796,6 +908,9 @@ void Engine::Impl::do_subscribe(pg::Connection& conn, Request req, std::weak_ptr
                                                settings, *lr))
                 return refuse(*refused);
         lr->share_key = share_key;
+        lr->body = body;
+        lr->relations = shape->relations;
+        lr->digest = analysed_digest(conn, *shape, stamp);
         lr->sql = "SELECT * FROM (\n" + body + "\n) walcast_live_query LIMIT " +
                   std::to_string(settings.max_rows + 1);
         lr->params = req.params;
@@ -816,8 +931,7 @@ void Engine::Impl::do_subscribe(pg::Connection& conn, Request req, std::weak_ptr
             r = lr;
             r->number = ++next_number;
             results.emplace(share_key, r);
-            for (const auto& d : r->deps)
-                by_relation[d.relation].push_back(r.get());
+            register_deps(r.get());
         }
         ++subscription_count;
     }
@@ -839,6 +953,10 @@ void Engine::Impl::worker() {
             r->timer.reset();
             if (r->dirty) schedule(r, true);
         }
+        if (!results.empty() && !catalog_checking && now >= next_catalog_check) {
+            catalog_checking = true;
+            tasks.push_back([this](pg::Connection& c) { check_catalog(c); });
+        }
         if (!tasks.empty()) {
             auto task = std::move(tasks.front());
             tasks.pop_front();
@@ -849,10 +967,12 @@ void Engine::Impl::worker() {
             continue;
         }
         if (ready.empty()) {
-            if (timers.empty())
+            auto until = timers.empty() ? Clock::time_point::max() : timers.begin()->first;
+            if (!results.empty() && !catalog_checking) until = std::min(until, next_catalog_check);
+            if (until == Clock::time_point::max())
                 cv.wait(lock);
             else
-                cv.wait_until(lock, timers.begin()->first);
+                cv.wait_until(lock, until);
             continue;
         }
         std::vector<LiveResultPtr> batch;
@@ -877,6 +997,92 @@ void Engine::Impl::worker() {
             if (r->dirty || (waiting && r->current)) schedule(r, !r->dirty);
         }
     }
+}
+
+void Engine::Impl::check_catalog(pg::Connection& conn) {
+    std::optional<std::string> stamp;
+    if (connect(conn, params)) stamp = catalog_stamp(conn);
+    std::vector<LiveResultPtr> all;
+    {
+        std::lock_guard lock(mu);
+        catalog_checking = false;
+        next_catalog_check = Clock::now() + std::chrono::milliseconds(settings.catalog_poll_ms);
+        if (!stamp || *stamp == catalog_seen) return;
+        for (const auto& [k, r] : results)
+            all.push_back(r);
+    }
+    std::vector<pg::Oid> oids;
+    for (const auto& r : all)
+        oids.insert(oids.end(), r->relations.begin(), r->relations.end());
+    std::sort(oids.begin(), oids.end());
+    oids.erase(std::unique(oids.begin(), oids.end()), oids.end());
+    auto digests = relation_digests(conn, oids);
+    if (!digests) return; // the next check tries again
+    std::vector<LiveResultPtr> stale;
+    {
+        std::lock_guard lock(mu);
+        catalog_seen = *stamp;
+        for (const auto& r : all)
+            if (!r->removed && r->digest != combined_digest(r->relations, *digests))
+                stale.push_back(r);
+    }
+    for (const auto& r : stale)
+        reanalyse(conn, r);
+}
+
+void Engine::Impl::reanalyse(pg::Connection& conn, const LiveResultPtr& r) {
+    const auto stamp = catalog_stamp(conn);
+    auto shape = conn.prepare("", r->body);
+    std::optional<Reads> reads;
+    bool same_columns = false;
+    if (shape) {
+        same_columns = shape->columns.size() == r->columns->size();
+        for (std::size_t i = 0; same_columns && i < shape->columns.size(); ++i)
+            same_columns = shape->columns[i].name == (*r->columns)[i].name &&
+                           shape->columns[i].type == (*r->columns)[i].type.oid;
+        if (same_columns) {
+            auto got = captured_reads(conn, *shape, settings.publication);
+            if (!got) { // the publication could not be read: the next check tries again
+                std::lock_guard lock(mu);
+                catalog_seen.clear();
+                return;
+            }
+            reads = std::move(got).value();
+        }
+    }
+    // "" when the statement no longer prepares: analysed again at the next schema change.
+    const std::string digest = shape ? analysed_digest(conn, *shape, stamp) : std::string();
+    {
+        std::lock_guard lock(mu);
+        if (r->removed) return;
+        if (r->running) { // left for the next check, which must then look again
+            catalog_seen.clear();
+            return;
+        }
+        if (shape) r->relations = shape->relations;
+        r->digest = digest;
+        if (!shape || reads) {
+            if (reads && !reads->deps.empty()) {
+                for (auto& d : reads->deps)
+                    for (const auto& old : r->deps)
+                        if (old.relation == d.relation) d.refresh = old.refresh;
+                unregister_deps(r.get());
+                r->deps = std::move(reads->deps);
+                register_deps(r.get());
+            }
+            r->dirty = true;
+            schedule(r, true);
+            return;
+        }
+        remove_result(r); // the result's shape changed: new subscriptions analyse afresh
+    }
+    deliver(r,
+            {std::nullopt,
+             LiveError{"dependency_changed",
+                       "the live query's result columns changed (a schema change); subscribe "
+                       "again to receive results of the new shape"},
+             false},
+            r->position);
 }
 
 void Engine::Impl::run_batch(pg::Connection& conn, std::unordered_set<std::uint64_t>& prepared,

@@ -47,6 +47,9 @@ struct Settings {
     std::size_t max_bytes = 8 * 1024 * 1024;   ///< LIVE_QUERY_MAX_BYTES: sum of value bytes
     unsigned workers = 2;                      ///< LIVE_QUERY_POOL_SIZE: database connections
     std::size_t max_batch = 64;                ///< live results run in one round trip
+    /// How often the catalog is checked for schema changes while live results exist
+    /// (Engine: re-analysis of the statements analysed against an older catalog).
+    std::uint32_t catalog_poll_ms = 2000;
     /// The grammar of refresh conditions: the Postgres Changes filter parser
     /// (protocol::supabase::parse_filter, which the app passes in: livequery knows no protocol
     /// text). Its errors are sent to the subscriber unchanged. Unset: refresh conditions are

@@ -177,7 +177,8 @@ namespace {
 // What the temporary probe function reads: its pg_depend rows on relations, views replaced by
 // their _RETURN rule's dependencies and tables with row-level security joined by their
 // policies' (a view's rule and a policy also depend on their own relation: left out, except a
-// policy's columns of its table). refobjsubid 0 is the relation as a whole.
+// policy's columns of its table). refobjsubid 0 is the relation as a whole. The views passed
+// through are listed too (StatementShape::relations), not as reads.
 constexpr const char* reads_sql = R"SQL(
 WITH RECURSIVE deps(relid, attnum, depth) AS (
   SELECT d.refobjid, d.refobjsubid, 0 FROM pg_depend d
@@ -202,7 +203,7 @@ SELECT x.relid, n.nspname, c.relname, c.relkind::text, x.attnum, a.attname
   JOIN pg_class c ON c.oid = x.relid
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_attribute a ON a.attrelid = x.relid AND a.attnum = x.attnum AND x.attnum > 0
- WHERE c.relkind IN ('r', 'p', 'm', 'f')
+ WHERE c.relkind IN ('r', 'p', 'm', 'f', 'v')
  ORDER BY x.relid, x.attnum)SQL";
 
 constexpr const char* functions_sql = R"SQL(
@@ -283,6 +284,9 @@ SqlResult<StatementShape> Connection::prepare(std::string_view name, std::string
         if (!reads) return reads.error();
         for (int r = 0; r < reads->size(); ++r) {
             const auto oid = reads->integer<Oid>(r, 0).value_or(0);
+            if (shape.relations.empty() || shape.relations.back() != oid)
+                shape.relations.push_back(oid);       // rows come by relation oid
+            if (reads->string(r, 3) == "v") continue; // a view: what it reads is listed too
             if (shape.reads.empty() || shape.reads.back().relation != oid) {
                 StatementShape::Read read;
                 read.relation = oid;

@@ -129,6 +129,10 @@ struct StatementShape {
     std::vector<Oid> parameter_types; ///< $1, $2, … as Postgres inferred them
     std::vector<Column> columns;      ///< empty: the statement returns no rows (not a query)
     std::vector<Read> reads;          ///< sorted by relation oid
+    /// Every relation the analysis went through: the tables of reads and the views between
+    /// the statement and them (sorted, unique). Their catalog rows (pg_class, pg_rewrite,
+    /// pg_policy) are what a schema change to the statement's meaning rewrites.
+    std::vector<Oid> relations;
     /// Functions the statement calls (schema-qualified names): what they read is not known.
     std::vector<std::string> functions;
 };

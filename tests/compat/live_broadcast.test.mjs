@@ -291,6 +291,47 @@ describe('refresh conditions', () => {
   });
 });
 
+describe('schema changes', () => {
+  it('a view redefined to read another table: the query runs again and follows the new table only', async () => {
+    await server.sql(`CREATE TABLE public.lq_src1 (id int PRIMARY KEY, v text);
+      CREATE TABLE public.lq_src2 (id int PRIMARY KEY, v text);
+      INSERT INTO public.lq_src1 VALUES (1, 'one'); INSERT INTO public.lq_src2 VALUES (2, 'two');
+      CREATE VIEW public.lq_view AS SELECT id, v FROM public.lq_src1;
+      GRANT SELECT ON public.lq_view TO service_role;`);
+    const l = await live({ sql: 'SELECT id, v FROM public.lq_view ORDER BY id', throttle_ms: 0 });
+    assert.equal(l.status.s, 'SUBSCRIBED', show(l.status));
+    await waitFor(l, (m) => m.event === 'result', 'the first result');
+    assert.deepEqual(l.got[0].payload.rows, [{ id: 1, v: 'one' }]);
+    // No change to a table the query reads: only the catalog check can run it again.
+    await server.sql('CREATE OR REPLACE VIEW public.lq_view AS SELECT id, v FROM public.lq_src2');
+    await waitUntil(() => JSON.stringify(replay(l.got, ['id'])) === JSON.stringify([{ id: 2, v: 'two' }]),
+      { what: 'the result of the redefined view', dump: () => l.got });
+    await server.sql(`INSERT INTO public.lq_src2 VALUES (3, 'three')`);
+    await waitUntil(() => replay(l.got, ['id']).some((r) => r.id === 3), { what: 'row 3 of lq_src2', dump: () => l.got });
+    await streamPassed();
+    const t0 = await triggered();
+    await server.sql(`INSERT INTO public.lq_src1 VALUES (4, 'four')`);
+    await streamPassed();
+    assert.equal(await triggered() - t0, 0, 'lq_src1 is no longer read, so its change runs nothing');
+  });
+
+  it('result columns changed by DDL end the subscription with dependency_changed; a new subscription gets the new shape', async () => {
+    await server.sql(`CREATE TABLE public.lq_shape (id int PRIMARY KEY, v text);
+      INSERT INTO public.lq_shape VALUES (1, 'a');
+      CREATE VIEW public.lq_shape_v AS SELECT id, v FROM public.lq_shape;
+      GRANT SELECT ON public.lq_shape_v TO service_role;`);
+    const sql = 'SELECT * FROM public.lq_shape_v';
+    const l = await live({ sql, throttle_ms: 0 });
+    await waitFor(l, (m) => m.event === 'result', 'the first result');
+    await server.sql('CREATE OR REPLACE VIEW public.lq_shape_v AS SELECT id, v, 7 AS extra FROM public.lq_shape');
+    const err = await waitFor(l, (m) => m.event === 'error' && m.payload.code === 'dependency_changed', 'dependency_changed');
+    assert.match(err.payload.message, /result columns changed .*subscribe again/);
+    const again = await live({ sql, throttle_ms: 0 });
+    const first = await waitFor(again, (m) => m.event === 'result', 'the new shape');
+    assert.deepEqual(first.payload.rows, [{ id: 1, v: 'a', extra: 7 }]);
+  });
+});
+
 describe('identities', () => {
   it('two users subscribed to the same named query see their own rows; nothing is shared across them', async () => {
     await server.sql(`INSERT INTO public.lq_notes VALUES (1, '${A}', 'a1'), (2, '${B}', 'b1')`);
