@@ -967,7 +967,11 @@ void Engine::Impl::worker() {
             continue;
         }
         if (ready.empty()) {
-            auto until = timers.empty() ? Clock::time_point::max() : timers.begin()->first;
+            // A copy: wait_until reads its deadline again after waking, and the timer node it
+            // came from may be erased meanwhile (schedule, remove_result) — passing
+            // timers.begin()->first itself was a heap use after free under ASan.
+            Clock::time_point until =
+                timers.empty() ? Clock::time_point::max() : timers.begin()->first;
             if (!results.empty() && !catalog_checking) until = std::min(until, next_catalog_check);
             if (until == Clock::time_point::max())
                 cv.wait(lock);
