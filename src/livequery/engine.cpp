@@ -273,6 +273,13 @@ struct Dependency {
     std::shared_ptr<const Refresh> refresh; ///< null: every change that touches it counts
 };
 
+/// What a statement reads, split by whether walcast captures it (the publication's tables):
+/// the captured ones as Dependencies, the others by name.
+struct Reads {
+    std::vector<Dependency> deps;
+    std::vector<std::string> uncaptured; ///< schema.name
+};
+
 struct LiveResult;
 /// Trailing-edge re-runs by due time (Engine::Impl::timers).
 using TimerQueue = std::multimap<Clock::time_point, std::shared_ptr<LiveResult>>;
@@ -433,7 +440,14 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     /// DDL is undone); one whose result columns changed is ended with a dependency_changed error
     /// (its subscribers stay, a new subscription gets the new shape). A result being run is left
     /// for the next check.
-    void reanalyse(pg::Connection& conn, const LiveResultPtr& r);
+    /// What reanalyse learns of one statement, shared by the results with that SQL.
+    struct Analysis {
+        std::optional<pg::StatementShape> shape; ///< nullopt: the statement does not prepare
+        std::optional<Reads> reads;              ///< nullopt: the publication was not read
+        std::string digest;                      ///< analysed_digest(); "" = unknown
+    };
+    void reanalyse(pg::Connection& conn, const LiveResultPtr& r,
+                   std::unordered_map<std::string, Analysis>& analyses);
     void register_deps(LiveResult* r) {
         for (const auto& d : r->deps)
             by_relation[d.relation].push_back(r);
@@ -583,13 +597,6 @@ std::string analysed_digest(pg::Connection& conn, const pg::StatementShape& shap
     if (!digests || !stamp_before || catalog_stamp(conn) != stamp_before) return "";
     return combined_digest(shape.relations, *digests);
 }
-
-/// What a statement reads, split by whether walcast captures it (the publication's tables):
-/// the captured ones as Dependencies, the others by name.
-struct Reads {
-    std::vector<Dependency> deps;
-    std::vector<std::string> uncaptured; ///< schema.name
-};
 
 Result<Reads> captured_reads(pg::Connection& conn, const pg::StatementShape& shape,
                              const std::string& publication) {
@@ -1030,32 +1037,45 @@ void Engine::Impl::check_catalog(pg::Connection& conn) {
             if (!r->removed && r->digest != combined_digest(r->relations, *digests))
                 stale.push_back(r);
     }
+    std::unordered_map<std::string, Analysis> analyses; // by statement, for this check
     for (const auto& r : stale)
-        reanalyse(conn, r);
+        reanalyse(conn, r, analyses);
 }
 
-void Engine::Impl::reanalyse(pg::Connection& conn, const LiveResultPtr& r) {
-    const auto stamp = catalog_stamp(conn);
-    auto shape = conn.prepare("", r->body);
-    std::optional<Reads> reads;
+void Engine::Impl::reanalyse(pg::Connection& conn, const LiveResultPtr& r,
+                             std::unordered_map<std::string, Analysis>& analyses) {
+    // One analysis per statement: the results of a named query with different parameters or
+    // identities share their SQL, and what it reads does not depend on either.
+    auto it = analyses.find(r->body);
+    if (it == analyses.end()) {
+        Analysis a;
+        const auto stamp = catalog_stamp(conn);
+        if (auto shape = conn.prepare("", r->body)) {
+            auto got = captured_reads(conn, *shape, settings.publication);
+            if (got) a.reads = std::move(got).value();
+            a.digest = analysed_digest(conn, *shape, stamp);
+            a.shape = std::move(shape).value();
+        }
+        it = analyses.emplace(r->body, std::move(a)).first;
+    }
+    const Analysis& a = it->second;
+    // "" digest when the statement no longer prepares: analysed again at the next change.
+    const std::optional<pg::StatementShape>& shape = a.shape;
     bool same_columns = false;
     if (shape) {
         same_columns = shape->columns.size() == r->columns->size();
         for (std::size_t i = 0; same_columns && i < shape->columns.size(); ++i)
             same_columns = shape->columns[i].name == (*r->columns)[i].name &&
                            shape->columns[i].type == (*r->columns)[i].type.oid;
-        if (same_columns) {
-            auto got = captured_reads(conn, *shape, settings.publication);
-            if (!got) { // the publication could not be read: the next check tries again
-                std::lock_guard lock(mu);
-                catalog_seen.clear();
-                return;
-            }
-            reads = std::move(got).value();
+        if (same_columns && !a.reads) { // the publication could not be read: try again later
+            std::lock_guard lock(mu);
+            catalog_seen.clear();
+            return;
         }
     }
-    // "" when the statement no longer prepares: analysed again at the next schema change.
-    const std::string digest = shape ? analysed_digest(conn, *shape, stamp) : std::string();
+    std::optional<Reads> reads;
+    if (same_columns) reads = a.reads;
+    const std::string& digest = a.digest;
     {
         std::lock_guard lock(mu);
         if (r->removed) return;
