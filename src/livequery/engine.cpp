@@ -253,16 +253,32 @@ using ValueSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 /// One `<column>=eq.:result/<result column>` condition of a refresh rule.
 struct ResultRef {
     std::string column; ///< the table's column
+    std::size_t at = 0; ///< its index in Refresh::columns
     std::size_t slot;   ///< index into LiveResult::ref_columns / ref_values
 };
 
 /// A table's refresh conditions (RefreshRule), compiled at subscribe: a change to the table
 /// runs the live result again only when they hold on its old or new row. Used on the source's
-/// thread only (CompiledFilter's cache), under Engine::Impl::mu.
+/// thread only (CompiledFilter's cache, positions), under Engine::Impl::mu.
 struct Refresh {
     core::CompiledFilter filter;      ///< the plain conditions ($n substituted)
-    std::vector<std::string> columns; ///< every column the conditions name
+    std::vector<std::string> columns; ///< every column the conditions name (sorted, unique)
     std::vector<ResultRef> refs;      ///< ANDed with filter
+    /// Where columns are in `resolved_for` (-1: not in it), looked up by name only when a
+    /// change comes with another Relation (a schema change), not per change; the Relation is
+    /// held, so its address cannot be reused by another.
+    mutable capture::RelationPtr resolved_for;
+    mutable std::vector<int> positions;
+
+    const std::vector<int>& positions_in(const capture::RelationPtr& rel) const {
+        if (resolved_for != rel) {
+            positions.clear();
+            for (const auto& name : columns)
+                positions.push_back(rel->column_index(name));
+            resolved_for = rel;
+        }
+        return positions;
+    }
 };
 
 /// One table a live result reads, and which of its columns.
@@ -433,19 +449,20 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     /// Every catalog_poll_ms while live results exist (a worker's task): when catalog_stamp()
     /// changed, the results whose relations' digests changed are analysed again (reanalyse).
     void check_catalog(pg::Connection& conn);
-    /// After a schema change: prepares r's statement again and re-registers what it reads (a
-    /// view redefined, a policy reading another table, a table added to the publication), keeping
-    /// the refresh conditions of the tables it still reads, then runs it again. A statement that
-    /// no longer prepares runs again too (its error reaches the subscribers; it recovers when the
-    /// DDL is undone); one whose result columns changed is ended with a dependency_changed error
-    /// (its subscribers stay, a new subscription gets the new shape). A result being run is left
-    /// for the next check.
     /// What reanalyse learns of one statement, shared by the results with that SQL.
     struct Analysis {
         std::optional<pg::StatementShape> shape; ///< nullopt: the statement does not prepare
         std::optional<Reads> reads;              ///< nullopt: the publication was not read
         std::string digest;                      ///< analysed_digest(); "" = unknown
     };
+    /// After a schema change: prepares r's statement again (once per statement and check:
+    /// analyses) and re-registers what it reads (a view redefined, a policy reading another
+    /// table, a table added to the publication), keeping the refresh conditions of the tables it
+    /// still reads, then runs it again. When it now reads nothing captured, the old dependencies
+    /// stay (the conservative answer). A statement that no longer prepares runs again too (its
+    /// error reaches the subscribers; it recovers after a later schema change); one whose result
+    /// columns changed is ended with a dependency_changed error (its subscribers stay, a new
+    /// subscription gets the new shape). A result being run is left for the next check.
     void reanalyse(pg::Connection& conn, const LiveResultPtr& r,
                    std::unordered_map<std::string, Analysis>& analyses);
     void register_deps(LiveResult* r) {
@@ -730,7 +747,7 @@ std::optional<std::string> compile_refresh(pg::Connection& conn, pg::Catalog& ca
                 if (slot == r.ref_columns.end())
                     slot = r.ref_columns.insert(r.ref_columns.end(), index);
                 refresh->refs.push_back(
-                    {c.column, static_cast<std::size_t>(slot - r.ref_columns.begin())});
+                    {c.column, 0, static_cast<std::size_t>(slot - r.ref_columns.begin())});
                 continue;
             }
             if (is_parameter_ref(c.value)) {
@@ -754,6 +771,10 @@ std::optional<std::string> compile_refresh(pg::Connection& conn, pg::Catalog& ca
         std::sort(refresh->columns.begin(), refresh->columns.end());
         refresh->columns.erase(std::unique(refresh->columns.begin(), refresh->columns.end()),
                                refresh->columns.end());
+        for (auto& ref : refresh->refs)
+            ref.at = static_cast<std::size_t>(
+                std::lower_bound(refresh->columns.begin(), refresh->columns.end(), ref.column) -
+                refresh->columns.begin());
         for (auto& dep : r.deps)
             if (dep.relation == oid) dep.refresh = refresh;
     }
@@ -1462,21 +1483,20 @@ struct ChangedColumns {
 /// Engine::Impl::mu, on the source's thread.
 bool refresh_holds(const Refresh& f, const LiveResult& r, const capture::Change& c) {
     const capture::Relation& rel = *c.relation;
+    const std::vector<int>& at = f.positions_in(c.relation);
     const bool refs_known = r.refs_valid && !r.queued && !r.dirty && !r.timer;
     auto holds = [&](const pg::Tuple& t, bool full) {
-        for (const auto& name : f.columns) {
-            const int i = rel.column_index(name);
+        for (const int i : at)
             if (i < 0 || static_cast<std::size_t>(i) >= t.size() ||
                 t.is_unchanged_toast(static_cast<std::size_t>(i)) ||
                 (!full && !rel.columns[static_cast<std::size_t>(i)].is_identity_key))
                 return true;
-        }
         if (!f.filter.empty() &&
             !f.filter.matches(rel, t, full ? core::TupleScope::Full : core::TupleScope::KeyOnly))
             return false;
         if (!refs_known) return true;
         for (const auto& ref : f.refs) {
-            const auto i = static_cast<std::size_t>(rel.column_index(ref.column));
+            const auto i = static_cast<std::size_t>(at[ref.at]);
             const auto& values = r.ref_values[ref.slot];
             if (t.is_null(i) || !values || !values->contains(t.text(i))) return false;
         }
@@ -1485,8 +1505,7 @@ bool refresh_holds(const Refresh& f, const LiveResult& r, const capture::Change&
     // An UPDATE without an old row kept its replica identity key: when the conditions name
     // only key columns, the old row's values are the new row's.
     auto only_key_columns = [&] {
-        return std::all_of(f.columns.begin(), f.columns.end(), [&](const std::string& name) {
-            const int i = rel.column_index(name);
+        return std::all_of(at.begin(), at.end(), [&](int i) {
             return i >= 0 && rel.columns[static_cast<std::size_t>(i)].is_identity_key;
         });
     };
