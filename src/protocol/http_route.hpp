@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -22,7 +23,9 @@ struct HttpRequest {
     std::string method;                ///< "POST", "OPTIONS", … (upper case)
     std::string path;                  ///< percent-encoded, as sent
     std::vector<std::string> segments; ///< the path's segments, percent-decoded
-    std::function<std::optional<std::string>(std::string_view)> query;  ///< decoded value
+    std::function<std::optional<std::string>(std::string_view)> query; ///< decoded value
+    /// Every query parameter (name, value), percent-decoded (`+` = space), in order.
+    std::vector<std::pair<std::string, std::string>> query_params;
     std::function<std::optional<std::string>(std::string_view)> header; ///< case-insensitive
     /// Calls the visitor with every request header (name as sent, value), in order.
     std::function<void(const std::function<void(std::string_view name, std::string_view value)>&)>
@@ -30,11 +33,41 @@ struct HttpRequest {
     std::string body;
 };
 
+/// The writing end of a streamed response body (Server-Sent Events). Any thread.
+class HttpStream {
+public:
+    virtual ~HttpStream() = default;
+    /// Queues bytes of the body, written in order. false once the stream has ended (the client
+    /// went away, end() was called, or the client left more than CLIENT_QUEUE_HARD_BYTES
+    /// unread, which ends it): the producer should stop.
+    virtual bool write(std::string bytes) = 0;
+    /// Ends the body after what was queued, and closes the connection.
+    virtual void end() = 0;
+};
+
+/// A response whose body is streamed until either side ends it. The head goes out without a
+/// length, with `Connection: close` (the body ends when the connection does; RFC 9112 §6.3).
+struct HttpStreamSpec {
+    /// Called once, on the connection's strand, after the head was written. What it returns is
+    /// kept until the stream ends and released then (on the strand): the producer's state,
+    /// whose destruction stops it (unsubscribes).
+    std::function<std::shared_ptr<void>(std::shared_ptr<HttpStream>)> open;
+    /// Written after `heartbeat_interval` without a write ("" = none): keeps proxies from
+    /// closing an idle stream, and finds a client that went away.
+    std::string heartbeat;
+    std::chrono::milliseconds heartbeat_interval{15'000};
+    /// The stream ends then (the token's exp), after `end_bytes` is written.
+    std::optional<std::chrono::system_clock::time_point> end_at;
+    std::string end_bytes;
+};
+
 struct HttpResponse {
     unsigned status = 200;
     std::string content_type; ///< empty with an empty body
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers; ///< extra headers
+    /// Set: the body is streamed (`body` is written first); see HttpStreamSpec.
+    std::optional<HttpStreamSpec> stream;
 };
 
 /// Answers a request: respond is called exactly once, from any thread.

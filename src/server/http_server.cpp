@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/system_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
@@ -18,7 +20,10 @@
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cerrno>
+#include <deque>
 #include <list>
 #include <mutex>
 #include <sys/socket.h>
@@ -367,6 +372,8 @@ private:
                 return std::string((*it).value);
             return std::nullopt;
         };
+        for (auto p : params)
+            r.query_params.emplace_back(p.key, p.has_value ? p.value : std::string());
         r.header = [&req](std::string_view name) -> std::optional<std::string> {
             if (auto h = req.find(name); h != req.end()) return std::string(h->value());
             return std::nullopt;
@@ -382,6 +389,7 @@ private:
                             keep_alive](protocol::HttpResponse out) {
             asio::post(self->socket_.get_executor(), [self, version, keep_alive,
                                                       out = std::move(out)]() mutable {
+                if (out.stream) return self->start_stream(std::move(out), version);
                 auto res = self->make(static_cast<http::status>(out.status),
                                       std::move(out.content_type), std::move(out.body), version);
                 for (auto& [name, value] : out.headers)
@@ -390,6 +398,181 @@ private:
             });
         });
     }
+
+    /// The writing end handed to a stream's producer: bytes go to the connection's strand,
+    /// counted against CLIENT_QUEUE_HARD_BYTES until written.
+    class StreamWriter final : public protocol::HttpStream {
+    public:
+        StreamWriter(std::weak_ptr<HttpConnection> connection, std::uint64_t limit)
+            : connection_(std::move(connection)), limit_(limit) {}
+
+        bool write(std::string bytes) override {
+            if (ended_.load(std::memory_order_acquire)) return false;
+            auto c = connection_.lock();
+            if (!c) return false;
+            if (unwritten_.fetch_add(bytes.size()) + bytes.size() > limit_) {
+                // The client is not reading: end the stream rather than hold more for it.
+                ended_.store(true, std::memory_order_release);
+                asio::post(c->socket_.get_executor(), [c] { c->end_stream(true); });
+                return false;
+            }
+            asio::post(c->socket_.get_executor(), [c, bytes = std::move(bytes)]() mutable {
+                c->stream_push(std::move(bytes));
+            });
+            return true;
+        }
+        void end() override {
+            if (ended_.exchange(true)) return;
+            if (auto c = connection_.lock())
+                asio::post(c->socket_.get_executor(), [c] { c->stream_drain_then_close(); });
+        }
+        void written(std::size_t n) { unwritten_.fetch_sub(n); }
+        void mark_ended() { ended_.store(true, std::memory_order_release); }
+
+    private:
+        const std::weak_ptr<HttpConnection> connection_;
+        const std::uint64_t limit_;
+        std::atomic<std::uint64_t> unwritten_{0};
+        std::atomic<bool> ended_{false};
+    };
+
+    /// Strand: a route's streamed response (Server-Sent Events). The connection is no longer
+    /// waiting for a request (it leaves the pending list); it reads only to notice the client
+    /// leaving, and ends with the stream.
+    void start_stream(protocol::HttpResponse out, unsigned version) {
+        deadline_.cancel();
+        if (registered_) {
+            pending_->remove(position_, listed_);
+            registered_ = false;
+        }
+        stream_ = std::make_unique<ActiveStream>(socket_.get_executor());
+        stream_->spec = std::move(*out.stream);
+        stream_->writer =
+            std::make_shared<StreamWriter>(weak_from_this(), ctx_.config.client_queue_hard_bytes);
+        ctx_.metrics.http_streams.add();
+        std::string head =
+            "HTTP/1." + std::to_string(version % 10) + " " + std::to_string(out.status) + " " +
+            std::string(http::obsolete_reason(static_cast<http::status>(out.status))) +
+            "\r\nServer: walcast\r\nConnection: close\r\n";
+        if (!out.content_type.empty()) head += "Content-Type: " + out.content_type + "\r\n";
+        for (const auto& [name, value] : out.headers)
+            head += name + ": " + value + "\r\n";
+        head += "\r\n";
+        head += out.body;
+        stream_push(std::move(head), false);
+        stream_->state = stream_->spec.open(stream_->writer);
+        if (!stream_) return; // ended during open
+        read_until_closed();
+        arm_heartbeat();
+        if (stream_->spec.end_at) {
+            stream_->end_timer.expires_at(*stream_->spec.end_at);
+            stream_->end_timer.async_wait(
+                [self = shared_from_this()](const boost::system::error_code& ec) {
+                    if (ec || !self->stream_) return;
+                    self->stream_->writer->mark_ended();
+                    self->stream_push(std::move(self->stream_->spec.end_bytes));
+                    self->stream_drain_then_close();
+                });
+        }
+    }
+
+    /// Strand: queues bytes of the stream (counted = they were counted by the writer).
+    void stream_push(std::string bytes, bool counted = true) {
+        if (!stream_ || stream_->closing) {
+            if (stream_ && counted) stream_->writer->written(bytes.size());
+            return;
+        }
+        stream_->last_write = std::chrono::steady_clock::now();
+        stream_->queue.push_back({std::move(bytes), counted});
+        if (!stream_->writing) write_next();
+    }
+
+    void write_next() {
+        if (!stream_) return;
+        if (stream_->queue.empty()) {
+            stream_->writing = false;
+            if (stream_->closing) end_stream(false);
+            return;
+        }
+        stream_->writing = true;
+        auto& front = stream_->queue.front();
+        asio::async_write(socket_, asio::buffer(front.bytes),
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (!self->stream_) return;
+                              auto& done = self->stream_->queue.front();
+                              if (done.counted) self->stream_->writer->written(done.bytes.size());
+                              self->stream_->queue.pop_front();
+                              if (ec) return self->end_stream(false);
+                              self->write_next();
+                          });
+    }
+
+    /// Strand: ends after what is queued.
+    void stream_drain_then_close() {
+        if (!stream_) return;
+        stream_->closing = true;
+        if (!stream_->writing) end_stream(false);
+    }
+
+    /// Strand: ends the stream now and closes the connection; releases the producer's state.
+    void end_stream(bool slow) {
+        if (!stream_) return;
+        if (slow) {
+            ctx_.metrics.slow_disconnects.inc();
+            log::info("ending a streamed response: the client left more than "
+                      "CLIENT_QUEUE_HARD_BYTES ({}) unread",
+                      ctx_.config.client_queue_hard_bytes);
+        }
+        auto stream = std::move(stream_); // releases the producer's state below, not re-entered
+        stream->writer->mark_ended();
+        stream->heartbeat_timer.cancel();
+        stream->end_timer.cancel();
+        ctx_.metrics.http_streams.sub();
+        close();
+        stream->state.reset();
+    }
+
+    /// Strand: reads (and drops) whatever the client sends, to notice it closing.
+    void read_until_closed() {
+        socket_.async_read_some(asio::buffer(stream_->discard),
+                                [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                    if (!self->stream_) return;
+                                    if (ec) return self->end_stream(false);
+                                    self->read_until_closed();
+                                });
+    }
+
+    void arm_heartbeat() {
+        if (stream_->spec.heartbeat.empty()) return;
+        stream_->heartbeat_timer.expires_after(stream_->spec.heartbeat_interval);
+        stream_->heartbeat_timer.async_wait(
+            [self = shared_from_this()](const boost::system::error_code& ec) {
+                if (ec || !self->stream_) return;
+                if (std::chrono::steady_clock::now() - self->stream_->last_write >=
+                    self->stream_->spec.heartbeat_interval)
+                    self->stream_push(self->stream_->spec.heartbeat, false);
+                self->arm_heartbeat();
+            });
+    }
+
+    struct ActiveStream {
+        explicit ActiveStream(const Socket::executor_type& ex)
+            : heartbeat_timer(ex), end_timer(ex) {}
+        struct Chunk {
+            std::string bytes;
+            bool counted;
+        };
+        protocol::HttpStreamSpec spec;
+        std::shared_ptr<StreamWriter> writer;
+        std::shared_ptr<void> state; ///< the producer's, released when the stream ends
+        std::deque<Chunk> queue;
+        bool writing = false;
+        bool closing = false;
+        std::chrono::steady_clock::time_point last_write{};
+        asio::steady_timer heartbeat_timer;
+        asio::system_timer end_timer;
+        std::array<char, 512> discard{};
+    };
 
     // Refused upgrades wait CONNECT_ERROR_BACKOFF_MS first (spec §1.4).
     void refuse(http::status status, std::string body, unsigned version) {
@@ -498,6 +681,7 @@ private:
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     const protocol::HttpRoute* route_ = nullptr; ///< the current request's, if any
+    std::unique_ptr<ActiveStream> stream_;       ///< a streamed response in progress (strand)
 };
 
 HttpServer::HttpServer(asio::io_context& io, ServerContext& ctx)

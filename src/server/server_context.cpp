@@ -19,6 +19,9 @@ ServerMetrics::ServerMetrics(MetricsRegistry& r)
                                  "clients disconnected for exceeding the outgoing queue limits")),
       http_pending(r.gauge("walcast_http_pending_connections",
                            "connections that have not completed a WebSocket upgrade")),
+      http_streams(r.gauge("walcast_http_streams",
+                           "streamed HTTP responses in progress (Server-Sent Events: "
+                           "GET /live/v1)")),
       http_timeouts(r.counter("walcast_http_request_timeouts_total",
                               "connections closed (408) for not sending a complete request "
                               "within HTTP_REQUEST_TIMEOUT_MS")),

@@ -40,6 +40,7 @@ struct ServerMetrics {
     Counter& messages_dropped;   ///< frames discarded when a slow client was cut off
     Counter& slow_disconnects;   ///< clients disconnected for exceeding the queue limits
     Gauge& http_pending;         ///< connections not (yet) upgraded to a WebSocket
+    Gauge& http_streams;         ///< streamed responses in progress (Server-Sent Events)
     Counter& http_timeouts;      ///< closed for not sending a request within the timeout
     Counter& http_evicted;       ///< closed to stay within MAX_PENDING_CONNECTIONS
     Counter& accept_exhausted;   ///< accept(2) failures for lack of descriptors (EMFILE, ENFILE)

@@ -24,6 +24,7 @@
 
 #include "core/routing/subscription_service.hpp"
 #include "livequery/engine.hpp"
+#include "livequery/request_json.hpp"
 #include "protocol/phoenix/channel_feature.hpp"
 
 namespace walcast::protocol::phoenix {
@@ -40,9 +41,5 @@ private:
     livequery::Engine& engine_;
     core::SubscriptionService& subscriptions_;
 };
-
-/// Parses `config.broadcast.live_query` into a request (identity not set). Errors
-/// (Errc::InvalidInput) name the key and the expected shape. Pure.
-Result<livequery::Request> parse_live_query_config(const boost::json::value& live_query);
 
 } // namespace walcast::protocol::phoenix

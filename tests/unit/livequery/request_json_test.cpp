@@ -1,15 +1,16 @@
-// `config.broadcast.live_query` as realtime-js sends it (protocol/phoenix/live_query_feature):
-// the keys, parameters as text, and errors naming the key.
-#include "protocol/phoenix/live_query_feature.hpp"
+// A live query request as JSON (livequery/request_json: realtime-js's
+// `config.broadcast.live_query`, GET /live/v1): the keys, parameters as text, and errors naming the
+// key.
+#include "livequery/request_json.hpp"
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
-namespace walcast::protocol::phoenix {
+namespace walcast::livequery {
 namespace {
 
-Result<livequery::Request> parse(std::string_view json) {
-    return parse_live_query_config(boost::json::parse(json));
+Result<Request> parse(std::string_view json) {
+    return parse_request(boost::json::parse(json));
 }
 
 TEST(LiveQueryConfig, NamedQueryWithParametersThrottleAndKey) {
@@ -48,4 +49,4 @@ TEST(LiveQueryConfig, RefusalsNameTheKey) {
 }
 
 } // namespace
-} // namespace walcast::protocol::phoenix
+} // namespace walcast::livequery
