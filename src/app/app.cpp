@@ -31,6 +31,7 @@
 #include "protocol/phoenix/postgres_changes_feature.hpp"
 #include "protocol/phoenix/presence_feature.hpp"
 #include "protocol/phoenix/rest_broadcast.hpp"
+#include "protocol/sse/live_stream.hpp"
 #include "protocol/supabase/filter_grammar.hpp"
 #include "protocol/supabase/messages.hpp"
 #include "server/descriptor_limit.hpp"
@@ -82,6 +83,7 @@ struct App::Impl {
     std::unique_ptr<protocol::phoenix::DatabaseBroadcasts> database_broadcasts;
     std::unique_ptr<livequery::Engine> live_queries; ///< live SQL queries (issue 13)
     std::unique_ptr<protocol::phoenix::RestBroadcast> rest_broadcast;
+    std::unique_ptr<protocol::sse::LiveStreams> live_streams; ///< GET /live/v1
     protocol::HttpRoutes http_routes;
     /// Private channels' RLS checks; destroyed (its workers joined) before what its callbacks
     /// use: the REST broadcast, the Hub.
@@ -385,6 +387,11 @@ Status App::start() {
         m.registry);
     for (auto& route : m.rest_broadcast->routes())
         m.http_routes.add(std::move(route));
+    // Live queries over Server-Sent Events (GET /live/v1), on the same engine.
+    m.live_streams = std::make_unique<protocol::sse::LiveStreams>(
+        *m.verifier, *m.subscriptions, *m.live_queries,
+        protocol::sse::LiveStreamOptions{m.config.live_sse_max_streams}, m.registry);
+    m.http_routes.add(m.live_streams->route());
 
     m.ctx = std::make_unique<ServerContext>(ServerContext{
         m.config, m.registry, *m.server_metrics, m.connections,

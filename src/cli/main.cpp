@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
     cli::register_tail(app, config, &selected);
     cli::register_db(app, config, &selected);
     cli::register_token(app, config, &selected);
+    cli::register_watch(app, config, &selected);
     try {
         app.parse(argc, argv);
     } catch (const CLI::Success& e) {

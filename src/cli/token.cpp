@@ -43,11 +43,7 @@ std::optional<std::int64_t> parse_duration(const std::string& text) {
 }
 
 int run_token(const Config& config, const TokenOptions& o) {
-    std::string secret = config.jwt_secret;
-    if (secret.empty() && config.embedded()) {
-        const auto file = std::filesystem::absolute(config.data_dir).parent_path() / "jwt_secret";
-        if (std::ifstream in(file); in) std::getline(in, secret);
-    }
+    const std::string secret = signing_secret(config);
     if (secret.empty()) {
         std::fprintf(stderr,
                      "walcast token: no secret to sign with; set JWT_SECRET (or "
@@ -84,6 +80,15 @@ int run_token(const Config& config, const TokenOptions& o) {
 }
 
 } // namespace
+
+std::string signing_secret(const Config& config) {
+    std::string secret = config.jwt_secret;
+    if (secret.empty() && config.embedded()) {
+        const auto file = std::filesystem::absolute(config.data_dir).parent_path() / "jwt_secret";
+        if (std::ifstream in(file); in) std::getline(in, secret);
+    }
+    return secret;
+}
 
 void register_token(CLI::App& app, Config& config, CommandRunner* selected) {
     auto* cmd = app.add_subcommand(

@@ -367,6 +367,8 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     Counter& round_trips;
     Counter& pushes;
     Counter& triggered;
+    Gauge& subscriptions_gauge; ///< walcast_live_query_subscriptions
+    Gauge& results_gauge;       ///< walcast_live_query_results
 
     mutable std::mutex mu;
     std::condition_variable cv;
@@ -401,7 +403,18 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
           triggered(registry.counter(
               "walcast_live_query_triggered_total",
               "live results a committed transaction touched (each asks for a run; runs a "
-              "throttle window or a busy worker coalesces count once in executions)")) {}
+              "throttle window or a busy worker coalesces count once in executions)")),
+          subscriptions_gauge(registry.gauge("walcast_live_query_subscriptions",
+                                             "live-query subscriptions now (every front end)")),
+          results_gauge(registry.gauge("walcast_live_query_results",
+                                       "distinct live results now (subscriptions with the "
+                                       "same query, parameters and identity share one)")) {}
+
+    // Under mu: after subscription_count or results changed.
+    void counts_changed() {
+        subscriptions_gauge.set(static_cast<std::int64_t>(subscription_count));
+        results_gauge.set(static_cast<std::int64_t>(results.size()));
+    }
 
     // Under mu.
     void schedule(const LiveResultPtr& r, bool ignore_throttle = false) {
@@ -435,6 +448,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
         }
         unregister_deps(r.get());
         results.erase(r->share_key);
+        counts_changed();
     }
 
     void unsubscribe(const LiveResultPtr& r, const std::shared_ptr<SubscriptionState>& s) {
@@ -442,6 +456,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
         auto& subs = r->subs;
         subs.erase(std::remove(subs.begin(), subs.end(), s), subs.end());
         --subscription_count;
+        counts_changed();
         if (subs.empty() && !r->removed) remove_result(r);
     }
 
@@ -795,12 +810,14 @@ void Engine::Impl::do_subscribe(pg::Connection& conn, Request req, std::weak_ptr
     if (!req.name.empty()) {
         const NamedQuery* q = named.find(req.name);
         if (!q)
-            return refuse(
+            return done(make_error(
+                Errc::NotFound,
                 "no named live query '" + req.name + "'" +
-                (settings.queries_dir.empty()
-                     ? std::string(" (LIVE_QUERIES_DIR is not set: no named queries are defined)")
-                     : " in LIVE_QUERIES_DIR (" + settings.queries_dir.string() + "); the file " +
-                           req.name + ".sql defines it"));
+                    (settings.queries_dir.empty()
+                         ? std::string(
+                               " (LIVE_QUERIES_DIR is not set: no named queries are defined)")
+                         : " in LIVE_QUERIES_DIR (" + settings.queries_dir.string() +
+                               "); the file " + req.name + ".sql defines it")));
         sql = q->sql;
         if (key.empty()) key = q->key;
         if (!throttle) throttle = q->throttle_ms;
@@ -810,10 +827,11 @@ void Engine::Impl::do_subscribe(pg::Connection& conn, Request req, std::weak_ptr
             req.trusted || std::find(settings.sql_roles.begin(), settings.sql_roles.end(),
                                      req.identity->role) != settings.sql_roles.end();
         if (!allowed)
-            return refuse(
+            return done(make_error(
+                Errc::PermissionDenied,
                 "raw SQL live queries are allowed only for the roles in LIVE_SQL_ROLES (" +
-                join_names(settings.sql_roles) + "); role " + req.identity->role +
-                " may subscribe to a named query of LIVE_QUERIES_DIR by name");
+                    join_names(settings.sql_roles) + "); role " + req.identity->role +
+                    " may subscribe to a named query of LIVE_QUERIES_DIR by name"));
         sql = req.sql;
     } else {
         return refuse("a live query needs a name (a named query of LIVE_QUERIES_DIR) or sql");
@@ -843,6 +861,7 @@ void Engine::Impl::do_subscribe(pg::Connection& conn, Request req, std::weak_ptr
             r = it->second;
             r->subs.push_back(state);
             ++subscription_count;
+            counts_changed();
         }
     }
     if (!r) {
@@ -962,6 +981,7 @@ void Engine::Impl::do_subscribe(pg::Connection& conn, Request req, std::weak_ptr
             register_deps(r.get());
         }
         ++subscription_count;
+        counts_changed();
     }
     done(SubscriptionPtr(std::make_shared<SubscriptionImpl>(weak_from_this(), r, state)));
     std::lock_guard lock(mu);

@@ -15,6 +15,7 @@ import { Walcast } from './lib/server.mjs';
 import { makeClient, Sub, uniqueName, VSNS } from './lib/client.mjs';
 import { roleToken, serviceToken, userToken } from './lib/tokens.mjs';
 import { waitUntil, show } from './lib/wait.mjs';
+import { replay, lsn } from './lib/live.mjs';
 
 const A = randomUUID();
 const B = randomUUID();
@@ -83,29 +84,6 @@ async function live(liveQuery, { vsn = '2.0.0', token = serviceToken() } = {}) {
   return { client, channel, got, status };
 }
 
-/// The client rule of docs/livequery.md: the rows after applying each push in order.
-function replay(got, key) {
-  let rows = [];
-  const k = (r) => JSON.stringify(key.map((c) => r[c]));
-  for (const m of got) {
-    if (m.event === 'result') rows = m.payload.rows.slice();
-    if (m.event !== 'diff') continue;
-    const d = m.payload;
-    const gone = new Set(d.deleted.map(k));
-    const upd = new Map(d.updated.map((r) => [k(r), r]));
-    rows = rows.filter((r) => !gone.has(k(r))).map((r) => upd.get(k(r)) ?? r).concat(d.inserted);
-    if (d.order) {
-      const byKey = new Map(rows.map((r) => [k(r), r]));
-      rows = d.order.map((o) => byKey.get(k(o)));
-    }
-  }
-  return rows;
-}
-
-const lsn = (p) => {
-  const [hi, lo] = p.split('/');
-  return (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`);
-};
 
 async function executions() {
   return (await server.metrics()).get('walcast_live_query_executions_total');

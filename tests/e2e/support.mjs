@@ -173,14 +173,15 @@ export async function subscribeChanges(client, name, binding) {
 /// started before the file's tests and stopped after them (node:test hooks). Returns `skip`
 /// (a reason, or false: only an explicit WALCAST_SKIP_BROWSER=1 without Chromium skips; a
 /// missing browser is otherwise a failure naming the fix) and `suite` with `w` (the Walcast),
-/// `browser` (the persistent context) and `requests` (URLs, in request order), set by `before`.
+/// `browser` (the persistent context), `requests` (URLs, in request order), set by `before`, and
+/// `dataDir` (the embedded cluster's, next to its jwt_secret).
 export function browserSuite(prefix) {
   const chromiumPath = process.env.WALCAST_CHROMIUM || '/usr/bin/chromium'
   const skip = process.env.WALCAST_SKIP_BROWSER === '1' && !existsSync(chromiumPath)
     ? 'WALCAST_SKIP_BROWSER=1 and no Chromium installed' : false
   const dir = freshDir(prefix)
   const dataDir = path.join(dir, 'pgdata')
-  const suite = { w: null, browser: null, requests: [] }
+  const suite = { w: null, browser: null, requests: [], dataDir }
   before(async () => {
     if (skip) return
     if (!existsSync(chromiumPath)) {
