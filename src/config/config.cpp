@@ -204,6 +204,10 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
         opt(app, "--live-query-pool-size", c.live_query_pool_size, "LIVE_QUERY_POOL_SIZE",
             "database connections running live queries")
             ->group(lq);
+        opt(app, "--live-query-max-batch", c.live_query_max_batch, "LIVE_QUERY_MAX_BATCH",
+            "due live-query runs sent in one transaction (one round trip); 1 = one run per "
+            "round trip (the benchmark's baseline)")
+            ->group(lq);
         opt(app, "--live-sse-max-streams", c.live_sse_max_streams, "LIVE_SSE_MAX_STREAMS",
             "Server-Sent Events streams of live queries (GET /live/v1) open at once; past it "
             "a new one is answered 503")

@@ -309,7 +309,10 @@ struct SubscriptionState {
 /// What the engine knows of one (query, parameters, identity, options): the analysis, the
 /// current result and the scheduling state. Guarded by Engine::Impl::mu except where noted.
 struct LiveResult {
-    std::uint64_t number = 0; ///< statement name walcast_lq_<number> on each worker connection
+    /// Its prepared statement's name, walcast_lq_<number>, on each worker connection: one per
+    /// distinct `sql` (results differing in parameters or identity share it), so that a
+    /// connection prepares — and analyses — a statement once, not once per live result.
+    std::uint64_t number = 0;
     std::string share_key;
     std::string body; ///< the subscriber's statement (what is analysed)
     // Written at subscribe (before the result is shared) and by check_catalog's worker (one
@@ -382,6 +385,13 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     std::vector<LiveResultPtr> touched; ///< by the transaction being streamed
     std::uint64_t txn_counter = 0;
     std::uint64_t next_number = 0;
+    /// The statement number of each distinct `sql` and result columns (LiveResult::number).
+    /// Bounded: past
+    /// max_statements it starts afresh and statements_epoch tells the workers to DEALLOCATE
+    /// ALL (a stream of distinct raw SQL must not grow every backend's prepared statements).
+    std::unordered_map<std::string, std::uint64_t> statement_by_sql;
+    std::uint64_t statements_epoch = 0;
+    static constexpr std::size_t max_statements = 4096;
     capture::Position last_commit;
     bool stream_was_down = false;
     bool catalog_checking = false;          ///< a worker runs check_catalog
@@ -976,7 +986,25 @@ void Engine::Impl::do_subscribe(pg::Connection& conn, Request req, std::weak_ptr
             r->subs.push_back(state);
         } else {
             r = lr;
-            r->number = ++next_number;
+            // The SQL with the result columns of its analysis: after DDL changed them, a new
+            // subscription's statement is prepared afresh (the old one would fail "cached plan
+            // must not change result type").
+            std::string statement_key = r->sql;
+            for (const auto& c : *r->columns) {
+                statement_key += '\x1f';
+                statement_key += c.name;
+                statement_key += ':';
+                statement_key += std::to_string(c.type.oid);
+            }
+            if (statement_by_sql.size() >= max_statements &&
+                !statement_by_sql.contains(statement_key)) {
+                statement_by_sql.clear();
+                ++statements_epoch;
+            }
+            auto [statement, fresh] =
+                statement_by_sql.try_emplace(std::move(statement_key), next_number + 1);
+            if (fresh) ++next_number;
+            r->number = statement->second;
             results.emplace(share_key, r);
             register_deps(r.get());
         }
@@ -991,7 +1019,8 @@ void Engine::Impl::do_subscribe(pg::Connection& conn, Request req, std::weak_ptr
 
 void Engine::Impl::worker() {
     pg::Connection conn;
-    std::unordered_set<std::uint64_t> prepared; ///< live results prepared on conn
+    std::unordered_set<std::uint64_t> prepared; ///< statements (LiveResult::number) on conn
+    std::uint64_t epoch = 0;                    ///< statements_epoch when prepared was filled
     std::unique_lock lock(mu);
     while (!stopping) {
         const auto now = Clock::now();
@@ -1037,8 +1066,14 @@ void Engine::Impl::worker() {
             batch.push_back(std::move(r));
         }
         const capture::Position position = last_commit;
+        const bool deallocate = epoch != statements_epoch && !prepared.empty();
+        epoch = statements_epoch;
         lock.unlock();
         if (!conn.healthy()) prepared.clear();
+        if (deallocate) {
+            (void)conn.exec_script("DEALLOCATE ALL"); // a failure: the connection is renewed
+            prepared.clear();
+        }
         run_batch(conn, prepared, batch, position);
         lock.lock();
         for (auto& r : batch) {

@@ -10,7 +10,7 @@ namespace walcast::livequery {
 
 namespace {
 
-Error bad(std::string what) {
+Error bad_payload(std::string what) {
     return make_error(Errc::InvalidInput, "live query payload: " + std::move(what));
 }
 
@@ -36,7 +36,7 @@ std::size_t width(std::string_view s) {
 
 Result<const boost::json::array*> array_of(const boost::json::object& o, std::string_view name) {
     const auto* v = o.if_contains(name);
-    if (!v || !v->is_array()) return bad("\"" + std::string(name) + "\" is not an array");
+    if (!v || !v->is_array()) return bad_payload("\"" + std::string(name) + "\" is not an array");
     return &v->get_array();
 }
 
@@ -77,13 +77,13 @@ Status ResultView::apply(std::string_view event, const boost::json::object& payl
             const auto* o = c.if_object();
             const auto* name = o ? o->if_contains("name") : nullptr;
             const auto* type = o ? o->if_contains("type") : nullptr;
-            if (!name || !name->is_string()) return bad("a column without a name");
+            if (!name || !name->is_string()) return bad_payload("a column without a name");
             names.emplace_back(name->get_string());
             numeric.push_back(type && type->is_string() && is_numeric_type(type->get_string()));
         }
         std::vector<boost::json::object> next;
         for (const auto& r : **rows) {
-            if (!r.is_object()) return bad("a row is not an object");
+            if (!r.is_object()) return bad_payload("a row is not an object");
             next.push_back(r.get_object());
         }
         columns_ = std::move(names);
@@ -93,9 +93,9 @@ Status ResultView::apply(std::string_view event, const boost::json::object& payl
         commit();
         return {};
     }
-    if (event != "diff") return bad("unknown event \"" + std::string(event) + "\"");
-    if (!have_result_) return bad("a diff before the first result");
-    if (key.empty()) return bad("a diff without key columns");
+    if (event != "diff") return bad_payload("unknown event \"" + std::string(event) + "\"");
+    if (!have_result_) return bad_payload("a diff before the first result");
+    if (key.empty()) return bad_payload("a diff without key columns");
     const auto key_of = [&key](const boost::json::object& row) { return row_key(key, row); };
     auto inserted = array_of(payload, "inserted");
     auto updated = array_of(payload, "updated");
@@ -106,12 +106,12 @@ Status ResultView::apply(std::string_view event, const boost::json::object& payl
 
     std::unordered_set<std::string> gone;
     for (const auto& d : **deleted) {
-        if (!d.is_object()) return bad("a deleted key is not an object");
+        if (!d.is_object()) return bad_payload("a deleted key is not an object");
         gone.insert(key_of(d.get_object()));
     }
     std::unordered_map<std::string, const boost::json::object*> replaced;
     for (const auto& u : **updated) {
-        if (!u.is_object()) return bad("an updated row is not an object");
+        if (!u.is_object()) return bad_payload("an updated row is not an object");
         replaced.emplace(key_of(u.get_object()), &u.get_object());
     }
     std::vector<boost::json::object> next;
@@ -131,9 +131,9 @@ Status ResultView::apply(std::string_view event, const boost::json::object& payl
         }
     }
     if (found_gone != gone.size() || found_replaced != replaced.size())
-        return bad("the diff names a key the current result does not hold");
+        return bad_payload("the diff names a key the current result does not hold");
     for (const auto& i : **inserted) {
-        if (!i.is_object()) return bad("an inserted row is not an object");
+        if (!i.is_object()) return bad_payload("an inserted row is not an object");
         next.push_back(i.get_object());
     }
     if (const auto* order = payload.if_contains("order"); order && order->is_array()) {
@@ -143,12 +143,12 @@ Status ResultView::apply(std::string_view event, const boost::json::object& payl
         std::vector<boost::json::object> ordered;
         ordered.reserve(next.size());
         for (const auto& k : order->get_array()) {
-            if (!k.is_object()) return bad("an order entry is not an object");
+            if (!k.is_object()) return bad_payload("an order entry is not an object");
             auto it = at.find(key_of(k.get_object()));
-            if (it == at.end()) return bad("the diff's order names a key the result lacks");
+            if (it == at.end()) return bad_payload("the diff's order names a key the result lacks");
             ordered.push_back(std::move(next[it->second]));
         }
-        if (ordered.size() != next.size()) return bad("the diff's order does not list every row");
+        if (ordered.size() != next.size()) return bad_payload("the diff's order does not list every row");
         next = std::move(ordered);
     }
     rows_ = std::move(next);

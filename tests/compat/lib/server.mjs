@@ -143,6 +143,8 @@ export class Walcast {
     // With TLS_CERT_FILE (self-signed in the tests) the certificate is its own CA.
     this.ca = env.TLS_CERT_FILE ? readFileSync(env.TLS_CERT_FILE) : null;
     this.port = Number(new URL(this.httpUrl).port);
+    /// The embedded cluster's data directory (benchmarks read its processes' CPU).
+    this.dataDir = env.WALCAST_DATA_DIR;
     this.anonKey = anon[1];
     this.dbUrl = psql[1];
     this.pool = new pg.Pool({ connectionString: this.dbUrl, max: 6 });
