@@ -148,7 +148,8 @@ Status ResultView::apply(std::string_view event, const boost::json::object& payl
             if (it == at.end()) return bad_payload("the diff's order names a key the result lacks");
             ordered.push_back(std::move(next[it->second]));
         }
-        if (ordered.size() != next.size()) return bad_payload("the diff's order does not list every row");
+        if (ordered.size() != next.size())
+            return bad_payload("the diff's order does not list every row");
         next = std::move(ordered);
     }
     rows_ = std::move(next);
