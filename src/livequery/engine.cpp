@@ -12,6 +12,7 @@
 #include "pg/xid_visibility.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <condition_variable>
 #include <deque>
@@ -261,7 +262,13 @@ struct ResultRef {
 /// runs the live result again only when they hold on its old or new row. Used on the source's
 /// thread only (CompiledFilter's cache, positions), under Engine::Impl::mu.
 struct Refresh {
-    core::CompiledFilter filter;      ///< the plain conditions ($n substituted)
+    core::CompiledFilter filter; ///< the plain conditions ($n substituted)
+    /// One `column=eq.value` of the plain conditions whose value has one text form (integers,
+    /// text/varchar/name, uuid: see canonical_value), so that a change can find the live
+    /// results it may touch by the changed row's value instead of testing every one
+    /// (Engine::Impl::EqualityIndex). eq_column empty: none.
+    std::string eq_column;
+    std::string eq_value;             ///< canonical_value of the condition's value
     std::vector<std::string> columns; ///< every column the conditions name (sorted, unique)
     std::vector<ResultRef> refs;      ///< ANDed with filter
     /// Where columns are in `resolved_for` (-1: not in it), looked up by name only when a
@@ -382,6 +389,16 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     TimerQueue timers;
     std::unordered_map<std::string, LiveResultPtr> results; ///< by share_key
     std::unordered_map<pg::Oid, std::vector<LiveResult*>> by_relation;
+    /// The live results of each relation by their refresh condition's `column=eq.value`
+    /// (Refresh::eq_column), and those without one: a change tests only the results indexed
+    /// under its row's values and the unindexed ones (on_change), not every live result
+    /// reading the table. Under mu, beside by_relation.
+    struct EqualityIndex {
+        std::unordered_map<std::string, std::unordered_map<std::string, std::vector<LiveResult*>>>
+            by_value; ///< column → canonical value → results
+        std::vector<LiveResult*> unindexed;
+    };
+    std::unordered_map<pg::Oid, EqualityIndex> equality;
     std::vector<LiveResultPtr> touched; ///< by the transaction being streamed
     std::uint64_t txn_counter = 0;
     std::uint64_t next_number = 0;
@@ -491,16 +508,38 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     void reanalyse(pg::Connection& conn, const LiveResultPtr& r,
                    std::unordered_map<std::string, Analysis>& analyses);
     void register_deps(LiveResult* r) {
-        for (const auto& d : r->deps)
+        for (const auto& d : r->deps) {
             by_relation[d.relation].push_back(r);
+            auto& index = equality[d.relation];
+            if (d.refresh && !d.refresh->eq_column.empty())
+                index.by_value[d.refresh->eq_column][d.refresh->eq_value].push_back(r);
+            else
+                index.unindexed.push_back(r);
+        }
     }
     void unregister_deps(LiveResult* r) {
-        for (const auto& d : r->deps) {
-            auto it = by_relation.find(d.relation);
-            if (it == by_relation.end()) continue;
-            auto& v = it->second;
+        auto erase = [r](std::vector<LiveResult*>& v) {
             v.erase(std::remove(v.begin(), v.end(), r), v.end());
-            if (v.empty()) by_relation.erase(it);
+            return v.empty();
+        };
+        for (const auto& d : r->deps) {
+            if (auto it = by_relation.find(d.relation);
+                it != by_relation.end() && erase(it->second))
+                by_relation.erase(it);
+            auto eq = equality.find(d.relation);
+            if (eq == equality.end()) continue;
+            if (d.refresh && !d.refresh->eq_column.empty()) {
+                auto column = eq->second.by_value.find(d.refresh->eq_column);
+                if (column != eq->second.by_value.end()) {
+                    auto value = column->second.find(d.refresh->eq_value);
+                    if (value != column->second.end() && erase(value->second))
+                        column->second.erase(value);
+                    if (column->second.empty()) eq->second.by_value.erase(column);
+                }
+            } else {
+                erase(eq->second.unindexed);
+            }
+            if (eq->second.by_value.empty() && eq->second.unindexed.empty()) equality.erase(eq);
         }
     }
     void run_batch(pg::Connection& conn, std::unordered_set<std::uint64_t>& prepared,
@@ -691,6 +730,37 @@ bool is_parameter_ref(std::string_view v) {
 /// fix): a table the query does not read or walcast does not capture, a condition the grammar
 /// or the table refuses, a `$n` without a value, a `:result/` reference not under eq, to a
 /// column the result lacks or of another type. Blocking (catalog and casts, on conn).
+/// The one text form of a value of a column of this type, as pgoutput and the trigger capture
+/// print it (so that equal values compare equal as text), or nullopt when the type has no such
+/// form walcast knows: integers (Postgres's input allows spaces and a sign), text, varchar and
+/// name (bpchar pads, citext folds case: not these), uuid in its 36-character form.
+std::optional<std::string> canonical_value(const pg::PgType& type, std::string_view v) {
+    if (type.kind == pg::TypeKind::Int) {
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.front() == '\n'))
+            v.remove_prefix(1);
+        while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\n'))
+            v.remove_suffix(1);
+        if (v.starts_with('+')) v.remove_prefix(1);
+        std::int64_t n = 0;
+        const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (ec != std::errc() || end != v.data() + v.size() || v.empty()) return std::nullopt;
+        return std::to_string(n);
+    }
+    if (type.name == "text" || type.name == "varchar" || type.name == "name") return std::string(v);
+    if (type.kind == pg::TypeKind::Uuid && v.size() == 36) {
+        std::string out(v);
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+            if (dash != (out[i] == '-') ||
+                (!dash && !std::isxdigit(static_cast<unsigned char>(out[i]))))
+                return std::nullopt;
+            out[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(out[i])));
+        }
+        return out;
+    }
+    return std::nullopt;
+}
+
 std::optional<std::string> compile_refresh(pg::Connection& conn, pg::Catalog& catalog,
                                            const std::vector<RefreshRule>& rules,
                                            const pg::StatementShape& shape,
@@ -786,6 +856,12 @@ std::optional<std::string> compile_refresh(pg::Connection& conn, pg::Catalog& ca
                            " is NULL, which no value equals; pass a value";
                 c.value = *params[n - 1];
             }
+            if (refresh->eq_column.empty() && c.op == core::FilterOp::Eq && !c.negate)
+                if (auto v = canonical_value(rel->columns[static_cast<std::size_t>(col)].type,
+                                             c.value)) {
+                    refresh->eq_column = c.column;
+                    refresh->eq_value = std::move(*v);
+                }
             plain.push_back(std::move(c));
         }
         if (!plain.empty()) {
@@ -1589,21 +1665,74 @@ void Engine::on_change(const capture::ChangePtr& change) {
         auto it = m.by_relation.find(oid);
         if (it == m.by_relation.end()) return;
         std::optional<ChangedColumns> changed; // once per change, for every result it touches
-        for (LiveResult* r : it->second) {
-            if (r->touched_in == m.txn_counter + 1) continue;
+        auto test = [&](LiveResult* r) {
+            if (r->touched_in == m.txn_counter + 1) return;
             const Dependency* dep = nullptr;
             for (const auto& d : r->deps)
                 if (d.relation == oid) dep = &d;
             if (dep && change) {
                 if (change->kind == capture::ChangeKind::Update) {
                     if (!changed) changed.emplace(*change);
-                    if (!changed->touches(*dep)) continue;
+                    if (!changed->touches(*dep)) return;
                 }
-                if (dep->refresh && !refresh_holds(*dep->refresh, *r, *change)) continue;
+                if (dep->refresh && !refresh_holds(*dep->refresh, *r, *change)) return;
             }
             r->touched_in = m.txn_counter + 1;
             m.touched.push_back(m.results.at(r->share_key));
+        };
+        // Only the results whose indexed condition (column = value) the row's values can meet,
+        // when the change carries every indexed column's value in each row it has; else all.
+        auto eq = m.equality.find(oid);
+        std::vector<const std::vector<LiveResult*>*> lists;
+        bool narrowed = change && change->relation && eq != m.equality.end();
+        if (narrowed) {
+            const capture::Relation& rel = *change->relation;
+            lists.push_back(&eq->second.unindexed);
+            for (const auto& [column, values] : eq->second.by_value) {
+                const int i = rel.column_index(column);
+                if (i < 0) {
+                    narrowed = false;
+                    break;
+                }
+                const auto at = static_cast<std::size_t>(i);
+                auto lookup = [&](const pg::Tuple* t, bool full) {
+                    if (!t) return true; // no such row version: nothing to look up
+                    if (at >= t->size() || t->is_unchanged_toast(at) ||
+                        (!full && !rel.columns[at].is_identity_key))
+                        return false;                // the value is unknown: test every result
+                    if (t->is_null(at)) return true; // NULL equals nothing
+                    auto v = canonical_value(rel.columns[at].type, t->text(at));
+                    if (!v) return false;
+                    if (auto found = values.find(*v); found != values.end())
+                        lists.push_back(&found->second);
+                    return true;
+                };
+                const pg::Tuple* old_row =
+                    change->kind == capture::ChangeKind::Insert || !change->old_tuple
+                        ? nullptr
+                        : &*change->old_tuple;
+                const bool old_known =
+                    change->kind == capture::ChangeKind::Update && !change->old_tuple
+                        ? rel.columns[at].is_identity_key // the key is unchanged: the new row's
+                        : lookup(old_row, change->old_is_full);
+                const pg::Tuple* new_row =
+                    change->kind == capture::ChangeKind::Delete || !change->new_tuple
+                        ? nullptr
+                        : &*change->new_tuple;
+                if (!old_known || !lookup(new_row, true)) {
+                    narrowed = false;
+                    break;
+                }
+            }
         }
+        if (!narrowed) {
+            for (LiveResult* r : it->second)
+                test(r);
+            return;
+        }
+        for (const auto* list : lists)
+            for (LiveResult* r : *list)
+                test(r);
     };
     if (change->kind == capture::ChangeKind::Truncate) {
         for (const auto& rel : change->truncated)
