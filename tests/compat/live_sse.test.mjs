@@ -29,6 +29,7 @@ before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'walcast-live-sse-'));
   chmodSync(dir, 0o755);
   writeFileSync(join(dir, 'group_items.sql'), '-- key: id\nSELECT id, seq, grp FROM public.sse_items WHERE grp = $1 ORDER BY id\n');
+  writeFileSync(join(dir, 'moves.sql'), '-- key: id\n-- refresh: sse_moves grp=eq.$1\nSELECT id, grp FROM public.sse_moves WHERE grp = $1 ORDER BY id\n');
   writeFileSync(join(dir, 'my_notes.sql'), 'SELECT id, body FROM public.sse_notes ORDER BY id\n');
   server = await Walcast.start({
     LIVE_QUERIES_DIR: dir,
@@ -43,6 +44,9 @@ before(async () => {
     ALTER TABLE public.sse_notes ENABLE ROW LEVEL SECURITY;
     CREATE POLICY own ON public.sse_notes FOR SELECT TO authenticated USING (owner = auth.uid());
     GRANT SELECT ON public.sse_notes TO authenticated;
+    CREATE TABLE public.sse_moves (id int PRIMARY KEY, grp int NOT NULL, note text);
+    ALTER TABLE public.sse_moves REPLICA IDENTITY FULL;
+    INSERT INTO public.sse_moves SELECT g, g % 3, '' FROM generate_series(1, 30) g;
     CREATE TABLE public.sse_big (id int PRIMARY KEY, pad text);
     INSERT INTO public.sse_big SELECT g, repeat('x', 1000) FROM generate_series(1, 200) g;
   `);
@@ -139,6 +143,33 @@ describe('GET /live/v1', () => {
     assert.ok(s.events.slice(1).every((e) => e.type === 'diff'), show(s.events.map((e) => e.type)));
     assert.ok(!replay(s.events, ['id']).some((r) => r.grp !== 1), 'only group 1');
     s.close();
+  });
+
+  it('a refresh condition runs only the live queries whose value the old or new row has', async () => {
+    // Live queries for groups 0, 1, 2 (each also as a second parameter spelling, ' +1', which
+    // the condition compares as the integer 1).
+    const groups = [[0, '0'], [1, '1'], [2, '2'], [1, ' +1']];
+    const s = [];
+    for (const [g, text] of groups) {
+      const x = await open({ name: 'moves', params: [text], throttle_ms: 0 });
+      assert.equal(x.res.status, 200, show(x.body));
+      await waitEvent(x, (e) => e.type === 'result', `group ${g}'s first result`);
+      assert.equal(x.events[0].data.rows.length, 10);
+      s.push(x);
+    }
+    const triggered = async () => metric('walcast_live_query_triggered_total');
+    const before = await triggered();
+    // Row 4 moves from group 1 to group 2: the group 1 queries (old row) and group 2 (new row).
+    await server.sql('UPDATE public.sse_moves SET grp = 2 WHERE id = 4');
+    for (const k of [1, 2, 3]) await waitEvent(s[k], (e) => e.type === 'diff', `group ${groups[k][0]}'s diff`);
+    assert.equal(await triggered(), before + 3);
+    // A change in group 0 only (an UPDATE of note alone would run nothing: the query does not
+    // read it).
+    await server.sql("INSERT INTO public.sse_moves VALUES (33, 0, 'x')");
+    await waitEvent(s[0], (e) => e.type === 'diff', 'group 0\'s diff');
+    assert.equal(await triggered(), before + 4);
+    assert.deepEqual(s.map((x) => x.events.filter((e) => e.type === 'diff').length), [1, 1, 1, 1]);
+    for (const x of s) x.close();
   });
 
   it('runs as the token: RLS decides each identity\'s rows, with the token as a header or as apikey', async () => {
