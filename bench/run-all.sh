@@ -15,3 +15,9 @@ bench/rls.sh
 
 echo "### Broadcast: encoded once and shared vs per member (bench/broadcast_encode.cpp)"
 "${WALCAST_BENCH_DIR:-build/release/bench}/broadcast_encode" 1000 2000 7 200
+
+echo "### Live queries at scale (bench/livequery.mjs)"
+(ulimit -n 20000 && WALCAST_BIN=build/release/walcast node bench/livequery.mjs)
+
+echo "### Live queries: the schema-change check (bench/livequery_catalog.mjs)"
+WALCAST_BIN=build/release/walcast TABLES=1000 node bench/livequery_catalog.mjs
