@@ -44,6 +44,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <thread>
 
@@ -91,9 +92,10 @@ struct App::Impl {
     std::unique_ptr<broadcast::PartitionKeeper> partitions; ///< realtime.messages, hourly
     std::unique_ptr<protocol::phoenix::PhoenixContext> phoenix;
     std::unique_ptr<protocol::graphql_ws::GraphqlWsMetrics> graphql_ws_metrics;
-    /// The GraphQL schema generated from the catalog (GRAPHQL_SCHEMAS), following DDL.
-    std::unique_ptr<graphql::catalog::SchemaCache> graphql_schema;
     std::unique_ptr<GraphqlService> graphql_queries;
+    /// The GraphQL schema generated from the catalog (GRAPHQL_SCHEMAS), following DDL.
+    /// Declared after graphql_queries: its thread (stopped first) calls schema_changed.
+    std::unique_ptr<graphql::catalog::SchemaCache> graphql_schema;
     std::unique_ptr<protocol::graphql_ws::GraphqlWsContext> graphql_ws;
     UpgradeDispatcher upgrades;
     ConnectionRegistry connections;
@@ -343,7 +345,6 @@ Status App::start() {
         schema_opts.poll = std::chrono::milliseconds(m.config.graphql_schema_poll_ms);
         m.graphql_schema = std::make_unique<graphql::catalog::SchemaCache>(m.params, schema_opts);
         (void)m.graphql_schema->refresh(); // a failure is logged; the poll tries again
-        m.graphql_schema->start();
     }
     auto graphql_snapshot = [cache = m.graphql_schema.get()] {
         auto generated = cache->current();
@@ -353,8 +354,15 @@ Status App::start() {
     m.graphql_queries = std::make_unique<GraphqlService>(
         m.params, *m.subscriptions, *m.verifier, graphql_snapshot,
         GraphqlServiceOptions{m.config.graphql_pool_size, m.config.graphql_timeout_ms,
-                              static_cast<std::size_t>(m.config.graphql_max_result_bytes)});
+                              static_cast<std::size_t>(m.config.graphql_max_result_bytes)},
+        m.live_queries.get());
     m.graphql_queries->start();
+    // Subscriptions follow DDL: each rebuilt schema validates the running ones again.
+    m.graphql_schema->on_rebuild(
+        [q = m.graphql_queries.get()](std::shared_ptr<const graphql::catalog::GeneratedSchema> s) {
+            q->schema_changed(s);
+        });
+    m.graphql_schema->start();
     m.graphql_ws = std::make_unique<protocol::graphql_ws::GraphqlWsContext>(
         protocol::graphql_ws::GraphqlWsContext{
             *m.verifier,
@@ -364,6 +372,7 @@ Status App::start() {
             std::chrono::milliseconds(m.config.graphql_ws_init_timeout_ms),
             std::chrono::milliseconds(m.config.graphql_ws_keepalive_ms),
             {}});
+    m.graphql_ws->limits.max_operations = std::max(1u, m.config.graphql_ws_max_operations);
     for (auto dialect :
          {protocol::graphql_ws::Dialect::TransportWs, protocol::graphql_ws::Dialect::Legacy})
         m.upgrades.add({"/graphql", "/api/graphql/ws"},

@@ -6,10 +6,12 @@
 #include "core/subscription/role_refusal.hpp"
 #include "graphql/introspection.hpp"
 #include "graphql/sql/compiler.hpp"
+#include "livequery/engine.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <utility>
 
 namespace walcast::app {
@@ -50,12 +52,234 @@ GraphQLError field_error(const graphql::ResolvedField& f, std::string message) {
 
 } // namespace
 
+/// One running subscription: its root field's statement subscribed on the live-query engine.
+/// A generation per engine subscription (a rebuilt schema can change the statement): pushes of
+/// an older generation are ignored. The sink is called under mu_, so in order and one at a
+/// time, and never after cancel() returned.
+class GraphqlService::LiveOperation final : public std::enable_shared_from_this<LiveOperation> {
+public:
+    LiveOperation(GraphqlService& service, protocol::graphql_ws::ExecutionRequest request,
+                  std::shared_ptr<protocol::graphql_ws::OperationSink> sink)
+        : service_(service), query_(std::move(request.query)),
+          variables_(std::move(request.variables)),
+          operation_name_(std::move(request.operation_name)),
+          identity_(std::move(request.identity)), sink_(std::move(sink)) {}
+
+    const core::IdentityPtr& identity() const { return identity_; }
+
+    /// After the role check: starts on the schema the operation was validated against, or
+    /// validates it again when the schema was rebuilt meanwhile (revalidate() skips an
+    /// operation that has not begun).
+    void begin(const std::shared_ptr<const graphql::catalog::GeneratedSchema>& schema,
+               const graphql::PreparedOperation& op) {
+        {
+            std::lock_guard lock(mu_);
+            begun_ = true;
+        }
+        auto now = service_.schema_ ? service_.schema_().source : nullptr;
+        if (now && now != schema)
+            return revalidate(
+                std::static_pointer_cast<const graphql::catalog::GeneratedSchema>(now));
+        start(schema, op);
+    }
+
+    /// Compiles the operation against `schema` and subscribes it as a new generation; ends the
+    /// operation with error() when it cannot run. Any thread, not under mu_.
+    void start(const std::shared_ptr<const graphql::catalog::GeneratedSchema>& schema,
+               const graphql::PreparedOperation& op) {
+        auto compiled = graphql::sql::compile_operation(*schema, op);
+        if (!compiled) return end(compiled.error());
+        if (compiled->fields.size() != 1 || op.root.fields.size() != 1)
+            return end(one_error("A subscription selects one field that reads a table"));
+        auto& field = compiled->fields.front();
+        const graphql::ResolvedField& root = op.root.fields.front();
+        // The engine compares results as text; json has no equality.
+        std::string sql = "SELECT data::text AS data FROM (" + field.sql + ") AS graphql_field";
+        std::shared_ptr<Feed> feed;
+        {
+            std::lock_guard lock(mu_);
+            if (ended_) return;
+            if (subscription_ && sql == sql_ && field.params == params_) return; // unchanged
+            sql_ = sql;
+            params_ = field.params;
+            feed = std::make_shared<Feed>(weak_from_this(), ++generation_);
+            feed_ = feed;
+            response_key_ = field.response_key;
+            locations_ = root.locations;
+            non_null_ = field.non_null;
+        }
+        livequery::Request request;
+        request.sql = std::move(sql);
+        request.params = std::move(field.params);
+        request.identity = identity_;
+        request.full = true;    // one row, one value: a diff would not be smaller
+        request.trusted = true; // walcast's SQL: LIVE_SQL_ROLES does not apply
+        service_.live_queries_->subscribe(
+            std::move(request), feed,
+            [self = shared_from_this(),
+             generation = feed->generation](Result<livequery::SubscriptionPtr> sub) {
+                livequery::SubscriptionPtr old;
+                {
+                    std::lock_guard lock(self->mu_);
+                    if (self->ended_ || generation != self->generation_) return;
+                    if (sub) {
+                        old = std::exchange(self->subscription_, std::move(sub).value());
+                        return; // old is released after the lock
+                    }
+                }
+                self->end(one_error("This subscription cannot run as a live query: " +
+                                    sub.error().message));
+            });
+    }
+
+    /// Prepares the request again against a rebuilt schema: ends the operation when it no
+    /// longer validates, subscribes the new statement when it changed.
+    void revalidate(const std::shared_ptr<const graphql::catalog::GeneratedSchema>& schema) {
+        {
+            std::lock_guard lock(mu_);
+            if (!begun_ || ended_) return;
+        }
+        auto prepared = graphql::prepare_request(schema->schema.get(), query_, operation_name_,
+                                                 variables_, service_.options_.limits);
+        if (!prepared) {
+            graphql::GraphQLErrors errors = one_error(
+                "The subscription no longer validates against the GraphQL schema (the database "
+                "schema changed); fix the operation and subscribe again");
+            for (auto& e : prepared.error())
+                errors.push_back(std::move(e));
+            return end(errors);
+        }
+        start(schema, prepared.value());
+    }
+
+    /// Stops: no sink call starts after this returns.
+    void cancel() {
+        livequery::SubscriptionPtr sub;
+        {
+            std::lock_guard lock(mu_);
+            ended_ = true;
+            sub = std::move(subscription_);
+            feed_.reset();
+        }
+        service_.forget(this);
+    }
+
+    /// Ends the operation with request errors (an `error` message).
+    void end(const graphql::GraphQLErrors& errors) {
+        livequery::SubscriptionPtr sub; // released after the lock
+        {
+            std::lock_guard lock(mu_);
+            if (ended_) return;
+            ended_ = true;
+            sink_->error(errors);
+            sub = std::move(subscription_);
+            feed_.reset();
+        }
+        service_.forget(this);
+    }
+
+private:
+    struct Feed final : livequery::Sink {
+        Feed(std::weak_ptr<LiveOperation> op, std::uint64_t generation)
+            : op(std::move(op)), generation(generation) {}
+        void on_update(const livequery::Update& update) override {
+            if (auto o = op.lock()) o->push(generation, update);
+        }
+        void on_error(const livequery::LiveError& error) override {
+            if (auto o = op.lock()) o->field_failed(generation, error);
+        }
+        std::weak_ptr<LiveOperation> op;
+        std::uint64_t generation;
+    };
+
+    void push(std::uint64_t generation, const livequery::Update& update) {
+        std::lock_guard lock(mu_);
+        if (ended_ || generation != generation_) return;
+        const auto& rows = update.result->rows;
+        const bool null_value = rows.empty() || rows.front().empty() || !rows.front().front();
+        std::string out = "{\"data\":";
+        if (null_value && non_null_) {
+            out += "null";
+        } else {
+            out += '{';
+            json::append_string(out, response_key_);
+            out += ':';
+            out += null_value ? std::string_view("null") : std::string_view(*rows.front().front());
+            out += '}';
+        }
+        out += '}';
+        send(std::move(out));
+    }
+
+    void field_failed(std::uint64_t generation, const livequery::LiveError& error) {
+        std::lock_guard lock(mu_);
+        if (ended_ || generation != generation_) return;
+        std::string out = "{\"data\":";
+        if (non_null_) {
+            out += "null";
+        } else {
+            out += '{';
+            json::append_string(out, response_key_);
+            out += ":null}";
+        }
+        graphql::GraphQLErrors errors{
+            {error.message + " (" + error.code + ")", locations_, {response_key_}}};
+        out += ",\"errors\":";
+        out += boost::json::serialize(graphql::to_json(errors));
+        out += '}';
+        send(std::move(out));
+    }
+
+    /// Under mu_. An equal result is not sent again (a new generation's first result).
+    void send(std::string out) {
+        if (out == last_sent_) return;
+        sink_->next(out);
+        last_sent_ = std::move(out);
+    }
+
+    GraphqlService& service_;
+    const std::string query_;
+    const boost::json::object variables_;
+    const std::optional<std::string> operation_name_;
+    const core::IdentityPtr identity_;
+    const std::shared_ptr<protocol::graphql_ws::OperationSink> sink_;
+
+    std::mutex mu_;
+    bool begun_ = false; // the role check passed
+    bool ended_ = false;
+    std::uint64_t generation_ = 0;
+    std::shared_ptr<Feed> feed_; // the engine holds it weakly
+    livequery::SubscriptionPtr subscription_;
+    std::string sql_;
+    std::vector<std::optional<std::string>> params_;
+    std::string response_key_;
+    std::vector<graphql::SourceLocation> locations_;
+    bool non_null_ = false;
+    std::string last_sent_;
+};
+
+namespace {
+
+class LiveHandle final : public protocol::graphql_ws::OperationHandle {
+public:
+    explicit LiveHandle(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
+    ~LiveHandle() override { cancel(); }
+    void cancel() override {
+        if (cancel_) std::exchange(cancel_, nullptr)();
+    }
+
+private:
+    std::function<void()> cancel_;
+};
+
+} // namespace
+
 GraphqlService::GraphqlService(pg::ConnectParams params, core::SubscriptionService& roles,
                                const auth::JwtVerifier& verifier,
                                std::function<protocol::graphql_ws::SchemaSnapshot()> schema,
-                               GraphqlServiceOptions options)
+                               GraphqlServiceOptions options, livequery::Engine* live_queries)
     : params_(std::move(params)), roles_(roles), verifier_(verifier), schema_(std::move(schema)),
-      options_(std::move(options)) {
+      options_(std::move(options)), live_queries_(live_queries) {
     params_.application_name = "walcast graphql";
 }
 
@@ -83,10 +307,11 @@ void GraphqlService::stop() {
 std::unique_ptr<protocol::graphql_ws::OperationHandle>
 GraphqlService::execute(protocol::graphql_ws::ExecutionRequest request,
                         std::shared_ptr<protocol::graphql_ws::OperationSink> sink) {
+    if (request.operation->operation == graphql::OperationType::Subscription)
+        return subscribe(std::move(request), std::move(sink));
     if (request.operation->operation != graphql::OperationType::Query) {
-        sink->error(one_error("GraphQL subscriptions are not executed by this walcast yet (only "
-                              "queries are); send the same selection as a query, or use a live "
-                              "query on the Phoenix socket (docs/livequery.md)"));
+        sink->error(one_error("walcast's GraphQL schema has no mutations (docs/graphql.md); write "
+                              "through PostgREST, SQL or your application's API"));
         return nullptr;
     }
     auto schema =
@@ -108,6 +333,58 @@ GraphqlService::execute(protocol::graphql_ws::ExecutionRequest request,
     auto handle = std::make_unique<Handle>(job->cancelled);
     run(std::move(job));
     return handle;
+}
+
+std::unique_ptr<protocol::graphql_ws::OperationHandle>
+GraphqlService::subscribe(protocol::graphql_ws::ExecutionRequest request,
+                          std::shared_ptr<protocol::graphql_ws::OperationSink> sink) {
+    auto schema =
+        std::static_pointer_cast<const graphql::catalog::GeneratedSchema>(request.schema.source);
+    if (!schema || !live_queries_) {
+        sink->error(one_error(schema ? "This walcast runs no live-query engine, so GraphQL "
+                                       "subscriptions are not served; send the selection as a query"
+                                     : "The GraphQL schema is not available"));
+        return nullptr;
+    }
+    auto operation = request.operation;
+    auto op = std::make_shared<LiveOperation>(*this, std::move(request), std::move(sink));
+    {
+        std::lock_guard lock(live_mu_);
+        live_.emplace(op.get(), op);
+    }
+    const std::string role = op->identity()->role;
+    roles_.check_role(reinterpret_cast<std::uintptr_t>(op.get()), {}, role,
+                      [op, schema = std::move(schema),
+                       operation = std::move(operation)](std::optional<core::SubscribeError> e) {
+                          if (e)
+                              return op->end(
+                                  one_error("Refused: " + core::describe_role_refusal(*e)));
+                          op->begin(schema, *operation);
+                      });
+    return std::make_unique<LiveHandle>([op] { op->cancel(); });
+}
+
+void GraphqlService::forget(const LiveOperation* op) {
+    std::lock_guard lock(live_mu_);
+    live_.erase(op);
+}
+
+void GraphqlService::schema_changed(
+    const std::shared_ptr<const graphql::catalog::GeneratedSchema>& schema) {
+    if (!schema) return;
+    std::vector<std::shared_ptr<LiveOperation>> ops;
+    {
+        std::lock_guard lock(live_mu_);
+        for (auto& [_, w] : live_)
+            if (auto op = w.lock()) ops.push_back(std::move(op));
+    }
+    for (auto& op : ops)
+        op->revalidate(schema);
+}
+
+std::size_t GraphqlService::live_subscriptions() const {
+    std::lock_guard lock(live_mu_);
+    return live_.size();
 }
 
 void GraphqlService::run(std::shared_ptr<Job> job) {

@@ -9,7 +9,16 @@
 // statement_timeout` (GRAPHQL_TIMEOUT_MS), `SET LOCAL ROLE`, `SET LOCAL request.jwt.claims` —
 // so grants and RLS decide what the token reads, all root fields from one snapshot. A field's
 // result over GRAPHQL_MAX_RESULT_BYTES is refused (an error naming the setting), never cut.
-// Subscriptions (live queries) are not executed yet: they get an `error`.
+//
+// Subscriptions are live queries (docs/graphql.md "Subscriptions"): the one root field's
+// statement runs on the live-query engine (livequery::Engine, Request::trusted — the SQL is
+// walcast's own) as the same identity, so the engine's column-precise invalidation, throttle,
+// batching per identity and limits (LIVE_QUERY_*) apply; the first `next` is the current
+// result, then one `next` per changed result. An engine error (a timeout, a permission
+// denied, the result too large) is a field error in a `next` — the subscription stays, as a
+// live query's does. When the catalog schema is rebuilt (DDL) every running subscription is
+// validated again: one that no longer validates ends with an `error`; one whose statement
+// changed is subscribed again with it.
 #pragma once
 
 #include "auth/jwt_verifier.hpp"
@@ -30,7 +39,12 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
+
+namespace walcast::livequery {
+class Engine;
+} // namespace walcast::livequery
 
 namespace walcast::app {
 
@@ -47,18 +61,22 @@ public:
     /// POST /graphql bodies above this are refused by the transport (413).
     static constexpr std::size_t max_body_bytes = 1 << 20;
 
-    /// roles (the role check), verifier and schema must outlive the service.
+    /// roles (the role check), verifier, schema and live_queries must outlive the service.
+    /// live_queries null: subscriptions are refused with an `error`.
     GraphqlService(pg::ConnectParams params, core::SubscriptionService& roles,
                    const auth::JwtVerifier& verifier,
                    std::function<protocol::graphql_ws::SchemaSnapshot()> schema,
-                   GraphqlServiceOptions options);
+                   GraphqlServiceOptions options, livequery::Engine* live_queries = nullptr);
     ~GraphqlService() override;
 
     void start();
     void stop();
 
     /// Queries: one next() and complete(); a refused role or a full queue: error().
-    /// Subscriptions: error() (not executed yet).
+    /// Subscriptions: the current result as the first next(), then a next() per changed
+    /// result until cancelled; error() for a refused role, a statement the live-query engine
+    /// refuses (it reads nothing walcast captures, …) or, after DDL, an operation that no
+    /// longer validates. Mutations: error() (the schema has none).
     std::unique_ptr<protocol::graphql_ws::OperationHandle>
     execute(protocol::graphql_ws::ExecutionRequest request,
             std::shared_ptr<protocol::graphql_ws::OperationSink> sink) override;
@@ -70,6 +88,14 @@ public:
     void handle_http(const protocol::HttpRequest& request,
                      std::function<void(protocol::HttpResponse)> respond);
 
+    /// The catalog schema was rebuilt (SchemaCache::on_rebuild, its thread): every running
+    /// subscription is prepared again against it; one that fails ends with error() (the
+    /// first error says the schema changed), one whose statement changed is subscribed again.
+    void schema_changed(const std::shared_ptr<const graphql::catalog::GeneratedSchema>& schema);
+
+    /// Subscriptions running now (tests, /metrics).
+    std::size_t live_subscriptions() const;
+
     /// How a query ended: `status` for HTTP; request errors (no data: role refused, queue
     /// full) or the response JSON.
     struct Answer {
@@ -79,6 +105,13 @@ public:
     };
 
 private:
+    class LiveOperation;
+
+    std::unique_ptr<protocol::graphql_ws::OperationHandle>
+    subscribe(protocol::graphql_ws::ExecutionRequest request,
+              std::shared_ptr<protocol::graphql_ws::OperationSink> sink);
+    void forget(const LiveOperation* op);
+
     struct Job {
         std::shared_ptr<const graphql::catalog::GeneratedSchema> schema;
         std::shared_ptr<const graphql::PreparedOperation> operation;
@@ -104,6 +137,10 @@ private:
     std::deque<std::shared_ptr<Job>> queue_;
     bool stopping_ = false;
     std::vector<std::thread> workers_;
+
+    livequery::Engine* live_queries_;
+    mutable std::mutex live_mu_; // a leaf: never taken under an operation's mutex
+    std::unordered_map<const LiveOperation*, std::weak_ptr<LiveOperation>> live_;
 };
 
 } // namespace walcast::app

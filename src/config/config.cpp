@@ -140,6 +140,10 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
         opt(app, "--graphql-ws-keepalive-ms", c.graphql_ws_keepalive_ms, "GRAPHQL_WS_KEEPALIVE_MS",
             "interval of `ka` messages on legacy graphql-ws sockets (0 = none)")
             ->group(g);
+        opt(app, "--graphql-ws-max-operations", c.graphql_ws_max_operations,
+            "GRAPHQL_WS_MAX_OPERATIONS",
+            "operations (queries, subscriptions) active at once on one GraphQL socket")
+            ->group(g);
         opt(app, "--graphql-schemas", c.graphql_schemas, "GRAPHQL_SCHEMAS",
             "Postgres schemas the GraphQL schema exposes, comma-separated")
             ->group(g);

@@ -101,6 +101,9 @@ struct Config {
     std::uint32_t graphql_ws_init_timeout_ms = 3000;
     /// GRAPHQL_WS_KEEPALIVE_MS: legacy graphql-ws sockets get `ka` this often; 0 = never
     std::uint32_t graphql_ws_keepalive_ms = 12'000;
+    /// GRAPHQL_WS_MAX_OPERATIONS: operations (queries, subscriptions) active at once on one
+    /// GraphQL socket; one more is refused with an `error` naming this setting
+    std::uint32_t graphql_ws_max_operations = 100;
     /// GRAPHQL_SCHEMAS: the Postgres schemas whose tables and views the GraphQL schema exposes,
     /// comma-separated, in name-claiming order (docs/graphql.md)
     std::string graphql_schemas = "public";

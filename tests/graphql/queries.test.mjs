@@ -18,6 +18,7 @@ import { waitUntil, withDeadline } from '../compat/lib/wait.mjs';
 import { graphqlUrl } from './lib/socket.mjs';
 
 const SEED = readFileSync(new URL('../data/graphql/seed.sql', import.meta.url), 'utf8');
+const RLS = readFileSync(new URL('../data/graphql/rls.sql', import.meta.url), 'utf8');
 const ALICE = '00000000-0000-4000-8000-00000000000a';
 const BOB = '00000000-0000-4000-8000-00000000000b';
 const MAX_RESULT_BYTES = 50_000;
@@ -72,18 +73,13 @@ before(async () => {
       (4, 2, 'pending', 'normal', 7.25, '{x}', '2026-01-04T10:00:00Z');
     INSERT INTO orders (id, customer_id, total) SELECT n, 3, n FROM generate_series(1000, 3000) n;
     INSERT INTO order_items VALUES (1, 1, 3), (1, 2, 1), (4, 2, 7);
-    -- Row-level security: a user sees the customers they own and those customers' orders.
-    ALTER TABLE customers ENABLE ROW LEVEL SECURITY;
-    ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
-    CREATE POLICY own ON customers FOR SELECT TO authenticated USING (owner_id = auth.uid());
-    CREATE POLICY own ON orders FOR SELECT TO authenticated
-      USING (customer_id IN (SELECT id FROM customers));
     -- A table anon may read and authenticated may not; a view that is slow to read.
     CREATE TABLE secrets (id int PRIMARY KEY, v text);
     GRANT SELECT ON secrets TO anon;
     CREATE VIEW slow AS SELECT 1 AS id, pg_sleep(10)::text AS z;
     GRANT SELECT ON slow TO authenticated;
   `);
+  await walcast.sql(RLS);
   await waitUntil(async () => (await post('{ __type(name: "Slow") { name } }')).body?.data?.__type,
     { what: 'the seed in the GraphQL schema', dump: () => walcast.log().slice(-2000) });
 });

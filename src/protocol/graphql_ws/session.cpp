@@ -409,10 +409,12 @@ void GraphqlWsSession::handle_complete(const boost::json::object& m) {
 void GraphqlWsSession::start_operation(std::string id, const boost::json::object& payload) {
     if (operations_.size() >= ctx_.limits.max_operations) {
         ctx_.metrics.operation_errors.inc();
-        return send(frame("error", &id,
-                          errors_json(one_error("Too many operations on this connection (limit " +
-                                                std::to_string(ctx_.limits.max_operations) +
-                                                "); complete some before subscribing again"))));
+        return send(
+            frame("error", &id,
+                  errors_json(one_error("Too many operations on this connection (limit " +
+                                        std::to_string(ctx_.limits.max_operations) +
+                                        ", GRAPHQL_WS_MAX_OPERATIONS); complete some "
+                                        "before subscribing again, or raise the setting"))));
     }
     auto op = std::make_unique<Operation>();
     op->generation = ++generation_;
