@@ -34,16 +34,41 @@ HttpResponse request_error(unsigned status, std::string message) {
     return json_response(status, graphql::request_errors_json(one_error(std::move(message))));
 }
 
-class Handle final : public protocol::graphql_ws::OperationHandle {
+/// A running operation's handle: cancel() (or destruction) calls `cancel` once.
+class CancelHandle final : public protocol::graphql_ws::OperationHandle {
 public:
-    explicit Handle(std::shared_ptr<std::atomic<bool>> cancelled)
-        : cancelled_(std::move(cancelled)) {}
-    ~Handle() override { cancel(); }
-    void cancel() override { cancelled_->store(true); }
+    explicit CancelHandle(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
+    ~CancelHandle() override { cancel(); }
+    void cancel() override {
+        if (cancel_) std::exchange(cancel_, nullptr)();
+    }
 
 private:
-    std::shared_ptr<std::atomic<bool>> cancelled_;
+    std::function<void()> cancel_;
 };
+
+/// `{"data":{"<key>":<value>}}`, or `{"data":null}` when the value is null and the field is
+/// non-null (spec 6.4.4: the null propagates to data); value nullopt = null. errors, when not
+/// empty, are appended as "errors".
+std::string field_response(const std::string& key, std::optional<std::string_view> value,
+                           bool non_null, const GraphQLErrors& errors = {}) {
+    std::string out = "{\"data\":";
+    if (!value && non_null) {
+        out += "null";
+    } else {
+        out += '{';
+        json::append_string(out, key);
+        out += ':';
+        out += value ? *value : std::string_view("null");
+        out += '}';
+    }
+    if (!errors.empty()) {
+        out += ",\"errors\":";
+        out += boost::json::serialize(graphql::to_json(errors));
+    }
+    out += '}';
+    return out;
+}
 
 /// A field error with the field's locations and path.
 GraphQLError field_error(const graphql::ResolvedField& f, std::string message) {
@@ -107,6 +132,7 @@ public:
             response_key_ = field.response_key;
             locations_ = root.locations;
             non_null_ = field.non_null;
+            fresh_generation_ = true;
         }
         livequery::Request request;
         request.sql = std::move(sql);
@@ -195,46 +221,33 @@ private:
     void push(std::uint64_t generation, const livequery::Update& update) {
         std::lock_guard lock(mu_);
         if (ended_ || generation != generation_) return;
-        const auto& rows = update.result->rows;
-        const bool null_value = rows.empty() || rows.front().empty() || !rows.front().front();
-        std::string out = "{\"data\":";
-        if (null_value && non_null_) {
-            out += "null";
-        } else {
-            out += '{';
-            json::append_string(out, response_key_);
-            out += ':';
-            out += null_value ? std::string_view("null") : std::string_view(*rows.front().front());
-            out += '}';
-        }
-        out += '}';
-        send(std::move(out));
+        const std::optional<std::string_view> value = single_value(*update.result);
+        // The engine pushes a result only when it changed; only a new generation's first
+        // result (after a rebuilt schema changed the statement) may equal the last one sent.
+        const bool repeat = fresh_generation_ && last_result_ && !last_error_ &&
+                            value == single_value(*last_result_);
+        fresh_generation_ = false;
+        last_error_.reset();
+        last_result_ = update.result;
+        if (!repeat) sink_->next(field_response(response_key_, value, non_null_));
     }
 
     void field_failed(std::uint64_t generation, const livequery::LiveError& error) {
         std::lock_guard lock(mu_);
         if (ended_ || generation != generation_) return;
-        std::string out = "{\"data\":";
-        if (non_null_) {
-            out += "null";
-        } else {
-            out += '{';
-            json::append_string(out, response_key_);
-            out += ":null}";
-        }
-        graphql::GraphQLErrors errors{
-            {error.message + " (" + error.code + ")", locations_, {response_key_}}};
-        out += ",\"errors\":";
-        out += boost::json::serialize(graphql::to_json(errors));
-        out += '}';
-        send(std::move(out));
+        std::string message = error.message + " (" + error.code + ")";
+        // The engine reports every failing run; the same error again is not news.
+        if (last_error_ == message) return;
+        fresh_generation_ = false;
+        graphql::GraphQLErrors errors{{message, locations_, {response_key_}}};
+        last_error_ = std::move(message);
+        sink_->next(field_response(response_key_, std::nullopt, non_null_, errors));
     }
 
-    /// Under mu_. An equal result is not sent again (a new generation's first result).
-    void send(std::string out) {
-        if (out == last_sent_) return;
-        sink_->next(out);
-        last_sent_ = std::move(out);
+    static std::optional<std::string_view> single_value(const livequery::ResultSet& r) {
+        if (r.rows.empty() || r.rows.front().empty() || !r.rows.front().front())
+            return std::nullopt;
+        return *r.rows.front().front();
     }
 
     GraphqlService& service_;
@@ -255,24 +268,11 @@ private:
     std::string response_key_;
     std::vector<graphql::SourceLocation> locations_;
     bool non_null_ = false;
-    std::string last_sent_;
+    bool fresh_generation_ = false; ///< no result or error pushed since start() subscribed
+    /// The last pushed result (shared with the engine, not copied), or the last error.
+    std::shared_ptr<const livequery::ResultSet> last_result_;
+    std::optional<std::string> last_error_;
 };
-
-namespace {
-
-class LiveHandle final : public protocol::graphql_ws::OperationHandle {
-public:
-    explicit LiveHandle(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
-    ~LiveHandle() override { cancel(); }
-    void cancel() override {
-        if (cancel_) std::exchange(cancel_, nullptr)();
-    }
-
-private:
-    std::function<void()> cancel_;
-};
-
-} // namespace
 
 GraphqlService::GraphqlService(pg::ConnectParams params, core::SubscriptionService& roles,
                                const auth::JwtVerifier& verifier,
@@ -330,7 +330,7 @@ GraphqlService::execute(protocol::graphql_ws::ExecutionRequest request,
         sink->next(a.json);
         sink->complete();
     };
-    auto handle = std::make_unique<Handle>(job->cancelled);
+    auto handle = std::make_unique<CancelHandle>([c = job->cancelled] { c->store(true); });
     run(std::move(job));
     return handle;
 }
@@ -361,7 +361,7 @@ GraphqlService::subscribe(protocol::graphql_ws::ExecutionRequest request,
                                   one_error("Refused: " + core::describe_role_refusal(*e)));
                           op->begin(schema, *operation);
                       });
-    return std::make_unique<LiveHandle>([op] { op->cancel(); });
+    return std::make_unique<CancelHandle>([op] { op->cancel(); });
 }
 
 void GraphqlService::forget(const LiveOperation* op) {
@@ -380,11 +380,6 @@ void GraphqlService::schema_changed(
     }
     for (auto& op : ops)
         op->revalidate(schema);
-}
-
-std::size_t GraphqlService::live_subscriptions() const {
-    std::lock_guard lock(live_mu_);
-    return live_.size();
 }
 
 void GraphqlService::run(std::shared_ptr<Job> job) {

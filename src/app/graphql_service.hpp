@@ -93,9 +93,6 @@ public:
     /// first error says the schema changed), one whose statement changed is subscribed again.
     void schema_changed(const std::shared_ptr<const graphql::catalog::GeneratedSchema>& schema);
 
-    /// Subscriptions running now (tests, /metrics).
-    std::size_t live_subscriptions() const;
-
     /// How a query ended: `status` for HTTP; request errors (no data: role refused, queue
     /// full) or the response JSON.
     struct Answer {

@@ -250,7 +250,7 @@ describe('errors', () => {
   after(disposeClients);
 
   test('a statement that fails is a field error; the subscription stays and recovers', async () => {
-    const s = subscribe(client(serviceToken()), 'subscription { inverse { id inv } }');
+    const s = subscribe(client(serviceToken()), 'subscription { inverse(orderBy: { id: ASC }) { id inv } }');
     assert.deepEqual(await s.next(), { data: { inverse: [{ id: 1, inv: 25 }] } });
     await walcast.sql('UPDATE gauges SET n = 0 WHERE id = 1');
     const failed = await s.next({ what: 'the field error' });
@@ -258,8 +258,15 @@ describe('errors', () => {
     assert.match(failed.errors[0].message, /division by zero/);
     assert.deepEqual(failed.errors[0].path, ['inverse']);
     assert.deepEqual(failed.errors[0].locations, [{ line: 1, column: 16 }]);
-    await walcast.sql('UPDATE gauges SET n = 5 WHERE id = 1');
-    assert.deepEqual(await s.next({ what: 'the recovered result' }), { data: { inverse: [{ id: 1, inv: 20 }] } });
+    // A change that runs it again and fails the same way sends nothing new.
+    const ran = await executions();
+    await walcast.sql('INSERT INTO gauges VALUES (2, 0)');
+    await waitUntil(async () => await executions() > ran, { what: 'the run after the insert' });
+    await walcast.sql('UPDATE gauges SET n = 5');
+    assert.deepEqual(await s.next({ what: 'the recovered result' }), { data: { inverse: [{ id: 1, inv: 20 }, { id: 2, inv: 20 }] } });
+    assert.equal(s.received.length, 3, 'the first result, one error, the recovered result');
+    await walcast.sql('DELETE FROM gauges WHERE id = 2');
+    assert.deepEqual(await s.next(), { data: { inverse: [{ id: 1, inv: 20 }] } });
     assert.equal(s.ended, undefined);
   });
 
