@@ -249,6 +249,7 @@ Status App::start() {
     live.max_bytes = m.config.live_query_max_bytes;
     live.workers = std::max(1u, m.config.live_query_pool_size);
     live.max_batch = std::max(1u, m.config.live_query_max_batch);
+    live.max_subscriptions = m.config.live_query_max_subscriptions;
     live.parse_filter = protocol::supabase::parse_filter; // refresh conditions' grammar
     m.live_queries = std::make_unique<livequery::Engine>(
         std::move(live), m.params,

@@ -212,6 +212,11 @@ void add_config_options(CLI::App& app, Config& c, ConfigOptions groups) {
             "due live-query runs sent in one transaction (one round trip); 1 = one run per "
             "round trip (the benchmark's baseline)")
             ->group(lq);
+        opt(app, "--live-query-max-subscriptions", c.live_query_max_subscriptions,
+            "LIVE_QUERY_MAX_SUBSCRIPTIONS",
+            "live-query subscriptions (Phoenix, Server-Sent Events, GraphQL) at once; past it a "
+            "subscribe is refused (0 = no limit)")
+            ->group(lq);
         opt(app, "--live-sse-max-streams", c.live_sse_max_streams, "LIVE_SSE_MAX_STREAMS",
             "Server-Sent Events streams of live queries (GET /live/v1) open at once; past it "
             "a new one is answered 503")

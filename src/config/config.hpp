@@ -142,6 +142,9 @@ struct Config {
     std::uint64_t live_query_max_bytes = 8u << 20; ///< LIVE_QUERY_MAX_BYTES: value bytes
     unsigned live_query_pool_size = 2;             ///< LIVE_QUERY_POOL_SIZE: connections
     unsigned live_query_max_batch = 64;            ///< LIVE_QUERY_MAX_BATCH: runs per round trip
+    /// LIVE_QUERY_MAX_SUBSCRIPTIONS: live-query subscriptions of every front end (Phoenix,
+    /// Server-Sent Events, GraphQL) at once; past it a subscribe is refused; 0 = no limit
+    std::uint64_t live_query_max_subscriptions = 100'000;
     /// LIVE_SSE_MAX_STREAMS: GET /live/v1 streams open at once; past it 503
     std::uint32_t live_sse_max_streams = 10'000;
 

@@ -889,6 +889,15 @@ void Engine::Impl::do_subscribe(pg::Connection& conn, Request req, std::weak_ptr
                                 std::function<void(Result<SubscriptionPtr>)> done) {
     auto refuse = [&](std::string message) { done(make_error(Errc::InvalidInput, message)); };
     if (!req.identity) return refuse("a live query needs an identity (a verified token)");
+    if (settings.max_subscriptions) {
+        std::lock_guard lock(mu);
+        if (subscription_count >= settings.max_subscriptions)
+            return done(make_error(
+                Errc::Unavailable,
+                "walcast holds " + std::to_string(subscription_count) +
+                    " live-query subscriptions, its limit (LIVE_QUERY_MAX_SUBSCRIPTIONS); try "
+                    "again after others end, or raise LIVE_QUERY_MAX_SUBSCRIPTIONS"));
+    }
     std::string sql;
     std::vector<std::string> key = req.key;
     std::optional<std::uint32_t> throttle = req.throttle_ms;

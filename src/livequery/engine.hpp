@@ -47,6 +47,11 @@ struct Settings {
     std::size_t max_bytes = 8 * 1024 * 1024;   ///< LIVE_QUERY_MAX_BYTES: sum of value bytes
     unsigned workers = 2;                      ///< LIVE_QUERY_POOL_SIZE: database connections
     std::size_t max_batch = 64;                ///< live results run in one round trip
+    /// LIVE_QUERY_MAX_SUBSCRIPTIONS: subscriptions at once, of every front end; past it
+    /// subscribe() refuses (checked before the analysis, so concurrent subscribes on the
+    /// workers may pass it by at most LIVE_QUERY_POOL_SIZE - 1). 0 = no limit. The anon key is
+    /// public: this bounds what every anon client together can make walcast hold and run.
+    std::uint64_t max_subscriptions = 100'000;
     /// How often the catalog is checked for schema changes while live results exist
     /// (Engine: re-analysis of the statements analysed against an older catalog).
     std::uint32_t catalog_poll_ms = 2000;

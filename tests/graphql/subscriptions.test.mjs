@@ -30,6 +30,7 @@ const RLS = readFileSync(new URL('../data/graphql/rls.sql', import.meta.url), 'u
 const ALICE = '00000000-0000-4000-8000-00000000000a';
 const BOB = '00000000-0000-4000-8000-00000000000b';
 const MAX_OPERATIONS = 5;
+const MAX_SUBSCRIPTIONS = 8; // LIVE_QUERY_MAX_SUBSCRIPTIONS: no other test holds more than 7
 
 let walcast;
 const clients = []; // disposed after each test, so that no subscription outlives its test
@@ -58,7 +59,9 @@ async function executions() {
 }
 
 before(async () => {
-  walcast = await Walcast.start({ GRAPHQL_SCHEMA_POLL_MS: 100, GRAPHQL_WS_MAX_OPERATIONS: MAX_OPERATIONS });
+  walcast = await Walcast.start({
+    GRAPHQL_SCHEMA_POLL_MS: 100, GRAPHQL_WS_MAX_OPERATIONS: MAX_OPERATIONS, LIVE_QUERY_MAX_SUBSCRIPTIONS: MAX_SUBSCRIPTIONS,
+  });
   await walcast.sql(SEED);
   await walcast.sql(`
     INSERT INTO users (id, name, email, updated_at) VALUES
@@ -297,6 +300,28 @@ describe('errors', () => {
     const again = subscribe(c, 'subscription { gauges(filter: { id: { eq: 1 } }) { id } }');
     await waitUntil(async () => again.received.length > 0 || again.ended, { what: 'a subscription after one completed' });
     assert.deepEqual(again.received[0], { data: { gauges: [{ id: 1 }] } }, JSON.stringify(again.ended));
+  });
+});
+
+describe('bounds across connections', () => {
+  after(disposeClients);
+
+  test(`the subscription after LIVE_QUERY_MAX_SUBSCRIPTIONS=${MAX_SUBSCRIPTIONS} is refused, naming the setting`, async () => {
+    const held = [];
+    for (let i = 0; i < MAX_SUBSCRIPTIONS; i++) {
+      const c = i % 2 ? client(userToken(ALICE)) : client(serviceToken()); // several connections and identities
+      held.push(subscribe(c, `subscription { gauges(filter: { id: { eq: ${i} } }) { id } }`));
+      await held.at(-1).next({ what: `subscription ${i}'s first result` });
+    }
+    const end = await subscribe(client(serviceToken()), 'subscription { gauges { id } }').ending();
+    assert.match(end.error?.[0]?.message ?? '', /LIVE_QUERY_MAX_SUBSCRIPTIONS\); try again after others end, or raise LIVE_QUERY_MAX_SUBSCRIPTIONS/);
+    assert.ok(held.every((h) => h.ended === undefined), 'the held subscriptions keep running');
+    // One ends: a new one is served.
+    held[0].stop();
+    await waitUntil(async () => (await walcast.metrics()).get('walcast_live_query_subscriptions') < MAX_SUBSCRIPTIONS,
+      { what: 'the ended subscription to be dropped' });
+    const again = subscribe(client(serviceToken()), 'subscription { gauges(filter: { id: { eq: 1 } }) { id } }');
+    assert.deepEqual(await again.next(), { data: { gauges: [{ id: 1 }] } });
   });
 });
 
