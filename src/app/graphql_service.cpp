@@ -138,6 +138,8 @@ public:
         request.sql = std::move(sql);
         request.params = std::move(field.params);
         request.identity = identity_;
+        for (auto& c : field.refresh)
+            request.refresh_hints.push_back({std::move(c.table), std::move(c.filter)});
         request.full = true;    // one row, one value: a diff would not be smaller
         request.trusted = true; // walcast's SQL: LIVE_SQL_ROLES does not apply
         service_.live_queries_->subscribe(

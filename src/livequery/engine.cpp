@@ -294,6 +294,7 @@ struct Dependency {
     std::vector<std::string> columns; ///< sorted
     bool whole_row = false;
     std::shared_ptr<const Refresh> refresh; ///< null: every change that touches it counts
+    bool indirect = false; ///< read through a view or another table's policy (Read::indirect)
 };
 
 /// What a statement reads, split by whether walcast captures it (the publication's tables):
@@ -335,6 +336,7 @@ struct LiveResult {
     std::vector<std::size_t> key_indexes;
     bool full = false;
     std::vector<Dependency> deps;
+    bool hinted = false; ///< deps' refresh conditions include Request::refresh_hints
     /// `:result/<column>` references: the result columns (indexes), and under mu their values
     /// in the last result read; refs_valid: that result is the latest word (no run taken since,
     /// none failed; refresh_holds also looks at the pending-run flags).
@@ -698,7 +700,7 @@ Result<Reads> captured_reads(pg::Connection& conn, const pg::StatementShape& sha
             out.uncaptured.push_back(read.schema + "." + read.name);
             continue;
         }
-        Dependency d{read.relation, read.columns, read.whole_row, nullptr};
+        Dependency d{read.relation, read.columns, read.whole_row, nullptr, read.indirect};
         std::sort(d.columns.begin(), d.columns.end());
         out.deps.push_back(std::move(d));
     }
@@ -946,6 +948,8 @@ void Engine::Impl::do_subscribe(pg::Connection& conn, Request req, std::weak_ptr
                  (req.full ? "full" : "diff") + '\x1f' + join_names(key);
     for (const auto& rule : rules)
         share_key += '\x1f' + rule.table + '\x1e' + rule.filter;
+    for (const auto& hint : req.refresh_hints)
+        share_key += '\x1d' + hint.table + '\x1e' + hint.filter;
 
     auto state = std::make_shared<SubscriptionState>();
     state->sink = std::move(sink);
@@ -1045,10 +1049,30 @@ void Engine::Impl::do_subscribe(pg::Connection& conn, Request req, std::weak_ptr
             }
         }
         if (req.full) key.clear();
-        if (!rules.empty())
-            if (auto refused = compile_refresh(conn, catalog, rules, *shape, *columns, req.params,
-                                               settings, *lr))
-                return refuse(*refused);
+        // The hints on tables the statement reads only directly, ANDed with the rules; when
+        // together they are refused, the rules alone decide (Request::refresh_hints).
+        std::vector<RefreshRule> all = rules;
+        for (const auto& hint : req.refresh_hints)
+            if (std::any_of(shape->reads.begin(), shape->reads.end(), [&](const auto& read) {
+                    return read.schema + "." + read.name == hint.table && !read.indirect;
+                }))
+                all.push_back(hint);
+        lr->hinted = all.size() > rules.size();
+        if (!all.empty()) {
+            auto refused =
+                compile_refresh(conn, catalog, all, *shape, *columns, req.params, settings, *lr);
+            if (refused && lr->hinted) {
+                log::debug("live query: derived refresh conditions dropped ({})", *refused);
+                for (auto& d : lr->deps)
+                    d.refresh.reset();
+                lr->ref_columns.clear();
+                lr->hinted = false;
+                refused = rules.empty() ? std::nullopt
+                                        : compile_refresh(conn, catalog, rules, *shape, *columns,
+                                                          req.params, settings, *lr);
+            }
+            if (refused) return refuse(*refused);
+        }
         lr->share_key = share_key;
         lr->body = body;
         lr->relations = shape->relations;
@@ -1248,9 +1272,13 @@ void Engine::Impl::reanalyse(pg::Connection& conn, const LiveResultPtr& r,
         r->digest = digest;
         if (!shape || reads) {
             if (reads && !reads->deps.empty()) {
+                // A table now read through a view or another table's policy keeps no derived
+                // condition (Request::refresh_hints): its refresh is dropped, the conservative
+                // answer.
                 for (auto& d : reads->deps)
                     for (const auto& old : r->deps)
-                        if (old.relation == d.relation) d.refresh = old.refresh;
+                        if (old.relation == d.relation && !(r->hinted && d.indirect))
+                            d.refresh = old.refresh;
                 unregister_deps(r.get());
                 r->deps = std::move(reads->deps);
                 register_deps(r.get());

@@ -75,6 +75,13 @@ struct Request {
     bool full = false; ///< always push the full result, never a diff
     /// Refresh conditions (RefreshRule), ANDed per table with the named query's own.
     std::vector<RefreshRule> refresh;
+    /// Refresh conditions the caller derived from a statement it built (a GraphQL
+    /// subscription's root filter), which every row the statement reads from that table
+    /// satisfies. ANDed with the others like `refresh`, but one that cannot apply is dropped,
+    /// never refused: a table read (also) through a view or another table's policy (its other
+    /// rows obey no such condition), one outside the publication, too many conditions. Dropped
+    /// means every change to the table counts: the conservative answer.
+    std::vector<RefreshRule> refresh_hints;
     /// The SQL was built by walcast (a GraphQL subscription), not sent by the subscriber:
     /// LIVE_SQL_ROLES does not apply.
     bool trusted = false;

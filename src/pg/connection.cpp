@@ -178,14 +178,17 @@ namespace {
 // their _RETURN rule's dependencies and tables with row-level security joined by their
 // policies' (a view's rule and a policy also depend on their own relation: left out, except a
 // policy's columns of its table). refobjsubid 0 is the relation as a whole. The views passed
-// through are listed too (StatementShape::relations), not as reads.
+// through are listed too (StatementShape::relations), not as reads. `indirect`: some path to
+// the relation went through a view or another table's policy (a policy's columns of its own
+// table are row-local: a policy cannot query its own table, Postgres reports infinite
+// recursion).
 constexpr const char* reads_sql = R"SQL(
-WITH RECURSIVE deps(relid, attnum, depth) AS (
-  SELECT d.refobjid, d.refobjsubid, 0 FROM pg_depend d
+WITH RECURSIVE deps(relid, attnum, depth, indirect) AS (
+  SELECT d.refobjid, d.refobjsubid, 0, false FROM pg_depend d
    WHERE d.classid = 'pg_proc'::regclass AND d.objid = $1::oid
      AND d.refclassid = 'pg_class'::regclass
   UNION
-  SELECT d.refobjid, d.refobjsubid, x.depth + 1
+  SELECT d.refobjid, d.refobjsubid, x.depth + 1, d.refobjid <> c.oid
     FROM deps x
     JOIN pg_class c ON c.oid = x.relid
     JOIN LATERAL (
@@ -198,8 +201,8 @@ WITH RECURSIVE deps(relid, attnum, depth) AS (
      AND d.refclassid = 'pg_class'::regclass
      AND NOT (d.refobjid = c.oid AND (c.relkind = 'v' OR d.refobjsubid = 0))
    WHERE x.depth < 16)
-SELECT x.relid, n.nspname, c.relname, c.relkind::text, x.attnum, a.attname
-  FROM (SELECT DISTINCT relid, attnum FROM deps) x
+SELECT x.relid, n.nspname, c.relname, c.relkind::text, x.attnum, a.attname, x.indirect
+  FROM (SELECT relid, attnum, bool_or(indirect) AS indirect FROM deps GROUP BY relid, attnum) x
   JOIN pg_class c ON c.oid = x.relid
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_attribute a ON a.attrelid = x.relid AND a.attnum = x.attnum AND x.attnum > 0
@@ -297,6 +300,7 @@ SqlResult<StatementShape> Connection::prepare(std::string_view name, std::string
                 shape.reads.push_back(std::move(read));
             }
             auto& read = shape.reads.back();
+            if (reads->string(r, 6) == "t") read.indirect = true;
             if (reads->integer<int>(r, 4).value_or(0) <= 0)
                 read.whole_row = true;
             else if (auto col = reads->text(r, 5))

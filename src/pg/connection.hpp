@@ -125,6 +125,9 @@ struct StatementShape {
         char kind = 'r';                  ///< pg_class.relkind: r, p, m (matview), f (foreign)
         std::vector<std::string> columns; ///< the columns read, attnum order
         bool whole_row = false;           ///< the relation as a whole (a whole-row reference)
+        /// Read (also) through a view or another table's row-level security policy, not only
+        /// by the statement's own clauses (and its own policies' row-local conditions).
+        bool indirect = false;
     };
     std::vector<Oid> parameter_types; ///< $1, $2, … as Postgres inferred them
     std::vector<Column> columns;      ///< empty: the statement returns no rows (not a query)

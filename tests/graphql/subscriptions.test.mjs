@@ -194,6 +194,47 @@ describe('column-precise re-runs', () => {
   });
 });
 
+describe('refresh conditions from the root filter', () => {
+  after(disposeClients);
+  const ONE_CUSTOMER = 'subscription($c: BigInt!) { orders(filter: { customerId: { eq: $c } }, orderBy: { id: ASC }) { id status } }';
+
+  test('a change to rows the root equality excludes runs nothing; a row moving in or out runs', async () => {
+    await walcast.sql(`INSERT INTO customers (id, name) VALUES (40, 'Forty');
+      INSERT INTO orders (id, customer_id, status, total) VALUES (400, 40, 'pending', 1.00)`);
+    const s = subscribe(client(serviceToken()), ONE_CUSTOMER, { c: '40' });
+    assert.deepEqual(await s.next(), { data: { orders: [{ id: '400', status: 'pending' }] } });
+    const before = await executions();
+    // Other customers' rows: an UPDATE of a column the operation reads, an INSERT, a DELETE.
+    await walcast.sql(`UPDATE orders SET status = 'held' WHERE id = 5;
+      INSERT INTO orders (id, customer_id, status, total) VALUES (401, 1, 'pending', 1.00);
+      DELETE FROM orders WHERE id = 401`);
+    await walcast.sql("UPDATE orders SET status = 'paid' WHERE id = 400");
+    assert.deepEqual(await s.next(), { data: { orders: [{ id: '400', status: 'paid' }] } });
+    assert.equal(await executions() - before, 1, 'one run: the change to customer 40\'s order only');
+    // A row entering (its new row matches) and leaving (its old row matches).
+    await walcast.sql('UPDATE orders SET customer_id = 40 WHERE id = 5');
+    assert.deepEqual(await s.next(), { data: { orders: [{ id: '5', status: 'held' }, { id: '400', status: 'paid' }] } });
+    await walcast.sql('UPDATE orders SET customer_id = 3 WHERE id = 5');
+    assert.deepEqual(await s.next(), { data: { orders: [{ id: '400', status: 'paid' }] } });
+    assert.equal(s.received.length, 4);
+    await disposeClients();
+  });
+
+  test('past the engine\'s 16 refresh conditions the derived ones are dropped: it subscribes and runs on every change', async () => {
+    const and = Array.from({ length: 17 }, () => '{ customerId: { eq: $c } }').join(', ');
+    const s = subscribe(client(serviceToken()),
+      `subscription($c: BigInt!) { orders(filter: { and: [${and}] }, orderBy: { id: ASC }) { id status } }`, { c: '40' });
+    assert.deepEqual(await s.next(), { data: { orders: [{ id: '400', status: 'paid' }] } });
+    const before = await executions();
+    await walcast.sql("UPDATE orders SET status = 'held2' WHERE id = 5"); // another customer's row
+    await waitUntil(async () => await executions() > before, { what: 'the run the dropped condition no longer prevents' });
+    await walcast.sql("UPDATE orders SET status = 'done' WHERE id = 400");
+    assert.deepEqual(await s.next(), { data: { orders: [{ id: '400', status: 'done' }] } });
+    assert.equal(s.received.length, 2, 'the run for the other row pushed nothing: the result had not changed');
+    await disposeClients();
+  });
+});
+
 describe('variables, fragments, by primary key', () => {
   after(disposeClients);
 

@@ -69,6 +69,8 @@ TEST_F(StatementShapeTest, ViewsAreResolvedToTheColumnsTheyRead) {
     // The view's WHERE reads status; note is read by nothing.
     EXPECT_EQ(read_of(*s, "ss_orders")->columns,
               (std::vector<std::string>{"id", "status", "customer"}));
+    EXPECT_TRUE(read_of(*s, "ss_orders")->indirect) << "read through the view";
+    EXPECT_FALSE(read_of(*s, "ss_items")->indirect) << "read by the statement itself";
 }
 
 TEST_F(StatementShapeTest, PoliciesAddWhatTheyReadWholeRowsAndFunctionsAreReported) {
@@ -80,6 +82,10 @@ TEST_F(StatementShapeTest, PoliciesAddWhatTheyReadWholeRowsAndFunctionsAreReport
     ASSERT_TRUE(read_of(*s, "ss_owners")) << "the policy's subquery";
     EXPECT_EQ(read_of(*s, "ss_owners")->columns, (std::vector<std::string>{"owner", "team"}));
     EXPECT_EQ(s->functions, (std::vector<std::string>{"public.ss_twice"}));
+    // Its own policy's condition on its own row is not an indirect read; the other table the
+    // policy queries is.
+    EXPECT_FALSE(read_of(*s, "ss_docs")->indirect);
+    EXPECT_TRUE(read_of(*s, "ss_owners")->indirect);
 
     auto whole = conn.prepare("", "SELECT o FROM ss_orders o");
     ASSERT_TRUE(whole) << whole.error().describe();

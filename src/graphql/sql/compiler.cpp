@@ -4,7 +4,10 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+#include <array>
 #include <functional>
+#include <map>
 #include <string_view>
 #include <utility>
 
@@ -67,6 +70,8 @@ public:
             rb == bindings_.roots.end() ? nullptr : catalog_.relation(rb->second.relation);
         if (!rel) return fail(f, "no binding for the root field \"" + f.name + "\"");
         std::string expr;
+        root_eq_.clear();
+        collect_root_ = true; // the first level() is the root's
         if (rb->second.by_pk) {
             Where where = [&](const std::string& s, std::vector<std::string>& out) {
                 for (std::size_t i = 0; i < f.def->args.size() && i < rel->primary_key.size();
@@ -74,6 +79,8 @@ public:
                     const auto* v = f.arguments.if_contains(f.def->args[i].name);
                     out.push_back(s + "." + quote_identifier(rel->primary_key[i]) + " = " +
                                   param(v ? *v : boost::json::value()));
+                    if (v && !v->is_null())
+                        root_eq_.emplace_back(rel->primary_key[i], params_.size());
                 }
             };
             expr = rows(*rel, f, where, false);
@@ -90,6 +97,7 @@ public:
         out.sql = "SELECT " + expr + " AS data";
         out.params = std::move(params_);
         out.non_null = f.def->type.is_non_null();
+        out.refresh = refresh_conditions(*rel);
         return out;
     }
 
@@ -103,6 +111,32 @@ private:
     }
     void failed(const ResolvedField& f, std::string what) {
         if (error_.message.empty()) error_ = fail(f, std::move(what)).front();
+    }
+
+    /// CompiledField::refresh from the root level's equalities (root_eq_).
+    std::vector<RefreshCondition> refresh_conditions(const RelationInfo& rel) const {
+        std::vector<RefreshCondition> out;
+        if (rel.kind != catalog::RelationKind::Table) return out;
+        if (auto n = levels_.find(rel.oid); n == levels_.end() || n->second != 1) return out;
+        for (const auto& [column, n] : root_eq_) {
+            // Names the filter grammar takes as they are; types the engine's equality index
+            // files under one text form (the values GraphQL validated cast to them).
+            const bool plain =
+                !column.empty() && std::all_of(column.begin(), column.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                });
+            Oid oid = 0;
+            for (const auto& c : rel.columns)
+                if (c.name == column) oid = c.type_oid;
+            const TypeInfo* t = catalog_.type(resolve_domain(oid));
+            static constexpr std::array indexed{"int2", "int4", "int8", "text", "varchar", "uuid"};
+            if (!plain || !t || t->kind != TypeInfo::Kind::Base ||
+                std::find(indexed.begin(), indexed.end(), t->name) == indexed.end())
+                continue;
+            RefreshCondition c{rel.schema + "." + rel.name, column + "=eq.$" + std::to_string(n)};
+            if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(std::move(c));
+        }
+        return out;
     }
 
     std::string param(const boost::json::value& v) {
@@ -270,6 +304,8 @@ private:
                 const TypedSelection& sel, const Where& correlate, bool list) {
         const std::string n = std::to_string(next_alias_++);
         const std::string s = "s" + n, t = "t" + n;
+        ++levels_[rel.oid];
+        const bool at_root = std::exchange(collect_root_, false);
         std::vector<std::string> where;
         if (correlate) correlate(s, where);
         std::vector<std::string> cols;
@@ -280,7 +316,8 @@ private:
         std::string limits;
         if (list) {
             if (const auto* v = f.arguments.if_contains("filter"); v && v->is_object())
-                where.push_back(filter(ob.filter_type, v->get_object(), f, s));
+                where.push_back(
+                    filter(ob.filter_type, v->get_object(), f, s, at_root ? &root_eq_ : nullptr));
             if (const auto* v = f.arguments.if_contains("orderBy"); v && v->is_array())
                 order_keys(ob.order_by_type, v->get_array(), order);
             if (const auto* v = f.arguments.if_contains("limit"); v && !v->is_null())
@@ -333,8 +370,11 @@ private:
     }
 
     /// A `<T>Filter` value as a condition over the relation's alias `s`: every entry holds.
+    /// `eqs` (when not null) receives (column, parameter number) of each `eq` term that is a
+    /// conjunct of the whole condition: the object's own and those of its `and` lists.
+    using Equalities = std::vector<std::pair<std::string, std::size_t>>;
     std::string filter(const std::string& type, const boost::json::object& value,
-                       const ResolvedField& f, const std::string& s) {
+                       const ResolvedField& f, const std::string& s, Equalities* eqs) {
         auto ib = bindings_.filters.find(type);
         if (ib == bindings_.filters.end()) {
             failed(f, "no binding for the filter type " + type);
@@ -349,7 +389,8 @@ private:
                 if (v.is_array())
                     for (const auto& item : v.get_array())
                         if (item.is_object())
-                            parts.push_back(filter(type, item.get_object(), f, s));
+                            parts.push_back(filter(type, item.get_object(), f, s,
+                                                   key == "and" ? eqs : nullptr));
                 if (parts.empty()) {
                     conds.push_back(key == "and" ? "TRUE" : "FALSE");
                     continue;
@@ -362,7 +403,7 @@ private:
             }
             if (key == "not") {
                 if (v.is_object())
-                    conds.push_back("NOT (" + filter(type, v.get_object(), f, s) + ")");
+                    conds.push_back("NOT (" + filter(type, v.get_object(), f, s, nullptr) + ")");
                 continue;
             }
             auto col = ib->second.columns.find(key);
@@ -383,9 +424,10 @@ private:
                             boost::json::value(enum_label(oid, std::string(x.get_string()))));
                     return param(x);
                 };
-                if (op == "eq")
+                if (op == "eq") {
                     conds.push_back(c + " = " + value_param(arg));
-                else if (op == "neq")
+                    if (eqs) eqs->emplace_back(col->second, params_.size());
+                } else if (op == "neq")
                     conds.push_back(c + " <> " + value_param(arg));
                 else if (op == "gt")
                     conds.push_back(c + " > " + value_param(arg));
@@ -454,6 +496,9 @@ private:
     std::vector<PathSegment> path_;
     GraphQLError error_;
     int next_alias_ = 0;
+    std::map<Oid, int> levels_; ///< how many levels read each relation
+    bool collect_root_ = false; ///< the next level() is the root field's
+    Equalities root_eq_;        ///< the root level's conjunct equalities
 };
 
 } // namespace

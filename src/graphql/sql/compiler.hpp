@@ -24,6 +24,14 @@
 
 namespace walcast::graphql::sql {
 
+/// A refresh condition (livequery::RefreshRule's shape, kept apart so that the compiler does
+/// not depend on the engine): `table` is `schema.name`, `filter` a Postgres Changes filter.
+struct RefreshCondition {
+    std::string table;
+    std::string filter;
+    bool operator==(const RefreshCondition&) const = default;
+};
+
 /// One root field's statement: one row, one column (`data`, type json) holding the field's
 /// value — a JSON array for a list field, an object or null for a by-primary-key field.
 struct CompiledField {
@@ -31,6 +39,15 @@ struct CompiledField {
     std::string sql;
     std::vector<std::optional<std::string>> params; ///< $1, $2, … as text (nullopt = NULL)
     bool non_null = false; ///< the field's type is non-null (a null value nulls `data`)
+    /// Conditions that every row the root level reads from its table satisfies, as refresh
+    /// conditions of the live-query engine (docs/livequery.md "Refresh conditions"):
+    /// `column=eq.$n` for each equality on an integer, text or uuid column among the root
+    /// filter's top-level terms (and those of its `and` lists), or of a by-primary-key field's
+    /// key. A change to that table whose old and new rows both fail one cannot alter the
+    /// result, so a subscription need not run again for it. Empty when the root relation is
+    /// not a plain table or is read again deeper in the operation (its nested rows obey no
+    /// such condition).
+    std::vector<RefreshCondition> refresh;
 };
 
 /// The statements of an operation's root fields that read tables, in response order.

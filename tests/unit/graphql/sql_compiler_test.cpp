@@ -182,3 +182,47 @@ TEST(GraphqlSqlCompilerTest, EnumsCompositeArraysAndManyFields) {
         << wide.fields[0].sql.substr(0, 400);
     EXPECT_NE(wide.fields[0].sql.find("'null') || '}')::json"), std::string::npos);
 }
+
+TEST(GraphqlSqlCompilerTest, RootEqualitiesBecomeRefreshConditions) {
+    using Conditions = std::vector<sql::RefreshCondition>;
+    // Top-level and `and` equalities on integer/text columns; not those under or/not, not
+    // other operators, not an enum or numeric column.
+    auto op = compile(R"({ orders(filter: {
+                             customerId: { eq: "7" }, status: { eq: "pending", neq: "x" },
+                             total: { eq: "1.5" }, priority: { eq: high },
+                             and: [{ id: { eq: 3 } }, { or: [{ id: { eq: 4 } }] }],
+                             not: { id: { eq: 5 } }, or: [{ status: { eq: "y" } }]
+                           }) { id customer { name } } })");
+    ASSERT_EQ(op.fields.size(), 1u);
+    const auto& f = op.fields[0];
+    std::vector<std::string> filters;
+    for (const auto& c : f.refresh) {
+        EXPECT_EQ(c.table, "public.orders");
+        filters.push_back(c.filter);
+    }
+    // Each condition names the parameter that holds its value.
+    ASSERT_EQ(filters.size(), 3u) << f.sql;
+    for (const auto& x : filters) {
+        const auto n = std::stoul(x.substr(x.find('$') + 1));
+        ASSERT_LE(n, f.params.size());
+        const std::string column = x.substr(0, x.find('='));
+        const std::string value = *f.params[n - 1];
+        EXPECT_TRUE((column == "customer_id" && value == "7") ||
+                    (column == "status" && value == "pending") || (column == "id" && value == "3"))
+            << x << " = " << value;
+    }
+    // A by-primary-key field: its key.
+    auto pk = compile(R"({ orderItemByPk(orderId: 1, itemId: 2) { quantity } })");
+    ASSERT_EQ(pk.fields.size(), 1u);
+    EXPECT_EQ(pk.fields[0].refresh, (Conditions{{"public.order_items", "order_id=eq.$1"},
+                                                {"public.order_items", "item_id=eq.$2"}}));
+    // The root's table read again deeper: its nested rows obey no root condition.
+    auto again = compile(R"({ orders(filter: { customerId: { eq: "7" } }) {
+                               id customer { orders { id } } } })");
+    ASSERT_EQ(again.fields.size(), 1u);
+    EXPECT_TRUE(again.fields[0].refresh.empty());
+    // A view: none.
+    auto view = compile(R"({ salesDashboard { orderCount } })");
+    ASSERT_EQ(view.fields.size(), 1u);
+    EXPECT_TRUE(view.fields[0].refresh.empty());
+}
