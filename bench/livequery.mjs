@@ -17,7 +17,7 @@
 //     one statement per identity over its parameter sets) run by this script.
 //   WALCAST_BIN=build/release/walcast node bench/livequery.mjs
 import net from 'node:net';
-import { mkdtempSync, writeFileSync, chmodSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -27,6 +27,7 @@ import { createRequire } from 'node:module';
 import { Walcast } from '../tests/compat/lib/server.mjs';
 import { userToken } from '../tests/compat/lib/tokens.mjs';
 import { waitUntil } from '../tests/compat/lib/wait.mjs';
+import { clusterCpu, cpuOf } from './lib/cpu.mjs';
 
 // pg from the compat suite's node_modules (bench/ has no packages of its own).
 const pg = createRequire(new URL('../tests/compat/', import.meta.url))('pg');
@@ -41,7 +42,6 @@ const TOUCH = Number(process.env.TOUCH ?? Math.max(1, Math.round(GROUPS / 100)))
 const BURST_QUERIES = Number(process.env.BURST_QUERIES ?? 2_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const IDLE_S = Number(process.env.IDLE_S ?? 10);
-const CLK_TCK = 100; // /proc/<pid>/stat times are in USER_HZ (100 on Linux)
 
 const dir = mkdtempSync(join(tmpdir(), 'walcast-bench-lq-'));
 chmodSync(dir, 0o755);
@@ -52,37 +52,6 @@ writeFileSync(join(dir, 'grp.sql'), [
   'SELECT id, v FROM public.bench_lq WHERE grp = $1 ORDER BY id', ''].join('\n'));
 const users = Array.from({ length: IDENTITIES }, () => randomUUID());
 const tokens = users.map((u) => userToken(u, { ttlS: 24 * 3600 }));
-
-/// CPU seconds (user + system) of a process and, with children, of its children.
-function cpuOf(pid) {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
-  } catch { return 0; }
-}
-/// CPU seconds of a cluster: its postmaster (found by -D <dataDir>) and every backend. Exited
-/// backends are not counted, so measure with the connections held open.
-function clusterCpu(dataDir) {
-  let postmaster = null;
-  const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
-  for (const p of all) {
-    try {
-      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      if (cmd.includes(dataDir) && cmd.includes('postgres')) { postmaster = p; break; }
-    } catch { /* gone */ }
-  }
-  if (!postmaster) throw new Error(`no postmaster for ${dataDir}`);
-  let total = cpuOf(postmaster);
-  for (const p of all) {
-    try {
-      const f = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const ppid = f.slice(f.lastIndexOf(')') + 2).split(' ')[1];
-      if (ppid === postmaster) total += cpuOf(p);
-    } catch { /* gone */ }
-  }
-  return total;
-}
 
 async function startServer(env) {
   const server = await Walcast.start({

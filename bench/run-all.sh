@@ -21,3 +21,6 @@ echo "### Live queries at scale (bench/livequery.mjs)"
 
 echo "### Live queries: the schema-change check (bench/livequery_catalog.mjs)"
 WALCAST_BIN=build/release/walcast TABLES=1000 node bench/livequery_catalog.mjs
+
+echo "### GraphQL subscriptions at scale vs a 1 s poll (bench/graphql_subscriptions.mjs)"
+WALCAST_BIN=build/release/walcast node bench/graphql_subscriptions.mjs
