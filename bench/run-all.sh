@@ -24,3 +24,6 @@ WALCAST_BIN=build/release/walcast TABLES=1000 node bench/livequery_catalog.mjs
 
 echo "### GraphQL subscriptions at scale vs a 1 s poll (bench/graphql_subscriptions.mjs)"
 WALCAST_BIN=build/release/walcast node bench/graphql_subscriptions.mjs
+
+echo "### GraphQL nesting: correlated sub-selects vs LATERAL on 1 M orders (bench/graphql_nesting.mjs)"
+WALCAST_BIN=build/release/walcast node bench/graphql_nesting.mjs
