@@ -26,6 +26,7 @@ import { Walcast } from '../tests/compat/lib/server.mjs';
 import { userToken } from '../tests/compat/lib/tokens.mjs';
 import { waitUntil } from '../tests/compat/lib/wait.mjs';
 import { clusterCpu, cpuOf } from './lib/cpu.mjs';
+import { openPollers, pollAs } from './lib/poll.mjs';
 
 // pg and ws from the test suites' node_modules (bench/ has no packages of its own).
 const pg = createRequire(new URL('../tests/compat/', import.meta.url))('pg');
@@ -212,21 +213,13 @@ for (const n of SIZES) {
   // 1 s poll, Hasura's multiplexing: one statement per identity per second.
   const polled = tracker();
   let pollPushes = 0;
-  const pollers = await Promise.all(Array.from({ length: 4 }, async () => {
-    const c = new pg.Client({ connectionString: walcast.dbUrl });
-    await c.connect();
-    return c;
-  }));
+  const pollers = await openPollers(pg, walcast.dbUrl);
   const byIdentity = Array.from({ length: IDENTITIES }, () => []);
   for (const t of targets) byIdentity[t.identity].push(t.customer);
   const last = new Map();
   let polling = true;
   const pollOnce = async (c, identity) => {
-    await c.query('BEGIN READ ONLY');
-    await c.query('SET LOCAL ROLE authenticated');
-    await c.query("SELECT set_config('request.jwt.claims', $1, true)", [JSON.stringify({ role: 'authenticated', sub: users[identity] })]);
-    const r = await c.query(POLL_SQL, [byIdentity[identity]]);
-    await c.query('COMMIT');
+    const r = await pollAs(c, users[identity], POLL_SQL, [byIdentity[identity]]);
     const at = performance.now();
     for (const row of r.rows) {
       const before = last.get(row.c);

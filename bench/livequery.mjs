@@ -28,6 +28,7 @@ import { Walcast } from '../tests/compat/lib/server.mjs';
 import { userToken } from '../tests/compat/lib/tokens.mjs';
 import { waitUntil } from '../tests/compat/lib/wait.mjs';
 import { clusterCpu, cpuOf } from './lib/cpu.mjs';
+import { openPollers, pollAs } from './lib/poll.mjs';
 
 // pg from the compat suite's node_modules (bench/ has no packages of its own).
 const pg = createRequire(new URL('../tests/compat/', import.meta.url))('pg');
@@ -239,22 +240,12 @@ await writer.connect();
     `database CPU ${(db / seconds * 1000).toFixed(1)} ms/s, walcast CPU ${(w / seconds * 1000).toFixed(1)} ms/s`);
 
   // Hasura's model: every second, each identity's live queries in one multiplexed statement.
-  const pollers = await Promise.all(Array.from({ length: 4 }, async () => {
-    const c = new pg.Client({ connectionString: main.dbUrl });
-    await c.connect();
-    return c;
-  }));
+  const pollers = await openPollers(pg, main.dbUrl);
   const groupsOf = Array.from({ length: IDENTITIES }, () => []);
   for (const s of streams) groupsOf[s.identity].push(s.grp);
-  const poll = async (c, identity) => {
-    await c.query('BEGIN READ ONLY');
-    await c.query('SET LOCAL ROLE authenticated');
-    await c.query("SELECT set_config('request.jwt.claims', $1, true)",
-      [JSON.stringify({ role: 'authenticated', sub: users[identity] })]);
-    await c.query(`SELECT p.grp, (SELECT json_agg(json_build_object('id', id, 'v', v) ORDER BY id)
+  const poll = (c, identity) => pollAs(c, users[identity],
+    `SELECT p.grp, (SELECT json_agg(json_build_object('id', id, 'v', v) ORDER BY id)
         FROM public.bench_lq b WHERE b.grp = p.grp) FROM unnest($1::int[]) AS p(grp)`, [groupsOf[identity]]);
-    await c.query('COMMIT');
-  };
   const p0 = clusterCpu(main.dataDir);
   const tp = performance.now();
   let polls = 0;
